@@ -1,0 +1,19 @@
+"""Quotacast: sales metrics, bookings forecasts and realistic per-rep quotas from a CRM extract.
+
+Importing the package has no side effects. The stages, in flow order:
+
+- :mod:`analysis.data` — load a source, map it, validate it, quarantine bad rows, take as-of snapshots.
+- :mod:`analysis.demo` — a seeded synthetic company in the data contract's format.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("quotacast")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+from analysis.config import Settings
+from analysis.data import Dataset, DataError, load
+
+__all__ = ["Dataset", "DataError", "Settings", "load", "__version__"]

@@ -1,0 +1,73 @@
+"""Fiscal quarters: labels like ``2026Q1``, their bounds, and the quarter after a date.
+
+A fiscal year is named by the calendar year in which it **ends** (pandas' ``Q-<month>`` convention):
+with the fiscal year starting in February, 2026-02-01 falls in ``2027Q1``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+
+
+def quarter_freq(fiscal_year_start: int = 1) -> str:
+    """The pandas quarterly frequency whose year ends the month before ``fiscal_year_start``."""
+    if not 1 <= fiscal_year_start <= 12:
+        raise ValueError(f"fiscal_year_start must be a month 1-12, got {fiscal_year_start!r}")
+    return f"Q-{_MONTHS[(fiscal_year_start - 2) % 12]}"
+
+
+def is_period_label(label: object) -> bool:
+    return isinstance(label, str) and bool(_LABEL.match(label))
+
+
+def to_period(label: str, fiscal_year_start: int = 1) -> pd.Period:
+    """Parse ``2026Q1`` into a pandas Period of the fiscal calendar; a clear error otherwise."""
+    if not is_period_label(label):
+        raise ValueError(f"period {label!r} is not a fiscal quarter label like '2026Q1'")
+    return pd.Period(label, freq=quarter_freq(fiscal_year_start))
+
+
+def period_of(dates: pd.Series | pd.Timestamp | str, fiscal_year_start: int = 1):
+    """Fiscal quarter label(s) of date(s). NaT gives a missing label."""
+    freq = quarter_freq(fiscal_year_start)
+    if isinstance(dates, pd.Series):
+        out = pd.Series(pd.NA, index=dates.index, dtype="string")
+        ok = dates.notna()
+        out[ok] = dates[ok].dt.to_period(freq).astype(str)
+        return out
+    return str(pd.Timestamp(dates).to_period(freq))
+
+
+def period_bounds(label: str, fiscal_year_start: int = 1) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day (inclusive, midnight) of a fiscal quarter."""
+    p = to_period(label, fiscal_year_start)
+    return p.start_time.normalize(), p.end_time.normalize()
+
+
+def next_period(date: pd.Timestamp | str | None = None, fiscal_year_start: int = 1) -> str:
+    """The fiscal quarter after the one containing ``date`` (default: today)."""
+    date = pd.Timestamp.today().normalize() if date is None else pd.Timestamp(date)
+    return str(date.to_period(quarter_freq(fiscal_year_start)) + 1)
+
+
+def shift_period(label: str, n: int, fiscal_year_start: int = 1) -> str:
+    return str(to_period(label, fiscal_year_start) + n)
+
+
+def period_range(start: str, end: str, fiscal_year_start: int = 1) -> list[str]:
+    """Every fiscal quarter label from ``start`` to ``end`` inclusive."""
+    a, b = to_period(start, fiscal_year_start), to_period(end, fiscal_year_start)
+    return [str(a + i) for i in range((b - a).n + 1)]
+
+
+def resolve_period(label: str, today: pd.Timestamp | str | None = None, fiscal_year_start: int = 1) -> str:
+    """``next`` means the quarter after ``today``; anything else must be a valid label."""
+    if label == "next":
+        return next_period(today, fiscal_year_start)
+    to_period(label, fiscal_year_start)
+    return label

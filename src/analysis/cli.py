@@ -1,0 +1,121 @@
+"""The ``quotacast`` command (also ``python -m analysis``): thin — parses, calls the package, prints.
+
+Exit codes: 0 success, 2 the data (or a mapping / setting) cannot be used, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import __version__
+from analysis.data import DataError, describe_source, load
+from analysis.mapping import PRESETS, MappingError
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="folder of CSV/Parquet files, or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)")
+    p.add_argument("--mapping", default=None, help=f"column mapping: {' | '.join(PRESETS)} | PATH.yaml (default: the contract's own names)")
+    p.add_argument("--as-of", default=None, help="date the extract was taken, YYYY-MM-DD (default: today); later dates are quarantined")
+    p.add_argument("--fiscal-year-start", type=int, default=1, help="first month of the fiscal year, 1-12 (default 1)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quotacast", description="Sales metrics, bookings forecasts and realistic quotas from a CRM extract.")
+    parser.add_argument("--version", action="version", version=f"quotacast {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="load and validate a data source; print a summary per table")
+    _data_args(v)
+    v.add_argument("--out", type=Path, default=None, help="folder to write quarantine.csv and accounting.csv into")
+
+    d = sub.add_parser("demo-data", help="write a seeded synthetic company in the data contract's format")
+    d.add_argument("folder", type=Path, help="folder to write the tables into")
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--reps", type=int, default=40, help="approximate headcount (default 40)")
+    d.add_argument("--years", type=float, default=3.0, help="years of history (default 3)")
+    d.add_argument("--as-of", default=None, help="last day of the data, YYYY-MM-DD (default: today)")
+    d.add_argument("--fiscal-year-start", type=int, default=1)
+    d.add_argument("--dirty", action="store_true", help="append a known number of bad rows of each kind")
+    d.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    d.add_argument("--no-activities", action="store_true", help="leave out the activities table")
+    return parser
+
+
+def _print_frame(frame: pd.DataFrame) -> None:
+    print(frame.to_string(index=False) if len(frame) else "  (none)")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    ds = load(args.data, mapping=args.mapping, as_of=args.as_of, fiscal_year_start=args.fiscal_year_start)
+    print(f"Source: {describe_source(args.data)}  (mapping: {ds.mapping}, as of {ds.as_of_date.date()})\n")
+    print("Tables:")
+    _print_frame(ds.summary().drop(columns=["file"]))
+    print("\nQuarantined rows by reason:")
+    _print_frame(ds.quarantine_summary())
+    if ds.ignored:
+        print(f"\nIgnored (not part of the contract): {', '.join(ds.ignored)}")
+    absent = [t for t in ("stage_history", "spend", "leads", "quotas", "goals", "targets", "activities") if t not in ds.tables]
+    if absent:
+        print(f"Optional tables not present: {', '.join(absent)}")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        ds.quarantine.to_csv(args.out / "quarantine.csv", index=False)
+        ds.summary().to_csv(args.out / "accounting.csv", index=False)
+        print(f"\nWrote {args.out / 'quarantine.csv'} and {args.out / 'accounting.csv'}")
+    total = ds.accounting[["rows_in", "rows_used", "rows_quarantined"]].sum()
+    print(f"\nOK: {total.rows_used:,} of {total.rows_in:,} rows usable, {total.rows_quarantined:,} quarantined.")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from analysis import demo
+
+    as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.today().normalize()
+    tables = demo.generate(
+        seed=args.seed,
+        reps=args.reps,
+        years=args.years,
+        as_of=as_of,
+        fiscal_year_start=args.fiscal_year_start,
+        dirty=args.dirty,
+        activities=not args.no_activities,
+    )
+    meta = {
+        "generator": f"quotacast {__version__} demo-data",
+        "seed": args.seed,
+        "reps": args.reps,
+        "years": args.years,
+        "as_of": str(as_of.date()),
+        "fiscal_year_start": args.fiscal_year_start,
+        "dirty": args.dirty,
+        "dirty_rows": demo.DIRTY_ROWS if args.dirty else {},
+    }
+    paths = demo.write(tables, args.folder, fmt=args.format, meta=meta)
+    for path in paths:
+        print(f"  {path}  ({len(tables[path.name.split('.')[0]]):,} rows)")
+    print(f"Wrote a demo company as of {as_of.date()} to {args.folder}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return cmd_validate(args)
+        if args.command == "demo-data":
+            return cmd_demo_data(args)
+    except (DataError, MappingError) as exc:
+        print(f"quotacast {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"quotacast {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return 1  # pragma: no cover - argparse enforces a known command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

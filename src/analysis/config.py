@@ -1,0 +1,81 @@
+"""Paths and the one typed settings object, with every default in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PRESETS_DIR = PACKAGE_DIR / "presets"
+#: The repository root when installed editable from a clone (src layout); used only for defaults.
+PROJECT_DIR = PACKAGE_DIR.parents[1]
+DEMO_DIR = PROJECT_DIR / "data" / "demo"
+REPORTS_DIR = PROJECT_DIR / "reports"
+
+#: Environment variable that holds a database password (never a parameter, never a file in the repo).
+PASSWORD_ENV = "QUOTACAST_DB_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting a run uses. Defaults live here only; override from a config file, the CLI or
+    notebook parameters. Written whole into each run's manifest."""
+
+    fiscal_year_start: int = 1  # first month of the fiscal year (1 = January)
+    overassignment: float = 0.10  # sum of quotas = target x (1 + overassignment)
+    attainment_share: float = 0.65  # share of reps expected to reach quota
+    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)  # quota share by quarter of tenure
+    max_quota_change: float = 0.5  # largest quarter-on-quarter change of a rep's quota (share)
+    quota_type: str = "bookings"  # bookings | won_deals | activities | margin
+    consecutive_misses: int = 2  # quarters below quota before a rep is flagged
+    interval: float = 0.90  # width of reported intervals
+    backtest_quarters: int = 6  # rolling-origin cutoffs
+    draws: int = 2000  # Monte Carlo draws per rep
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.fiscal_year_start <= 12:
+            problems.append(f"fiscal_year_start must be a month 1-12, got {self.fiscal_year_start!r}")
+        if not 0 <= self.overassignment <= 1:
+            problems.append(f"overassignment must be between 0 and 1, got {self.overassignment!r}")
+        if not 0 < self.attainment_share < 1:
+            problems.append(f"attainment_share must be strictly between 0 and 1, got {self.attainment_share!r}")
+        if not self.ramp_schedule or any(not 0 <= r <= 1 for r in self.ramp_schedule):
+            problems.append(f"ramp_schedule must be shares between 0 and 1, got {self.ramp_schedule!r}")
+        if not 0 < self.interval < 1:
+            problems.append(f"interval must be strictly between 0 and 1, got {self.interval!r}")
+        if self.quota_type not in {"bookings", "won_deals", "activities", "margin"}:
+            problems.append(f"quota_type must be bookings, won_deals, activities or margin, got {self.quota_type!r}")
+        if problems:
+            raise ValueError("Invalid settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
+        """Read settings from a YAML file; unknown keys are refused, ``overrides`` win."""
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: expected a mapping of setting: value, got {type(raw).__name__}")
+        return cls.from_dict({**raw, **overrides}, origin=str(path))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], origin: str = "settings") -> Settings:
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{origin}: unknown setting(s) {unknown}; known settings are {sorted(known)}")
+        values = dict(values)
+        if "ramp_schedule" in values:
+            values["ramp_schedule"] = tuple(float(v) for v in values["ramp_schedule"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out.pop("extra")
+        out["ramp_schedule"] = list(self.ramp_schedule)
+        return out

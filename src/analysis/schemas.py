@@ -1,0 +1,362 @@
+"""The data contract, described once: tables, columns, kinds, defaults, and the row rules.
+
+``TABLES`` says which columns each table has and how to parse them; :func:`row_schema` builds the pandera
+schema whose named checks are the row-level rules. A row that fails a check is quarantined with the check's
+``error`` text as its reason (see :mod:`analysis.data`). ``docs/data-contract.md`` documents the same
+contract in words; ``tests/test_schemas.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.calendar import is_period_label
+
+STATUSES = ("open", "won", "lost")
+DEAL_TYPES = ("new", "expansion", "renewal")
+SPEND_CATEGORIES = ("marketing", "sales")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the contract. ``kind`` says how raw text is parsed:
+
+    id / str (trimmed text), date (ISO date), month (``YYYY-MM``), number (float), period (``2026Q1``),
+    enum (lower-cased text that must be one of ``values``).
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    nullable: bool = True
+    values: tuple[str, ...] = ()
+    default: object = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = False
+    key: tuple[str, ...] = ()
+    doc: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name, kind, required=False, nullable=True, values=(), default=None, doc=""):
+    return Column(name, kind, required, nullable, tuple(values), default, doc)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "opportunities",
+            required=True,
+            key=("opportunity_id",),
+            doc="One row per deal.",
+            columns=(
+                _c("opportunity_id", "id", True, False, doc="unique deal id"),
+                _c("owner_id", "id", True, False, doc="owning rep, a `reps.rep_id`"),
+                _c("created_date", "date", True, False, doc="date the opportunity was created"),
+                _c("close_date", "date", True, doc="date it was won or lost; empty while open"),
+                _c("status", "enum", True, False, STATUSES, doc="open, won or lost"),
+                _c("amount", "number", True, doc=">= 0, reporting currency; may be empty on open and lost deals"),
+                _c("account_id", "id", default="opportunity_id", doc="customer account"),
+                _c("segment", "str", default="all", doc="market segment"),
+                _c("type", "enum", values=DEAL_TYPES, default="derived", doc="new, expansion or renewal"),
+                _c("lead_source", "str", default="unknown", doc="where the deal came from"),
+                _c("stage", "str", default="status", doc="current stage name"),
+                _c("expected_close_date", "date", default=None, doc="rep's expected close date (open deals)"),
+                _c("probability", "number", default=None, doc="rep-entered win probability, 0-1 or 0-100"),
+                _c("product", "str", default="unknown", doc="product or product line"),
+                _c("region", "str", default="owner region", doc="region of the deal"),
+                _c("margin", "number", default=None, doc="gross margin of the deal, reporting currency"),
+            ),
+        ),
+        Table(
+            "reps",
+            required=True,
+            key=("rep_id",),
+            doc="One row per sales rep (current and former).",
+            columns=(
+                _c("rep_id", "id", True, False, doc="unique rep id"),
+                _c("name", "str", default="rep_id", doc="display name"),
+                _c("team", "str", default="unassigned", doc="team the rep belongs to"),
+                _c("region", "str", default="unknown", doc="region"),
+                _c("hire_date", "date", default=None, doc="start date; empty means fully ramped"),
+                _c("end_date", "date", default=None, doc="leaving date; empty while active"),
+                _c("manager_id", "id", default=None, doc="manager's id"),
+                _c("role", "str", default="rep", doc="role, e.g. AE, SDR"),
+                _c("fte", "number", default=1.0, doc="full-time equivalent, (0, 1]"),
+            ),
+        ),
+        Table(
+            "stage_history",
+            key=("opportunity_id", "stage", "entered_date"),
+            doc="One row each time a deal entered a stage.",
+            columns=(
+                _c("opportunity_id", "id", True, False, doc="an `opportunities.opportunity_id`"),
+                _c("stage", "str", True, False, doc="stage entered"),
+                _c("entered_date", "date", True, False, doc="date it entered the stage"),
+            ),
+        ),
+        Table(
+            "spend",
+            doc="Monthly sales and marketing spend.",
+            columns=(
+                _c("month", "month", True, False, doc="month as YYYY-MM"),
+                _c("category", "enum", True, False, SPEND_CATEGORIES, doc="marketing or sales"),
+                _c("channel", "str", True, default="all", doc="channel or cost line"),
+                _c("amount", "number", True, False, doc=">= 0, reporting currency"),
+            ),
+        ),
+        Table(
+            "leads",
+            key=("lead_id",),
+            doc="One row per lead.",
+            columns=(
+                _c("lead_id", "id", True, False, doc="unique lead id"),
+                _c("created_date", "date", True, False, doc="date the lead was created"),
+                _c("source", "str", True, default="unknown", doc="lead source / channel"),
+                _c("opportunity_id", "id", True, doc="the opportunity it became; empty if not converted"),
+            ),
+        ),
+        Table(
+            "quotas",
+            key=("rep_id", "period"),
+            doc="Quotas that were assigned (history).",
+            columns=(
+                _c("rep_id", "id", True, False, doc="a `reps.rep_id`"),
+                _c("period", "period", True, False, doc="fiscal quarter, e.g. 2026Q1"),
+                _c("quota", "number", True, False, doc=">= 0"),
+            ),
+        ),
+        Table(
+            "goals",
+            key=("rep_id", "period"),
+            doc="Reps' own bottom-up goals.",
+            columns=(
+                _c("rep_id", "id", True, False, doc="a `reps.rep_id`"),
+                _c("period", "period", True, False, doc="fiscal quarter"),
+                _c("goal", "number", True, False, doc=">= 0"),
+            ),
+        ),
+        Table(
+            "targets",
+            key=("period", "team"),
+            doc="Leadership's targets: company-wide (team empty) or per team.",
+            columns=(
+                _c("period", "period", True, False, doc="fiscal quarter"),
+                _c("target", "number", True, False, doc=">= 0"),
+                _c("team", "str", default=None, doc="empty for the company target"),
+            ),
+        ),
+        Table(
+            "activities",
+            doc="Rep activity counts (calls, emails, meetings...).",
+            columns=(
+                _c("rep_id", "id", True, False, doc="a `reps.rep_id`"),
+                _c("date", "date", True, False, doc="day of the activity"),
+                _c("type", "str", True, False, doc="activity type"),
+                _c("count", "number", True, False, doc=">= 0"),
+            ),
+        ),
+    ]
+}
+
+#: Load order: a table's references are validated against the tables before it.
+TABLE_ORDER = ["reps", "opportunities", "stage_history", "leads", "spend", "quotas", "goals", "targets", "activities"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Row rules as pandera checks. Each check's ``name`` is the rule code; its ``error`` is the reason text
+# written to quarantine.csv; RULE_COLUMN says which column the rule is about.
+# --------------------------------------------------------------------------------------------------
+RULE_COLUMN: dict[str, str] = {}
+
+
+def _rule(name: str, column: str, error: str, fn: Callable[[pd.DataFrame], pd.Series]) -> pa.Check:
+    RULE_COLUMN[name] = column
+    return pa.Check(fn, name=name, error=error)
+
+
+def _not_dup(cols: Iterable[str]) -> Callable[[pd.DataFrame], pd.Series]:
+    cols = list(cols)
+    return lambda d: ~d.duplicated(subset=cols, keep="first")
+
+
+def _present(col: str, raw: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: d[col].notna() | (d[raw].notna() if raw in d else False)
+
+
+def _nonneg(col: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: ~(d[col] < 0).fillna(False)
+
+
+def _not_after(col: str, as_of: pd.Timestamp) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: ~(d[col] > as_of).fillna(False)
+
+
+def _in(col: str, allowed: Iterable, nullable: bool = False) -> Callable[[pd.DataFrame], pd.Series]:
+    allowed = pd.Index(pd.unique(pd.Series(list(allowed), dtype="object")))
+
+    def check(d: pd.DataFrame) -> pd.Series:
+        ok = d[col].isin(allowed)
+        return ok | d[col].isna() if nullable else ok
+
+    return check
+
+
+def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: dict[str, pd.Index]) -> pa.DataFrameSchema:
+    """The pandera schema of one parsed table.
+
+    ``columns`` are the columns present; ``refs`` holds the ids of earlier, already-validated tables
+    (``rep_id``, ``opportunity_id``, ``team``). Rules about absent optional columns are left out.
+    """
+    present = set(columns)
+    checks: list[pa.Check] = []
+    add = checks.append
+    # Parsing problems first: a value was given but could not be read.
+    spec = TABLES[table]
+    for col in spec.columns:
+        if col.name not in present:
+            continue
+        raw = f"__raw_{col.name}"
+        if not col.nullable:  # empty in the source (a value that failed to parse is reported as such instead)
+            add(_rule(f"{table}.{col.name}.missing", col.name, f"{col.name} is empty (required)", _present(col.name, raw)))
+        if col.kind in {"date", "month", "number", "period", "enum"}:
+            what = {
+                "date": "a date (YYYY-MM-DD)",
+                "month": "a month (YYYY-MM)",
+                "number": "a number",
+                "period": "a fiscal quarter like 2026Q1",
+                "enum": "one of " + ", ".join(col.values),
+            }[col.kind]
+            add(
+                _rule(
+                    f"{table}.{col.name}.unparseable",
+                    col.name,
+                    f"{col.name} is not {what}",
+                    lambda d, c=col.name, r=raw: ~(d[c].isna() & d[r].notna()) if r in d else pd.Series(True, index=d.index),
+                )
+            )
+        if col.kind in {"date", "month"} and col.name != "expected_close_date":  # a forecast date may lie ahead
+            add(_rule(f"{table}.{col.name}.future", col.name, f"{col.name} is after the as-of date {as_of.date()}", _not_after(col.name, as_of)))
+    if spec.key:
+        key = list(spec.key)
+        add(_rule(f"{table}.duplicate", key[0], f"duplicate {' + '.join(key)} (the first row is kept)", _not_dup(key)))
+
+    if table == "opportunities":
+        add(_rule("opportunities.amount.negative", "amount", "amount is negative", _nonneg("amount")))
+        add(
+            _rule(
+                "opportunities.won_without_amount",
+                "amount",
+                "won deal without an amount",
+                lambda d: ~((d["status"] == "won") & d["amount"].isna() & d["__raw_amount"].isna()),
+            )
+        )
+        add(
+            _rule(
+                "opportunities.closed_without_close_date",
+                "close_date",
+                "won or lost deal without a close_date",
+                lambda d: ~(d["status"].isin(["won", "lost"]) & d["close_date"].isna() & d["__raw_close_date"].isna()),
+            )
+        )
+        add(
+            _rule(
+                "opportunities.open_with_close_date",
+                "close_date",
+                "open deal with a close_date (map it to expected_close_date)",
+                lambda d: ~((d["status"] == "open") & d["close_date"].notna()),
+            )
+        )
+        add(
+            _rule(
+                "opportunities.close_before_create",
+                "close_date",
+                "close_date is before created_date",
+                lambda d: ~(d["close_date"] < d["created_date"]).fillna(False),
+            )
+        )
+        add(_rule("opportunities.unknown_owner", "owner_id", "owner_id is not a rep_id in reps", _in("owner_id", refs.get("rep_id", []))))
+        if "margin" in present:
+            pass  # margin may be negative (a loss-making deal); only parsing is checked
+        if "probability" in present:
+            add(
+                _rule(
+                    "opportunities.probability.range",
+                    "probability",
+                    "probability is not between 0 and 1 (or 0 and 100)",
+                    lambda d: ~((d["probability"] < 0) | (d["probability"] > 100)).fillna(False),
+                )
+            )
+    elif table == "reps":
+        if {"hire_date", "end_date"} <= present:
+            add(
+                _rule(
+                    "reps.end_before_hire",
+                    "end_date",
+                    "end_date is before hire_date",
+                    lambda d: ~(d["end_date"] < d["hire_date"]).fillna(False),
+                )
+            )
+        if "fte" in present:
+            add(_rule("reps.fte.range", "fte", "fte is not in (0, 1]", lambda d: ~((d["fte"] <= 0) | (d["fte"] > 1)).fillna(False)))
+    elif table == "stage_history":
+        add(
+            _rule(
+                "stage_history.unknown_opportunity",
+                "opportunity_id",
+                "opportunity_id is not a usable opportunity",
+                _in("opportunity_id", refs.get("opportunity_id", [])),
+            )
+        )
+    elif table == "leads":
+        add(
+            _rule(
+                "leads.unknown_opportunity",
+                "opportunity_id",
+                "opportunity_id is not a usable opportunity",
+                _in("opportunity_id", refs.get("opportunity_id", []), nullable=True),
+            )
+        )
+    elif table == "spend":
+        add(_rule("spend.amount.negative", "amount", "amount is negative", _nonneg("amount")))
+        add(_rule("spend.duplicate", "month", "duplicate month + category + channel", _not_dup(["month", "category", "channel"])))
+    elif table in {"quotas", "goals"}:
+        value = "quota" if table == "quotas" else "goal"
+        add(_rule(f"{table}.{value}.negative", value, f"{value} is negative", _nonneg(value)))
+        add(_rule(f"{table}.unknown_rep", "rep_id", "rep_id is not a rep_id in reps", _in("rep_id", refs.get("rep_id", []))))
+    elif table == "targets":
+        add(_rule("targets.target.negative", "target", "target is negative", _nonneg("target")))
+        if "team" in present:
+            add(_rule("targets.unknown_team", "team", "team is not a team in reps", _in("team", refs.get("team", []), nullable=True)))
+    elif table == "activities":
+        add(_rule("activities.count.negative", "count", "count is negative", _nonneg("count")))
+        add(_rule("activities.unknown_rep", "rep_id", "rep_id is not a rep_id in reps", _in("rep_id", refs.get("rep_id", []))))
+
+    return pa.DataFrameSchema(checks=checks, name=table)
+
+
+def period_ok(values: pd.Series) -> pd.Series:
+    """True where a text value is a valid fiscal quarter label."""
+    return values.map(is_period_label, na_action="ignore").astype("boolean").fillna(False).astype(bool)
