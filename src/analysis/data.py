@@ -148,8 +148,7 @@ def _read_source(source: str | Path, mapping: Mapping) -> tuple[dict[str, tuple[
     for path in sorted(folder.iterdir()):
         suffix = next((s for s in SUFFIXES if path.name.endswith(s)), None)
         if suffix is None or not path.is_file():
-            ignored.append(path.name)
-            continue
+            continue  # not a data file (README, SOURCE.md, demo.json...)
         files.setdefault(path.name[: -len(suffix)], []).append(path)
     for stem, paths in files.items():
         if stem not in wanted:
@@ -216,7 +215,10 @@ def _parse(table: str, frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
         if col.kind in {"id", "str"}:
             out[col.name] = _text(raw)
             continue
-        raw_text = _text(raw)
+        typed = (col.kind in {"date", "month"} and pd.api.types.is_datetime64_any_dtype(raw)) or (
+            col.kind == "number" and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+        )
+        raw_text = None if typed else _text(raw)
         if col.kind == "date":
             out[col.name] = _parse_dates(raw, mapping.date_formats)
         elif col.kind == "month":
@@ -228,7 +230,10 @@ def _parse(table: str, frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
         elif col.kind == "enum":
             low = raw_text.str.lower()
             out[col.name] = low.where(low.isin(col.values))
-        out[f"__raw_{col.name}"] = raw_text
+        # The text as given, to tell "empty" from "could not be read"; a typed column (Parquet, a database)
+        # cannot fail to parse, so it needs none (and keeping none halves the memory of a large load).
+        if not typed:
+            out[f"__raw_{col.name}"] = raw_text
     return out
 
 
@@ -412,7 +417,7 @@ def derive_deal_type(opps: pd.DataFrame) -> pd.Series:
 
 def apply_defaults(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Give every optional column its documented default; the tables come back with every contract column."""
-    out = {name: frame.copy() for name, frame in tables.items()}
+    out = dict(tables)  # the frames are the loader's own: filled in place
     reps = out.get("reps")
     if reps is not None:
         _fill(reps, "name", None)

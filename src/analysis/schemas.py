@@ -206,6 +206,12 @@ def _present(col: str, raw: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda d: d[col].notna() | (d[raw].notna() if raw in d else False)
 
 
+def _empty(d: pd.DataFrame, col: str) -> pd.Series:
+    """Empty in the source: no text given (typed sources have no raw text; there missing is empty)."""
+    raw = f"__raw_{col}"
+    return d[raw].isna() if raw in d else d[col].isna()
+
+
 def _nonneg(col: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda d: ~(d[col] < 0).fillna(False)
 
@@ -270,7 +276,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
                 "opportunities.won_without_amount",
                 "amount",
                 "won deal without an amount",
-                lambda d: ~((d["status"] == "won") & d["amount"].isna() & d["__raw_amount"].isna()),
+                lambda d: ~((d["status"] == "won") & _empty(d, "amount")),
             )
         )
         add(
@@ -278,7 +284,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
                 "opportunities.closed_without_close_date",
                 "close_date",
                 "won or lost deal without a close_date",
-                lambda d: ~(d["status"].isin(["won", "lost"]) & d["close_date"].isna() & d["__raw_close_date"].isna()),
+                lambda d: ~(d["status"].isin(["won", "lost"]) & _empty(d, "close_date")),
             )
         )
         add(

@@ -1,0 +1,12 @@
+"""Run the benchmarks: ``python -m benchmarks`` (all) or ``python -m benchmarks load``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+ALL = ["load"]
+
+names = sys.argv[1:] or ALL
+for name in names:
+    importlib.import_module(f"benchmarks.bench_{name}").main()
