@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 _LABEL = re.compile(r"^(\d{4})Q([1-4])$")
@@ -36,10 +37,11 @@ def period_of(dates: pd.Series | pd.Timestamp | str, fiscal_year_start: int = 1)
     """Fiscal quarter label(s) of date(s). NaT gives a missing label."""
     freq = quarter_freq(fiscal_year_start)
     if isinstance(dates, pd.Series):
-        out = pd.Series(pd.NA, index=dates.index, dtype="string")
-        ok = dates.notna()
-        out[ok] = dates[ok].dt.to_period(freq).astype(str)
-        return out
+        # Label each distinct date once (a million deals have only a few thousand dates).
+        codes, uniques = pd.factorize(dates)
+        labels = pd.DatetimeIndex(uniques).to_period(freq).astype(str).to_numpy(dtype=object)
+        values = np.where(codes >= 0, labels[np.clip(codes, 0, None)] if len(labels) else None, None)
+        return pd.Series(values, index=dates.index, dtype="string")
     return str(pd.Timestamp(dates).to_period(freq))
 
 

@@ -473,6 +473,38 @@ def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c.name: _DTYPES[c.kind] for c in TABLES[name].columns})
 
 
+CLOSING_STAGES = ("Closed Won", "Closed Lost", "Won", "Lost")
+
+
+def stage_sequence(history: pd.DataFrame, opportunities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order in which to read stage history, and the stages' place in the funnel.
+
+    Rows are ordered by deal and entry date; stages entered on the same day are ordered by their usual place
+    in the funnel (median days from the deal's creation to entering them; closing stages last), so the order
+    never depends on the order of the rows in the file. Returns (row order, position of the deal in
+    ``opportunities`` per row, stage code per row); stage codes index ``stage_names(history)``.
+    """
+    opp = pd.Index(opportunities["opportunity_id"]).get_indexer(history["opportunity_id"])
+    codes, names = pd.factorize(history["stage"], sort=True)
+    entered = history["entered_date"].to_numpy()
+    created = opportunities["created_date"].to_numpy()[opp]
+    offset = (entered - created) / np.timedelta64(1, "D")
+    median = pd.Series(offset).groupby(codes).median().reindex(range(len(names))).to_numpy()
+    closing = np.isin(np.asarray(names, dtype=object), CLOSING_STAGES)
+    place = np.empty(len(names), dtype=np.int64)
+    place[np.lexsort((np.arange(len(names)), median, closing))] = np.arange(len(names))
+    day = ((entered - entered.min()) / np.timedelta64(1, "D")).astype(np.int64) if len(entered) else np.zeros(0, np.int64)
+    key = (opp.astype(np.int64) * (int(day.max(initial=0)) + 1) + day) * max(len(names), 1) + place[codes]
+    order = np.argsort(key, kind="stable")  # one integer key: deal, then day, then funnel place
+    return order, opp, codes
+
+
+def order_stage_history(history: pd.DataFrame, opportunities: pd.DataFrame) -> pd.DataFrame:
+    """Stage history sorted by deal, entry date and funnel place (see :func:`stage_sequence`)."""
+    order, _, _ = stage_sequence(history, opportunities)
+    return history.iloc[order]
+
+
 def empty_table(name: str) -> pd.DataFrame:
     """A zero-row table with the contract's columns and types (for optional tables that are absent)."""
     return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in TABLES[name].columns})
@@ -533,7 +565,7 @@ class Dataset:
             sh = t["stage_history"]
             sh = sh[sh["entered_date"] <= d]
             t["stage_history"] = sh
-            last = sh.sort_values(["entered_date"], kind="stable").drop_duplicates("opportunity_id", keep="last")
+            last = order_stage_history(sh, opps).drop_duplicates("opportunity_id", keep="last")
             stage = opps["opportunity_id"].map(last.set_index("opportunity_id")["stage"])
             has_hist = opps["opportunity_id"].isin(self.tables["stage_history"]["opportunity_id"])
             opps.loc[has_hist, "stage"] = stage[has_hist].fillna("unknown")

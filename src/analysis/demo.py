@@ -86,8 +86,12 @@ def generate(
     fiscal_year_start: int = 1,
     dirty: bool = False,
     activities: bool = True,
+    volume: float = 1.0,
 ) -> dict[str, pd.DataFrame]:
-    """The tables of a synthetic company (contract column names), as of ``as_of``."""
+    """The tables of a synthetic company (contract column names), as of ``as_of``.
+
+    ``volume`` multiplies every rep's opportunity creation rate (benchmarks use it to reach 1M deals).
+    """
     rng = np.random.default_rng(seed)
     as_of = pd.Timestamp(as_of).normalize()
     start = (as_of - pd.DateOffset(days=int(round(years * 365.25)))).to_period("M").to_timestamp()
@@ -150,7 +154,7 @@ def generate(
     tenure = ((m_start[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / 30.44
     ramp = _ramp(np.maximum(tenure, 0.0), np.array([SEGMENTS[s].ramp_months for s in rep_seg])[:, None])
     base = np.array([SEGMENTS[s].creation_per_month for s in rep_seg])
-    rate = base[:, None] * activity[:, None] * SEASON[months.month.to_numpy() - 1][None, :] * ramp * frac
+    rate = volume * base[:, None] * activity[:, None] * SEASON[months.month.to_numpy() - 1][None, :] * ramp * frac
     counts = rng.poisson(rate)
     n = int(counts.sum())
     o_rep = np.repeat(np.repeat(np.arange(n_reps), len(months)), counts.ravel())

@@ -1,0 +1,103 @@
+"""Empirical-Bayes shrinkage for small samples (METHODS §2.7): per-rep rates and deal sizes.
+
+A rep with 0 wins in 3 deals does not have a 0 % win rate; their estimate moves towards the team-wide
+distribution, the more so the fewer deals they have.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+
+def fit_beta_prior(successes: np.ndarray, trials: np.ndarray) -> tuple[float, float]:
+    """Beta(α, β) prior fitted to per-group successes / trials by maximising the beta-binomial likelihood.
+
+    Groups with no trials carry no information and are ignored. With fewer than two informative groups, or
+    no spread beyond binomial noise, the prior is the pooled rate with a large weight (complete pooling).
+    """
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    keep = n > 0
+    x, n = x[keep], n[keep]
+    pooled = (x.sum() + 0.5) / (n.sum() + 1.0)
+    if len(n) < 2:
+        return pooled * 1e4, (1 - pooled) * 1e4
+
+    def nll(params: np.ndarray) -> float:
+        a, b = np.exp(params)
+        return -stats.betabinom.logpmf(x, n, a, b).sum()
+
+    # Start from the method of moments (rates' variance net of binomial noise).
+    rates = x / n
+    m = float(np.clip(rates.mean(), 1e-3, 1 - 1e-3))
+    noise = np.mean(m * (1 - m) / n)
+    excess = max(rates.var(ddof=1) - noise, 1e-4)
+    conc = float(np.clip(m * (1 - m) / excess - 1, 0.5, 1e4))
+    start = np.log([m * conc, (1 - m) * conc])
+    res = optimize.minimize(nll, start, method="L-BFGS-B", bounds=[(-5, 10), (-5, 10)])
+    a, b = np.exp(res.x)
+    return float(a), float(b)
+
+
+def shrink_rates(successes, trials, interval: float = 0.9, prior: tuple[float, float] | None = None) -> pd.DataFrame:
+    """Posterior mean (x + α) / (n + α + β) and the equal-tailed Beta interval, per group.
+
+    Returns ``estimate``, ``lower``, ``upper``, ``alpha``, ``beta`` aligned with the inputs.
+    """
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    a, b = prior if prior is not None else fit_beta_prior(x, n)
+    pa, pb = x + a, n - x + b
+    tail = (1 - interval) / 2
+    return pd.DataFrame(
+        {
+            "estimate": pa / (pa + pb),
+            "lower": stats.beta.ppf(tail, pa, pb),
+            "upper": stats.beta.ppf(1 - tail, pa, pb),
+            "alpha": a,
+            "beta": b,
+        }
+    )
+
+
+def shrink_log_means(groups: pd.Series, values: pd.Series, interval: float = 0.9) -> pd.DataFrame:
+    """Normal-normal shrinkage of each group's mean log value (deal size: log amount).
+
+    ``μ̃_i = (n_i/σ² · ȳ_i + μ/τ²) / (n_i/σ² + 1/τ²)`` with σ² the pooled within-group variance, τ² the
+    between-group variance net of sampling noise (method of moments) and μ the precision-weighted mean.
+    Returns per group: ``group``, ``n``, ``raw_mean`` (arithmetic mean of the values), ``estimate``
+    (lognormal mean ``exp(μ̃ + σ²/2)``), ``lower``, ``upper``, ``log_mean``, ``log_mean_shrunk``.
+    """
+    y = np.log(values.astype(float))
+    frame = pd.DataFrame({"group": groups.to_numpy(), "y": y.to_numpy(), "v": values.to_numpy(dtype=float)})
+    g = frame.groupby("group", sort=True)
+    stats_ = pd.DataFrame({"n": g["y"].size(), "ybar": g["y"].mean(), "ss": g["y"].var(ddof=1) * (g["y"].size() - 1), "raw_mean": g["v"].mean()})
+    dof = (stats_["n"] - 1).clip(lower=0).sum()
+    sigma2 = float(stats_["ss"].fillna(0).sum() / dof) if dof > 0 else float(np.var(y)) or 1.0
+    se2 = sigma2 / stats_["n"]
+    if len(stats_) >= 2:
+        w = 1 / se2
+        mu0 = float((w * stats_["ybar"]).sum() / w.sum())
+        tau2 = max(float(stats_["ybar"].var(ddof=1) - se2.mean()), 1e-6)
+        w2 = 1 / (se2 + tau2)
+        mu = float((w2 * stats_["ybar"]).sum() / w2.sum()) if np.isfinite(w2).all() else mu0
+    else:
+        mu, tau2 = float(stats_["ybar"].iloc[0]), 1e6
+    prec = stats_["n"] / sigma2 + 1 / tau2
+    post = (stats_["n"] / sigma2 * stats_["ybar"] + mu / tau2) / prec
+    sd = np.sqrt(1 / prec)
+    z = stats.norm.ppf(1 - (1 - interval) / 2)
+    return pd.DataFrame(
+        {
+            "group": stats_.index,
+            "n": stats_["n"].to_numpy(),
+            "raw_mean": stats_["raw_mean"].to_numpy(),
+            "estimate": np.exp(post + sigma2 / 2).to_numpy(),
+            "lower": np.exp(post - z * sd + sigma2 / 2).to_numpy(),
+            "upper": np.exp(post + z * sd + sigma2 / 2).to_numpy(),
+            "log_mean": stats_["ybar"].to_numpy(),
+            "log_mean_shrunk": post.to_numpy(),
+        }
+    ).reset_index(drop=True)

@@ -1,0 +1,72 @@
+"""Empirical-Bayes shrinkage (METHODS check 8) and deal-size estimators (check 14)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.metrics import lognormal_mean
+from analysis.shrinkage import fit_beta_prior, shrink_log_means, shrink_rates
+
+
+def test_check8_beta_binomial_shrinkage():
+    ratios = []
+    for rep in range(200):
+        rng = np.random.default_rng(rep)
+        p = rng.beta(6, 14, 60)
+        n = rng.integers(5, 101, 60)
+        x = rng.binomial(n, p)
+        sh = shrink_rates(x, n)
+        raw = x / n
+        ratios.append(np.mean((sh.estimate - p) ** 2) / np.mean((raw - p) ** 2))
+        prior_mean = sh.alpha[0] / (sh.alpha[0] + sh.beta[0])
+        lo, hi = np.minimum(raw, prior_mean), np.maximum(raw, prior_mean)
+        assert ((sh.estimate >= lo - 1e-12) & (sh.estimate <= hi + 1e-12)).all()
+        assert (sh.lower <= sh.estimate).all() and (sh.estimate <= sh.upper).all()
+    assert np.mean(ratios) <= 0.6
+
+
+def test_a_rep_with_no_wins_in_three_deals_is_not_zero():
+    rng = np.random.default_rng(0)
+    n = np.r_[3, rng.integers(5, 101, 59)]
+    x = np.r_[0, rng.binomial(n[1:], rng.beta(6, 14, 59))]
+    assert shrink_rates(x, n).estimate[0] > 0.15
+
+
+def test_prior_with_too_little_information_pools():
+    a, b = fit_beta_prior(np.array([3]), np.array([10]))
+    assert a / (a + b) == pytest.approx(3.5 / 11) and a + b > 1000
+    a, b = fit_beta_prior(np.array([0, 0]), np.array([0, 0]))
+    assert a / (a + b) == pytest.approx(0.5)
+
+
+def test_normal_normal_shrinkage_of_log_deal_size():
+    errs_raw, errs_shrunk = [], []
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        mu = rng.normal(np.log(20_000), 0.3, 30)
+        n = rng.integers(2, 40, 30)
+        groups = np.repeat(np.arange(30), n).astype(str)
+        values = np.exp(np.repeat(mu, n) + rng.normal(0, 1.0, n.sum()))
+        s = shrink_log_means(pd.Series(groups), pd.Series(values)).set_index("group").loc[np.arange(30).astype(str)]
+        errs_raw.append(np.mean((s.log_mean - mu) ** 2))
+        errs_shrunk.append(np.mean((s.log_mean_shrunk - mu) ** 2))
+        center = np.average(s.log_mean, weights=s.n)
+        lo, hi = np.minimum(s.log_mean, center) - 0.2, np.maximum(s.log_mean, center) + 0.2
+        assert ((s.log_mean_shrunk >= lo) & (s.log_mean_shrunk <= hi)).all()
+    assert np.mean(errs_shrunk) < 0.7 * np.mean(errs_raw)
+
+
+def test_check14_deal_size_estimators():
+    rng = np.random.default_rng(14)
+    true_mean = 20_000 * np.exp(1.2**2 / 2)
+    assert true_mean == pytest.approx(41_089, abs=1)
+    samples = rng.lognormal(np.log(20_000), 1.2, (2000, 40))
+    medians = np.median(samples, axis=1)
+    means = samples.mean(axis=1)
+    mle = np.array([lognormal_mean(s) for s in samples])
+    assert medians.mean() / true_mean - 1 == pytest.approx(-0.5, abs=0.05)
+    assert abs(means.mean() / true_mean - 1) < 0.03
+    rmse = lambda est: np.sqrt(np.mean((est - true_mean) ** 2))  # noqa: E731
+    assert rmse(mle) <= rmse(means)

@@ -1,0 +1,92 @@
+"""The grouped Aalen–Johansen estimator against statsmodels, and METHODS checks 1 and 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
+
+from analysis.survival import cumulative_incidence, deal_times, plateau, win_probability_within, winner_cycle_quantiles
+
+
+def test_matches_statsmodels_group_by_group():
+    rng = np.random.default_rng(1)
+    n = 3000
+    gid = rng.integers(0, 7, n)
+    time = rng.integers(0, 120, n).astype(float)  # many ties, a time-0 event or two
+    event = rng.choice([0, 1, 2], n, p=[0.35, 0.3, 0.35])
+    curves = cumulative_incidence(gid, time, event)
+    for g in range(7):
+        m = gid == g
+        ref = CumIncidenceRight(time[m], event[m])
+        mine = curves[curves.gid == g]
+        np.testing.assert_allclose(mine["time"], ref.times)
+        np.testing.assert_allclose(mine["cif_won"], ref.cinc[0], atol=1e-12)
+        np.testing.assert_allclose(mine["cif_lost"], ref.cinc[1], atol=1e-12)
+        ok = np.isfinite(ref.cinc_se[0])
+        np.testing.assert_allclose(mine["se_won"].to_numpy()[ok], ref.cinc_se[0][ok], atol=1e-12)
+        km = SurvfuncRight(time[m], (event[m] > 0).astype(float))
+        np.testing.assert_allclose(mine.loc[mine.won + mine.lost > 0, "surv"], km.surv_prob, atol=1e-12)
+
+
+def _check1_deals(seed: int, n: int = 10_000, win_times=None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    created = rng.uniform(0, 365, n)
+    won = rng.random(n) < 0.30
+    t_win = win_times(rng, n) if win_times else rng.exponential(45, n)
+    t = np.where(won, t_win, rng.exponential(250, n))
+    close = created + t
+    as_of = pd.Timestamp("2025-12-31")
+    day0 = as_of - pd.Timedelta(days=365)
+    # Continuous times, as in METHODS' simulation; dates are only for deal_times' bookkeeping.
+    return pd.DataFrame({"time": np.where(close <= 365, t, 365 - created), "event": np.where(close <= 365, np.where(won, 1, 2), 0), "day0": day0})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_check1_censoring_aware_win_rate(seed):
+    d = _check1_deals(seed)
+    assert 0.35 < (d.event == 0).mean() < 0.45  # about 40 % open at the snapshot
+    curves = cumulative_incidence(np.zeros(len(d), int), d.time.to_numpy(), d.event.to_numpy())
+    read = plateau(curves, min_at_risk=50)
+    assert read.cif_won.iloc[0] == pytest.approx(0.30, abs=0.02)
+    closed = d[d.event > 0]
+    assert (closed.event == 1).mean() >= 0.38  # naive won / (won + lost)
+    assert (d.event == 1).mean() <= 0.28  # won / all
+    km = SurvfuncRight(d.time.to_numpy(), (d.event == 1).astype(float).to_numpy())  # losses censored: wrong
+    assert 1 - km.surv_prob[km.surv_times <= read.t_star.iloc[0]][-1] >= 0.33
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_check2_cycle_median_under_censoring(seed):
+    d = _check1_deals(seed, win_times=lambda rng, n: rng.lognormal(np.log(60), 0.8, n))
+    curves = cumulative_incidence(np.zeros(len(d), int), d.time.to_numpy(), d.event.to_numpy())
+    read = plateau(curves, min_at_risk=50)
+    q = winner_cycle_quantiles(curves, read)
+    assert q.q50.iloc[0] == pytest.approx(60, abs=5)
+    won = d[d.event == 1].time
+    assert won.median() <= 56 and won.mean() < 70  # the naive figures run short (true mean 82.6)
+
+
+def test_deal_times_censor_at_the_snapshot():
+    opps = pd.DataFrame(
+        {
+            "created_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-01", "2025-03-01"]),
+            "close_date": pd.to_datetime(["2025-01-11", "2025-02-20", None, "2025-03-05"]),
+            "status": ["won", "lost", "open", "won"],
+        }
+    )
+    t = deal_times(opps, pd.Timestamp("2025-02-01"))
+    assert t.time.tolist() == [10, 31, 31, -28] and t.event.tolist() == [1, 0, 0, 0]
+
+
+def test_conditional_win_probability_matches_frequencies():
+    rng = np.random.default_rng(5)
+    n = 200_000
+    won = rng.random(n) < 0.4
+    t = np.ceil(np.where(won, rng.exponential(30, n), rng.exponential(60, n)))
+    curve = cumulative_incidence(np.zeros(n, int), t, np.where(won, 1, 2))
+    for age, h in [(0, 30), (20, 30), (60, 90)]:
+        still = t > age
+        expect = (won & still & (t <= age + h)).sum() / still.sum()
+        assert win_probability_within(curve, np.array([age]), h)[0] == pytest.approx(expect, abs=1e-9)
