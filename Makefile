@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := data/demo
 OUT    := reports
+DEMO_AS_OF := 2026-11-15
 
 .PHONY: setup report test test-fast lab bench demo-data clean
 
@@ -19,10 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
-## The quarterly job on the bundled demo data (until the notebooks land: validate the demo data
-## and write its quarantine and accounting into reports/).
+## The quarterly job on the bundled demo data: next quarter's plan from data as of the demo's date.
 report: $(STAMP)
-	$(BIN)/quotacast validate --data $(DEMO) --out $(OUT)/demo-validation
+	$(BIN)/quotacast run --data $(DEMO) --period next --as-of $(DEMO_AS_OF) --out $(OUT)
+	@echo "Open $(OUT)/index.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -38,7 +39,7 @@ bench: $(STAMP)
 
 ## Regenerate the bundled demo data (deterministic: same seed and as-of give the same files).
 demo-data: $(STAMP)
-	$(BIN)/quotacast demo-data $(DEMO) --seed 7 --reps 40 --years 3 --as-of 2026-11-15
+	$(BIN)/quotacast demo-data $(DEMO) --seed 7 --reps 40 --years 3 --as-of $(DEMO_AS_OF)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis import __version__
 from analysis.data import DataError, describe_source, load
 from analysis.mapping import PRESETS, MappingError
+from analysis.report import RunError
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -42,7 +43,57 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--dirty", action="store_true", help="append a known number of bad rows of each kind")
     d.add_argument("--format", choices=["csv", "parquet"], default="csv")
     d.add_argument("--no-activities", action="store_true", help="leave out the activities table")
+    r = sub.add_parser("run", help="the quarterly job: validate, run the scheduled notebooks, render the reports, write the tables")
+    _data_args(r)
+    r.add_argument("--period", default="next", help="fiscal quarter to plan, e.g. 2026Q1, or 'next' (the quarter after the as-of date)")
+    r.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default: reports)")
+    r.add_argument("--config", type=Path, default=None, help="YAML settings file (see analysis.config.Settings)")
+    r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a notebook parameter (refused if no notebook declares it)")
+
+    s = sub.add_parser("schedule", help="print a crontab line and a systemd timer that run next quarter's plan before each quarter")
+    s.add_argument("--data", required=True, help="data source the scheduled run reads")
+    s.add_argument("--out", default="reports")
+    s.add_argument("--mapping", default=None)
+    s.add_argument("--day", type=int, default=20, help="day of the quarter's last month to run on (default 20)")
+    s.add_argument("--hour", type=int, default=6)
+    s.add_argument("--fiscal-year-start", type=int, default=1)
+    s.add_argument("--log", default=None, help="log file (default: OUT/quotacast.log)")
     return parser
+
+
+def _value(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from analysis.config import Settings
+    from analysis.report import run
+
+    overrides = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
+        overrides[name] = _value(value)
+    settings = Settings.from_file(args.config, fiscal_year_start=args.fiscal_year_start) if args.config else Settings(fiscal_year_start=args.fiscal_year_start)
+    run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=settings, overrides=overrides)
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from analysis.report import schedule_lines
+
+    lines = schedule_lines(args.data, args.out, args.day, args.hour, args.fiscal_year_start, args.mapping, args.log)
+    print("# crontab (crontab -e):")
+    print(lines["crontab"])
+    print()
+    print("# systemd: ~/.config/systemd/user/quotacast.service")
+    print(lines["service"])
+    print("# systemd: ~/.config/systemd/user/quotacast.timer  (then: systemctl --user enable --now quotacast.timer)")
+    print(lines["timer"])
+    return 0
 
 
 def _print_frame(frame: pd.DataFrame) -> None:
@@ -108,9 +159,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_validate(args)
         if args.command == "demo-data":
             return cmd_demo_data(args)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "schedule":
+            return cmd_schedule(args)
     except (DataError, MappingError) as exc:
         print(f"quotacast {args.command}: {exc}", file=sys.stderr)
         return 2
+    except RunError as exc:
+        print(f"quotacast {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except ValueError as exc:
         print(f"quotacast {args.command}: {exc}", file=sys.stderr)
         return 2

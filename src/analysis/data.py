@@ -99,7 +99,7 @@ def database_url(url: str):
                 f"remove it from the URL and set the environment variable {PASSWORD_ENV} instead",
             )
         )
-    if os.environ.get(PASSWORD_ENV):
+    if os.environ.get(PASSWORD_ENV) and parsed.get_backend_name() not in {"sqlite", "duckdb"}:  # file databases have none
         parsed = parsed.set(password=os.environ[PASSWORD_ENV])
     return parsed
 

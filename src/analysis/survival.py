@@ -133,3 +133,17 @@ def win_probability_within(curve: pd.DataFrame, age: np.ndarray, horizon: float)
     gain = at(age + horizon, f, 0.0) - at(age, f, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s_a > 0, np.clip(gain / s_a, 0.0, 1.0), 0.0)
+
+
+def winner_curves_by(opps: pd.DataFrame, as_of: pd.Timestamp, by: str, min_at_risk: int = 50) -> pd.DataFrame:
+    """Time to win among eventual winners, per group of ``by`` (e.g. segment), all deals as of ``as_of``.
+
+    Returns tidy ``group``, ``time``, ``share`` = F_won(t) / F_won(t*) for t ≤ t* (METHODS §2.2).
+    """
+    t = deal_times(opps, as_of)
+    codes, names = pd.factorize(opps[by], sort=True)
+    curves = cumulative_incidence(codes, t["time"].to_numpy(), t["event"].to_numpy())
+    read = plateau(curves, min_at_risk)
+    c = curves.merge(read[["gid", "t_star", "cif_won"]].rename(columns={"cif_won": "f_star"}), on="gid")
+    c = c[(c["time"] <= c["t_star"]) & (c["f_star"] > 0)]
+    return pd.DataFrame({"group": np.asarray(names, dtype=object)[c["gid"].to_numpy()], "time": c["time"].to_numpy(), "share": (c["cif_won"] / c["f_star"]).to_numpy()})

@@ -1,0 +1,54 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Summary for leadership
+
+# %% tags=["remove_cell"]
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from analysis import summary
+
+# %% tags=["parameters"]
+period: str = "2027Q1"  # fiscal quarter being planned
+as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
+fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+run_dir: str = "."  # folder this run wrote its tables into (read here, not recomputed)
+
+# %% tags=["remove_cell"]
+out = Path(run_dir)
+metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
+accounting = pd.read_csv(out / "accounting.csv")
+numbers = summary.headline(metrics, as_of, fiscal_year_start)
+display(Markdown(f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}"))
+
+# %% [markdown]
+# ## The numbers that matter
+
+# %% tags=["remove_input"]
+numbers.drop(columns="metric").style.hide(axis="index").set_properties(**{"text-align": "left"})
+
+# %% tags=["remove_input"]
+rows_in, used = int(accounting.rows_in.sum()), int(accounting.rows_used.sum())
+display(Markdown(
+    f"**Data quality:** {used:,} of {rows_in:,} rows used; {rows_in - used:,} quarantined with a reason "
+    "(see the data check)."
+))
+
+# %% [markdown]
+# ## Detailed reports
+# - [Data check](10-check-data.html): freshness and quarantined rows
+# - [Pipeline metrics](20-measure-pipeline.html): trends, win rates, deal size, cycle, funnel, coverage, CAC
+
+# %% tags=["remove_input"]
+display(Markdown(summary.definitions_markdown(list(numbers["metric"]) + ["win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"])))

@@ -1,0 +1,281 @@
+"""The quarterly run: execute the scheduled notebooks into a temporary folder, render them, write the tables
+and a manifest, and move the folder into place only when everything succeeded.
+
+Layout under ``out``: ``<period>/`` holds the latest complete run (HTML reports, executed notebooks, tables,
+``manifest.json``); ``<period>/history/<finished>/`` earlier runs; ``<period>/failed/<started>/`` the executed
+notebook of a failed run; ``index.html`` lists every run. A failed run never touches the previous good one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill as pm
+from nbconvert import HTMLExporter
+
+from analysis.calendar import resolve_period
+from analysis.config import PROJECT_DIR, Settings
+from analysis.data import describe_source, is_database, load
+
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+TABLES = ("quarantine.csv", "accounting.csv", "metrics.csv")  # forecast.csv, quotas.csv/xlsx join with their notebooks
+PACKAGES = ("quotacast", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
+
+
+class RunError(RuntimeError):
+    """The run could not be completed; the message names the notebook or the reason."""
+
+    exit_code = 1
+
+
+class RunLocked(RunError):
+    exit_code = 3
+
+
+def scheduled_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The scheduled notebooks, in run order (``NN-verb-noun.ipynb``; ``exploratory/`` is never scheduled)."""
+    return sorted(p for p in folder.glob("[0-9][0-9]-*.ipynb"))
+
+
+def run_parameters(data: str, period: str, as_of: str, settings: Settings, mapping: str | None, run_dir: Path) -> dict[str, Any]:
+    """Every parameter the runner can give a notebook; each notebook receives the ones it declares."""
+    params = {
+        "data": data,
+        "mapping": mapping or "",
+        "period": period,
+        "as_of": as_of,
+        "run_dir": str(run_dir),
+    }
+    params.update(settings.to_dict())
+    return params
+
+
+def check_parameters(notebooks: list[Path], available: dict[str, Any], overrides: dict[str, Any]) -> dict[Path, dict[str, Any]]:
+    """Each notebook's parameters, checked before anything runs (papermill itself only warns).
+
+    Refused: a parameter a notebook declares that the runner cannot give, and an override no notebook declares.
+    """
+    problems, chosen, declared_anywhere = [], {}, set()
+    for nb in notebooks:
+        declared = pm.inspect_notebook(str(nb))
+        declared_anywhere |= set(declared)
+        missing = [name for name in declared if name not in available and name not in overrides]
+        if missing:
+            problems.append(f"{nb.name} declares parameter(s) {missing} that the run does not provide")
+        chosen[nb] = {name: overrides.get(name, available.get(name)) for name in declared if name in available or name in overrides}
+    unknown = sorted(set(overrides) - declared_anywhere)
+    if unknown:
+        problems.append(f"unknown parameter(s) {unknown}: no scheduled notebook declares them")
+    if problems:
+        raise RunError("Parameters refused before running anything:\n  " + "\n  ".join(problems))
+    return chosen
+
+
+def render_html(notebook: Path, target: Path, title: str) -> None:
+    """A self-contained HTML page without code: inputs and prompts hidden, images embedded."""
+    nb = nbformat.read(notebook, as_version=4)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    target.write_text(body, encoding="utf-8")
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+
+
+@dataclass
+class Lock:
+    path: Path
+
+    def __enter__(self) -> Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = self.path.read_text().strip() if self.path.exists() else "unknown"
+            raise RunLocked(
+                f"another run of this period is in progress ({holder}); if none is, delete {self.path}"
+            ) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"pid {os.getpid()} on {platform.node()}, started {_now()}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def run(
+    data: str,
+    period: str = "next",
+    as_of: str | None = None,
+    out: str | Path = "reports",
+    mapping: str | None = None,
+    settings: Settings | None = None,
+    overrides: dict[str, Any] | None = None,
+    notebooks: list[Path] | None = None,
+    log=print,
+) -> Path:
+    """Run the quarter's notebooks on ``data`` and return the folder of the complete run (``out/<period>``).
+
+    ``period`` is a fiscal quarter label or ``next`` (the quarter after the as-of date, default today).
+    Raises :class:`~analysis.data.DataError` (unusable data: nothing is run), :class:`RunLocked` (a run of
+    the same period is in progress) or :class:`RunError` (a notebook failed; its executed copy is kept
+    under ``out/<period>/failed/<started>/``).
+    """
+    settings = settings or Settings()
+    overrides = dict(overrides or {})
+    out = Path(out).resolve()
+    as_of_day = (dt.date.today() if as_of is None else dt.date.fromisoformat(str(as_of))).isoformat()
+    period = resolve_period(period, today=as_of_day, fiscal_year_start=settings.fiscal_year_start)
+    notebooks = notebooks or scheduled_notebooks()
+    if not notebooks:
+        raise RunError(f"no scheduled notebooks in {NOTEBOOKS_DIR}")
+    final = out / period
+    started, t0 = _now(), time.perf_counter()
+    with Lock(out / f".{period}.lock"):
+        ds = load(data, mapping=mapping, as_of=as_of_day, fiscal_year_start=settings.fiscal_year_start)  # DataError: exit 2
+        tmp = out / f".tmp-{period}-{_stamp()}"
+        # Notebooks run inside the run folder: paths (data, a mapping file) must not be relative.
+        data_param = str(data) if is_database(data) else str(Path(data).resolve())
+        mapping_param = str(Path(mapping).resolve()) if mapping and Path(mapping).exists() else mapping
+        params = check_parameters(notebooks, run_parameters(data_param, period, as_of_day, settings, mapping_param, tmp), overrides)
+        log(f"quotacast run {period} (data as of {as_of_day}) -> {final}")
+        durations = {}
+        tmp.mkdir(parents=True)  # only now: refused parameters leave nothing behind
+        try:
+            for nb in notebooks:
+                target = tmp / nb.name
+                t = time.perf_counter()
+                log(f"  {nb.name} ...")
+                try:
+                    pm.execute_notebook(str(nb), str(target), parameters=params[nb], kernel_name="python3", progress_bar=sys.stderr.isatty(), cwd=str(tmp))
+                except pm.PapermillExecutionError as exc:
+                    failed = final / "failed" / _stamp()
+                    failed.mkdir(parents=True)
+                    shutil.copy2(target, failed / nb.name)
+                    raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
+                durations[nb.name] = round(time.perf_counter() - t, 2)
+                t = time.perf_counter()
+                render_html(target, tmp / f"{nb.stem}.html", f"Quotacast {period}: {nb.stem.split('-', 1)[1].replace('-', ' ')}")
+                durations[f"{nb.stem}.html"] = round(time.perf_counter() - t, 2)
+                log(f"  {nb.name} done in {durations[nb.name]:.1f} s (+{durations[nb.stem + '.html']:.1f} s to render)")
+            missing = [name for name in TABLES if not (tmp / name).exists()]
+            if missing:
+                raise RunError(f"the notebooks ran but did not write {missing}")
+            manifest = {
+                "period": period,
+                "as_of": as_of_day,
+                "status": "complete",
+                "started": started,
+                "finished": _now(),
+                "seconds": round(time.perf_counter() - t0, 2),
+                "source": describe_source(data),
+                "mapping": mapping or "identity",
+                "parameters": {nb.name: p | {"run_dir": "<run folder>"} for nb, p in params.items()},
+                "settings": settings.to_dict(),
+                "inputs": _inputs(ds),
+                "durations_s": durations,
+                "versions": {"python": platform.python_version()} | {p: version(p) for p in PACKAGES},
+                "tables": sorted(p.name for p in tmp.glob("*.csv")) + sorted(p.name for p in tmp.glob("*.xlsx")),
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+            _move_into_place(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+        write_index(out)
+    log(f"complete in {time.perf_counter() - t0:.1f} s: {final}")
+    return final
+
+
+def _inputs(ds) -> list[dict]:
+    acc = ds.accounting.set_index("table")
+    return [
+        {"table": f.table, "file": f.file, "sha256": f.sha256, "rows_in": int(acc.loc[f.table, "rows_in"]),
+         "rows_used": int(acc.loc[f.table, "rows_used"]), "rows_quarantined": int(acc.loc[f.table, "rows_quarantined"])}
+        for f in ds.inputs
+    ]
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Swap the new run in; the previous complete run goes to ``history/<its finish time>/``."""
+    if final.exists():
+        keep = {name: final / name for name in ("history", "failed") if (final / name).exists()}
+        previous = final.parent / f".prev-{final.name}-{_stamp()}"
+        final.rename(previous)
+        tmp.rename(final)
+        for name in keep:
+            (previous / name).rename(final / name)
+        if (previous / "manifest.json").exists():
+            finished = json.loads((previous / "manifest.json").read_text()).get("finished", _stamp())
+            dest = final / "history" / finished.replace(":", "")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            previous.rename(dest)
+        else:
+            shutil.rmtree(previous)
+    else:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(final)
+
+
+def write_index(out: Path) -> Path:
+    """``out/index.html``: every run (latest, history, failed) with its status, date and link."""
+    rows = []
+    for manifest in sorted(out.glob("*/manifest.json")) + sorted(out.glob("*/history/*/manifest.json")):
+        m = json.loads(manifest.read_text())
+        link = manifest.parent.relative_to(out).as_posix()
+        rows.append((m["period"], m["finished"], m["status"], link, "latest" if manifest.parent.parent == out else "history"))
+    for failed in sorted(out.glob("*/failed/*")):
+        rows.append((failed.parent.parent.name, failed.name, "failed", failed.relative_to(out).as_posix(), "failed"))
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    body = "\n".join(
+        f"<tr><td>{p}</td><td>{when}</td><td class='{status}'>{status}</td><td>{kind}</td>"
+        f"<td><a href='{link}/{'50-summarise-for-leadership.html' if status != 'failed' else ''}'>{link}</a></td></tr>"
+        for p, when, status, link, kind in rows
+    )
+    html = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Quotacast runs</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
+        ".failed{color:#b00}.complete{color:#070}</style></head><body><h1>Quotacast runs</h1>"
+        f"<table><tr><th>period</th><th>finished</th><th>status</th><th></th><th>folder</th></tr>{body}</table></body></html>\n"
+    )
+    path = out / "index.html"
+    path.write_text(html)
+    return path
+
+
+def schedule_lines(data: str, out: str, day: int = 20, hour: int = 6, fiscal_year_start: int = 1, mapping: str | None = None, log_file: str | None = None) -> dict[str, str]:
+    """A crontab line and a systemd service + timer that run next quarter's plan on ``day`` of the last
+    month of each fiscal quarter, logging to a file."""
+    months = sorted({(fiscal_year_start - 2 + 3 * k) % 12 + 1 for k in range(1, 5)})
+    exe = shutil.which("quotacast") or f"{sys.executable} -m analysis"
+    log_file = log_file or str(Path(out).resolve() / "quotacast.log")
+    cmd = f"{exe} run --data {data} --period next --out {Path(out).resolve()}" + (f" --mapping {mapping}" if mapping else "")
+    month_list = ",".join(str(m) for m in months)
+    cron = f"0 {hour} {day} {month_list} * cd {PROJECT_DIR} && {cmd} >> {log_file} 2>&1"
+    service = (
+        "[Unit]\nDescription=Quotacast: next quarter's quota plan\n\n[Service]\nType=oneshot\n"
+        f"WorkingDirectory={PROJECT_DIR}\nEnvironmentFile=-%h/.config/quotacast.env\nExecStart={cmd}\n"
+        f"StandardOutput=append:{log_file}\nStandardError=append:{log_file}\n"
+    )
+    timer = (
+        "[Unit]\nDescription=Run Quotacast before each fiscal quarter\n\n[Timer]\n"
+        f"OnCalendar=*-{month_list}-{day:02d} {hour:02d}:00:00\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n"
+    )
+    return {"crontab": cron, "service": service, "timer": timer}
+

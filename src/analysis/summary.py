@@ -1,0 +1,85 @@
+"""Words and small tables for the reports: headers, data freshness, the leadership headline numbers.
+
+Everything here reads the tables the stages produced (dataset, metrics table) and formats them; nothing
+is estimated here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.calendar import shift_period
+from analysis.data import Dataset
+from analysis.metrics import definitions, period_labels
+
+
+def money(value: float) -> str:
+    if pd.isna(value):
+        return "n/a"
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:,.1f}{unit}"
+    return f"{value:,.0f}"
+
+
+def share(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.0%}"
+
+
+def header(title: str, period: str, as_of: str, ds: Dataset) -> str:
+    """Markdown: what the page is, the period, the data's as-of date and source."""
+    return (
+        f"# {title}: {period}\n\n"
+        f"**Data as of {pd.Timestamp(as_of).date()}** · source `{ds.source}` (mapping: {ds.mapping}) · "
+        f"fiscal year starts in month {ds.fiscal_year_start}"
+    )
+
+
+def freshness(ds: Dataset) -> pd.DataFrame:
+    """Per table: rows used, last date seen, and days between it and the as-of date."""
+    s = ds.summary()
+    last = pd.to_datetime(s["last_date"], errors="coerce")
+    lag = (ds.as_of_date - last).dt.days
+    return pd.DataFrame(
+        {
+            "table": s["table"],
+            "rows used": s["rows_used"],
+            "quarantined": s["rows_quarantined"],
+            "from": s["first_date"].astype("str"),
+            "to": s["last_date"].astype("str"),
+            "days before as-of": lag.astype("Int64"),
+        }
+    )
+
+
+def last_complete_period(as_of: pd.Timestamp, fiscal_year_start: int = 1) -> str:
+    current = period_labels(pd.Series([pd.Timestamp(as_of)]), "Q", fiscal_year_start).iloc[0]
+    return shift_period(current, -1, fiscal_year_start)
+
+
+def headline(metrics: pd.DataFrame, as_of: str, fiscal_year_start: int = 1) -> pd.DataFrame:
+    """The handful of numbers leadership reads first, for the last complete quarter (company level):
+    ``number``, ``value``, ``compared with``, ``metric`` (the definition key)."""
+    q = last_complete_period(pd.Timestamp(as_of), fiscal_year_start)
+    prev, year_ago = shift_period(q, -1, fiscal_year_start), shift_period(q, -4, fiscal_year_start)
+    c = metrics[(metrics["dimension"] == "company")].set_index(["metric", "period"])
+
+    def get(metric: str, period: str = q) -> float:
+        return float(c["value"].get((metric, period), float("nan")))
+
+    rows = [
+        ("Bookings " + q, money(get("bookings")), f"{money(get('bookings', prev))} in {prev}, {money(get('bookings', year_ago))} in {year_ago}", "bookings"),
+        ("Win rate of deals created in " + q, share(get("win_rate_cohort")), f"closed-only figure {share(get('win_rate_cohort_naive'))} (overstates while deals are open)", "win_rate_cohort"),
+        ("Reps at or above quota, " + q, share(get("attainment_rate")), f"{share(get('attainment_rate', prev))} in {prev}", "attainment_rate"),
+        ("Pipeline coverage at the end of " + q, f"{get('pipeline_coverage'):.1f}x", f"required {get('required_coverage'):.1f}x to expect to hit the target", "pipeline_coverage"),
+        ("Average won deal, " + q, money(get("avg_deal_size")), f"typical (median) deal {money(get('median_deal_size'))}", "avg_deal_size"),
+        ("Cost to acquire a customer, " + q, money(get("cac_lagged")), f"same-quarter figure {money(get('cac'))}", "cac_lagged"),
+    ]
+    return pd.DataFrame(rows, columns=["number", "value", "compared with", "metric"])
+
+
+def definitions_markdown(metrics: list[str]) -> str:
+    """Markdown list of the plain-words definitions of ``metrics`` (from docs/metrics.md)."""
+    d = definitions().set_index("metric")
+    lines = [f"- **{m}**: {d.loc[m, 'definition']}" for m in dict.fromkeys(metrics) if m in d.index]
+    return "**What the numbers mean**\n\n" + "\n".join(lines)

@@ -1,0 +1,50 @@
+"""Notebooks are committed clean, paired with their py:percent scripts, thin, and properly parameterized."""
+
+from __future__ import annotations
+
+import ast
+
+import jupytext
+import nbformat
+import papermill as pm
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+SCHEDULED = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def test_there_are_scheduled_notebooks_in_run_order():
+    names = [p.name for p in SCHEDULED]
+    assert names[:2] == ["10-check-data.ipynb", "20-measure-pipeline.ipynb"] and names[-1] == "50-summarise-for-leadership.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs_and_paired(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: commit notebooks without outputs"
+    script = path.with_suffix(".py")
+    assert script.exists(), f"{path.name} has no paired py:percent script"
+    assert nb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    paired = jupytext.read(script)
+    pairs = [(c.cell_type, c.source.strip()) for c in paired.cells]
+    assert pairs == [(c.cell_type, c.source.strip()) for c in nb.cells], f"{path.name} and {script.name} differ: run jupytext --sync"
+
+
+@pytest.mark.parametrize("path", SCHEDULED, ids=lambda p: p.name)
+def test_scheduled_notebooks_are_thin_with_one_typed_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    params = pm.inspect_notebook(str(path))
+    assert params and all(p["help"] for p in params.values()), "every parameter needs a help comment"
+    assert all(p["inferred_type_name"] in {"str", "int", "float", "bool"} for p in params.values())
+    assert "password" not in " ".join(params).lower()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree)), f"{path.name}: logic belongs in the package"
+            assert len(cell.source.splitlines()) <= 12, f"{path.name}: keep code cells short"

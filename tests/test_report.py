@@ -1,0 +1,196 @@
+"""The quarterly run end to end: notebooks executed with papermill, tables checked against the package,
+history, a failure that leaves the previous run untouched, the lock, refused parameters, no secrets, and
+the leadership page as a reader sees it in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import report
+from analysis.data import DataError
+from analysis.metrics import metrics_table
+from conftest import AS_OF
+
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+PERIOD = "2027Q1"
+
+
+def _notebook(*cells) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = list(cells)
+    return nb
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    final = report.run(str(demo_dir), period="next", as_of=AS_OF, out=out, log=lambda *_: None)
+    return out, final
+
+
+def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
+    out, final = first_run
+    assert final == out / PERIOD
+    for nb in report.scheduled_notebooks():
+        assert (final / nb.name).exists() and (final / f"{nb.stem}.html").exists()
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    # The tables the run recorded are the package's own numbers.
+    recorded = pd.read_csv(final / "metrics.csv", keep_default_na=False, na_values=[""])
+    expected = metrics_table(ds)
+    key = ["metric", "dimension", "group", "period"]
+    got = recorded.set_index(key)["value"].astype(float)
+    want = expected.set_index(key)["value"]
+    assert len(got) == len(want)
+    np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-9, equal_nan=True)
+    q = pd.read_csv(final / "quarantine.csv")
+    assert len(q) == len(ds.quarantine)
+    acc = pd.read_csv(final / "accounting.csv")
+    assert (acc.rows_in == acc.rows_used + acc.rows_quarantined).all()
+    m = json.loads((final / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["period"] == PERIOD and m["as_of"] == AS_OF
+    assert {i["table"] for i in m["inputs"]} == set(ds.tables)
+    for i in m["inputs"]:
+        assert i["sha256"] == hashlib.sha256(Path(i["file"]).read_bytes()).hexdigest()
+        assert i["rows_in"] == i["rows_used"] + i["rows_quarantined"]
+    assert set(m["durations_s"]) >= {nb.name for nb in report.scheduled_notebooks()}
+    assert m["versions"]["pandas"] == pd.__version__ and m["settings"]["overassignment"] == 0.10
+    assert m["parameters"]["20-measure-pipeline.ipynb"]["period"] == PERIOD
+    index = (out / "index.html").read_text()
+    assert PERIOD in index and "complete" in index
+    # The executed notebook records the injected parameters (the audit record), the HTML shows no code.
+    executed = nbformat.read(final / "20-measure-pipeline.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    html = (final / "20-measure-pipeline.html").read_text()
+    assert "metrics_table(" not in html and "import analysis" not in html and "<img" in html
+
+
+def test_second_run_moves_the_first_into_history_and_gives_the_same_tables(first_run, demo_dir):
+    out, final = first_run
+    before = (final / "metrics.csv").read_bytes(), (final / "quarantine.csv").read_bytes()
+    report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=out, log=lambda *_: None)
+    assert (final / "metrics.csv").read_bytes() == before[0] and (final / "quarantine.csv").read_bytes() == before[1]
+    history = list((final / "history").iterdir())
+    assert len(history) == 1 and (history[0] / "manifest.json").exists()
+    assert "history" in (out / "index.html").read_text()
+
+
+def test_a_failing_notebook_stops_the_run_and_leaves_the_previous_one_untouched(first_run, demo_dir, tmp_path):
+    out, final = first_run
+    before = _digest(final)
+    bad = tmp_path / "30-break-things.ipynb"
+    nb = _notebook(nbformat.v4.new_code_cell('period = "x"  # quarter', metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("1 / 0"))
+    nbformat.write(nb, bad)
+    notebooks = [*report.scheduled_notebooks()[:1], bad]
+    with pytest.raises(report.RunError, match=r"notebook 30-break-things.ipynb failed: ZeroDivisionError"):
+        report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=out, notebooks=notebooks, log=lambda *_: None)
+    after = _digest(final)
+    new = {k for k in after if k not in before}
+    assert all(k.startswith("failed/") for k in new) and any(k.endswith("30-break-things.ipynb") for k in new)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert not list(out.glob(".tmp-*")) and not list(out.glob(".*.lock"))
+
+
+def test_second_run_of_the_same_period_is_refused_while_one_runs(demo_dir, tmp_path):
+    (tmp_path / f".{PERIOD}.lock").write_text("pid 1 on elsewhere, started earlier")
+    with pytest.raises(report.RunLocked, match="another run of this period is in progress"):
+        report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=tmp_path, log=lambda *_: None)
+    res = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", str(demo_dir), "--period", PERIOD, "--as-of", AS_OF, "--out", str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 3 and "in progress" in res.stderr
+
+
+def test_unknown_parameters_and_bad_data_are_refused_before_anything_runs(demo_dir, tmp_path):
+    with pytest.raises(report.RunError, match=r"unknown parameter\(s\) \['nonsense'\]"):
+        report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=tmp_path, overrides={"nonsense": 1}, log=lambda *_: None)
+    needs = tmp_path / "nb"
+    needs.mkdir()
+    nb = _notebook(nbformat.v4.new_code_cell('colour = "red"  # not a parameter the run provides', metadata={"tags": ["parameters"]}))
+    nbformat.write(nb, needs / "10-odd.ipynb")
+    with pytest.raises(report.RunError, match=r"declares parameter\(s\) \['colour'\]"):
+        report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=tmp_path, notebooks=[needs / "10-odd.ipynb"], log=lambda *_: None)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError):
+        report.run(str(empty), period=PERIOD, as_of=AS_OF, out=tmp_path, log=lambda *_: None)
+    assert not (tmp_path / PERIOD).exists() and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_a_database_password_never_reaches_any_output(demo_dir, tmp_path, monkeypatch):
+    import sqlalchemy as sa
+
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    url = f"sqlite:///{tmp_path / 'crm.sqlite'}"
+    engine = sa.create_engine(url)
+    for name, frame in ds.tables.items():
+        frame.to_sql(name, engine, index=False)
+    engine.dispose()
+    secret = "s3cr3t-Pa55-do-not-leak"
+    monkeypatch.setenv("QUOTACAST_DB_PASSWORD", secret)
+    out = tmp_path / "out"
+    report.run(url, period=PERIOD, as_of=AS_OF, out=out, log=lambda *_: None)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 8
+    for path in files:
+        assert secret not in path.read_text(errors="ignore"), path
+    res = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", f"postgresql://u:{secret}@db/crm", "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 2 and secret not in res.stderr + res.stdout
+
+
+def test_schedule_prints_cron_and_systemd(tmp_path):
+    lines = report.schedule_lines("data/demo", str(tmp_path), day=20, hour=6, fiscal_year_start=1)
+    minute_hour_day_month = lines["crontab"].split()[:4]
+    assert minute_hour_day_month == ["0", "6", "20", "3,6,9,12"] and "--period next" in lines["crontab"]
+    assert ">> " in lines["crontab"] and "OnCalendar=*-3,6,9,12-20 06:00:00" in lines["timer"]
+    assert report.schedule_lines("x", "y", fiscal_year_start=2)["crontab"].split()[3] == "1,4,7,10"
+    res = subprocess.run([sys.executable, "-m", "analysis", "schedule", "--data", "data/demo"], capture_output=True, text=True)
+    assert res.returncode == 0 and "crontab" in res.stdout and "[Timer]" in res.stdout
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs the Debian package)")
+def test_leadership_report_in_headless_chromium(first_run, tmp_path):
+    _, final = first_run
+    page = final / "50-summarise-for-leadership.html"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+             "--enable-logging=stderr", "--v=0"]
+    shot = tmp_path / "leadership.png"
+    res = subprocess.run([CHROMIUM, *flags, "--window-size=1100,1500", f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000, res.stderr[-2000:]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    title = re.search(r"<title>(.*?)</title>", dom.stdout, re.S)
+    assert title and PERIOD in title.group(1)
+    for code in ("import analysis", "summary.headline(", "pd.read_csv("):
+        assert code not in dom.stdout, f"code visible in the rendered page: {code}"
+    code_cells = re.findall(r'class="([^"]*\bjp-CodeCell\b[^"]*)"', dom.stdout)
+    assert code_cells and all("jp-mod-noInput" in c for c in code_cells), "a code cell shows its code"
+    console_errors = [line for line in (res.stderr + dom.stderr).splitlines() if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)]
+    assert console_errors == []
+    from PIL import Image
+
+    for other in final.glob("*.html"):  # every embedded image decodes: nothing for a browser to fail to load
+        for data in re.findall(r'src="data:image/png;base64,([^"]+)"', other.read_text()):
+            Image.open(io.BytesIO(base64.b64decode(data))).verify()
+        assert not re.search(r'<img[^>]+src="(?!data:)', other.read_text()), f"{other.name} links an external image"
+    with Image.open(shot) as img:
+        assert img.size == (1100, 1500) and len(set(img.convert("L").getdata())) > 10  # not a blank page
