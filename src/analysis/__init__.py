@@ -2,8 +2,12 @@
 
 Importing the package has no side effects. The stages, in flow order:
 
-- :mod:`analysis.data` — load a source, map it, validate it, quarantine bad rows, take as-of snapshots.
-- :mod:`analysis.demo` — a seeded synthetic company in the data contract's format.
+- :mod:`analysis.data` — load a source, map it (:mod:`analysis.mapping`), validate it against the contract
+  (:mod:`analysis.schemas`), quarantine bad rows, take as-of snapshots.
+- :mod:`analysis.metrics` — the long metrics table (with :mod:`analysis.survival` and :mod:`analysis.shrinkage`).
+- :mod:`analysis.report` — the quarterly run: notebooks, HTML, tables, manifest (:mod:`analysis.plots`,
+  :mod:`analysis.summary` for the pages).
+- :mod:`analysis.demo` — a seeded synthetic company in the data contract's format; :mod:`analysis.cli` the command.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,6 @@ class Settings:
     backtest_quarters: int = 6  # rolling-origin cutoffs
     draws: int = 2000  # Monte Carlo draws per rep
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -65,7 +64,7 @@ class Settings:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], origin: str = "settings") -> Settings:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{origin}: unknown setting(s) {unknown}; known settings are {sorted(known)}")
@@ -76,6 +75,5 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        out.pop("extra")
         out["ramp_schedule"] = list(self.ramp_schedule)
         return out

@@ -304,8 +304,6 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
             )
         )
         add(_rule("opportunities.unknown_owner", "owner_id", "owner_id is not a rep_id in reps", _in("owner_id", refs.get("rep_id", []))))
-        if "margin" in present:
-            pass  # margin may be negative (a loss-making deal); only parsing is checked
         if "probability" in present:
             add(
                 _rule(

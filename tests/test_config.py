@@ -1,0 +1,23 @@
+import pytest
+
+from analysis.config import Settings
+
+
+def test_settings_defaults_round_trip_and_file(tmp_path):
+    s = Settings()
+    assert s.overassignment == 0.10 and s.attainment_share == 0.65 and s.fiscal_year_start == 1
+    assert Settings.from_dict(s.to_dict()) == s
+    path = tmp_path / "s.yaml"
+    path.write_text("overassignment: 0.15\nramp_schedule: [0, 0.5, 1]\n")
+    loaded = Settings.from_file(path, fiscal_year_start=2)
+    assert loaded.overassignment == 0.15 and loaded.ramp_schedule == (0.0, 0.5, 1.0) and loaded.fiscal_year_start == 2
+
+
+def test_bad_settings_are_refused_with_the_field_named(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("over_assignment: 0.1\n")
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['over_assignment'\]"):
+        Settings.from_file(path)
+    with pytest.raises(ValueError, match="attainment_share must be strictly between 0 and 1") as err:
+        Settings(attainment_share=1.2, fiscal_year_start=13)
+    assert "fiscal_year_start must be a month 1-12" in str(err.value)
