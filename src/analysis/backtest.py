@@ -1,0 +1,101 @@
+"""Rolling-origin backtests on as-of snapshots (METHODS §3.4): each cutoff sees only what was known then.
+
+:func:`backtest` rebuilds the data as of each of the last ``n`` quarter ends, forecasts the next quarter and
+compares it with what happened, as a long table with a ``cutoff`` column; :func:`scores` summarises it per
+level: MASE (scaled by the in-sample error of the seasonal naive forecast), bias, pinball loss at
+p10/p50/p90 and the coverage of the 80 % interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from analysis.calendar import period_bounds, period_of, shift_period
+from analysis.data import Dataset
+from analysis.forecast import PipelineForecaster
+
+QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+
+
+def pinball(actual, forecast, tau: float) -> np.ndarray:
+    """Pinball (quantile) loss of a forecast of the tau-quantile."""
+    diff = np.asarray(actual, dtype=float) - np.asarray(forecast, dtype=float)
+    return np.maximum(tau * diff, (tau - 1) * diff)
+
+
+def naive_scale(history: pd.Series, season: int = 4) -> float:
+    """In-sample mean absolute error of the seasonal naive forecast (lag ``season``; lag 1 if too short)."""
+    y = history.to_numpy(dtype=float)
+    lag = season if len(y) > season else 1
+    if len(y) <= lag:
+        return np.nan
+    return float(np.mean(np.abs(y[lag:] - y[:-lag])))
+
+
+def quarterly_bookings(ds: Dataset, level: str) -> pd.DataFrame:
+    """Won bookings per quarter and group (``group``, ``period``, ``bookings``); rep level by owner, team by the
+    owner's team, segment by the deal's segment, company ``all``."""
+    o = ds.opportunities
+    won = o[o["status"] == "won"]
+    team = ds.reps.set_index("rep_id")["team"]
+    group = {"company": pd.Series("all", index=won.index), "team": won["owner_id"].map(team).fillna("unassigned"),
+             "segment": won["segment"], "rep": won["owner_id"]}[level]
+    frame = pd.DataFrame({"group": group.astype(str), "period": period_of(won["close_date"], ds.fiscal_year_start).astype(str), "bookings": won["amount"]})
+    return frame.groupby(["group", "period"], as_index=False)["bookings"].sum()
+
+
+def backtest(
+    ds: Dataset,
+    n: int = 6,
+    levels=("company", "team", "segment"),
+    make: Callable[[], PipelineForecaster] | None = None,
+) -> pd.DataFrame:
+    """Forecast the quarter after each of the last ``n`` complete quarter ends and compare with what happened.
+
+    Returns per cutoff, level and group: ``cutoff``, ``level``, ``group``, ``period``, ``actual``, ``mean``,
+    ``p10``, ``p50``, ``p90``, ``scale`` (in-sample seasonal-naive error up to the cutoff).
+    """
+    make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
+    fy = ds.fiscal_year_start
+    last_done = shift_period(period_of(ds.as_of_date + pd.Timedelta(days=1), fy), -1, fy)  # complete at day's end
+    rows = []
+    for k in range(n, 0, -1):
+        target = shift_period(last_done, -k + 1, fy)
+        cutoff = period_bounds(shift_period(target, -1, fy), fy)[1]
+        snap = ds.as_of(cutoff)
+        table = make().fit(snap).predict(target).table(levels)
+        for level in levels:
+            hist = quarterly_bookings(snap, level)
+            actual = quarterly_bookings(ds, level)
+            actual = actual[actual["period"] == target].set_index("group")["bookings"]
+            t = table[table["level"] == level].set_index("group")
+            scale = {g: naive_scale(h.sort_values("period")["bookings"]) for g, h in hist.groupby("group")}
+            for group in t.index.union(actual.index):
+                f = t.loc[group] if group in t.index else None
+                rows.append({
+                    "cutoff": cutoff.date().isoformat(), "level": level, "group": group, "period": target,
+                    "actual": float(actual.get(group, 0.0)),
+                    **{c: float(f[c]) if f is not None else 0.0 for c in ("mean", "p10", "p50", "p90")},
+                    "scale": scale.get(group, np.nan),
+                })
+    return pd.DataFrame(rows)
+
+
+def scores(bt: pd.DataFrame) -> pd.DataFrame:
+    """Per level: ``mase`` (mean |actual − p50| / scale), ``bias`` (Σ(p50 − actual) / Σ actual),
+    ``pinball_p10``/``_p50``/``_p90`` (mean, scaled like MASE), ``coverage_80`` (share of actuals within
+    p10–p90) and ``n`` (cutoff × group pairs)."""
+    out = []
+    for level, b in bt.groupby("level", sort=False):
+        ok = b["scale"] > 0
+        row = {"level": level, "n": len(b),
+               "mase": float((np.abs(b["actual"] - b["p50"]) / b["scale"])[ok].mean()),
+               "bias": float((b["p50"] - b["actual"]).sum() / b["actual"].sum()) if b["actual"].sum() else np.nan,
+               "coverage_80": float(((b["actual"] >= b["p10"]) & (b["actual"] <= b["p90"])).mean())}
+        for col, tau in QUANTILES.items():
+            row[f"pinball_{col}"] = float((pinball(b["actual"], b[col], tau) / b["scale"])[ok].mean())
+        out.append(row)
+    return pd.DataFrame(out)

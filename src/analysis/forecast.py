@@ -1,0 +1,258 @@
+"""Bookings forecasts as distributions: the pipeline model by Monte Carlo, per rep (METHODS §3.1).
+
+:class:`PipelineForecaster` learns from one as-of snapshot only (``fit(ds.as_of(date))``), so nothing it
+predicts can see the future. For a future fiscal quarter it simulates, per rep and draw:
+
+- every deal open at the as-of date: won inside the quarter with probability
+  π = [F_won(a + g + h) − F_won(a + g)] / S(a) (a: age, g: days until the quarter starts, h: its length),
+  from the Aalen–Johansen curve of the deal's segment; amount as entered (segment mean when missing);
+- deals not yet created: won-inside-the-quarter counts are Poisson (thinning of the rep's creation rate by
+  the chance a deal created on day t is won by the quarter's end), amounts lognormal with the rep's shrunk
+  log-mean; the creation rate is shrunk to the team's (gamma-Poisson) and scaled by the ramp for new hires;
+- one shared lognormal shock per draw, so reps' outcomes are correlated as real quarters are.
+
+Team, segment and company totals are sums of the same draws, so the levels are coherent by construction.
+Reps who have left get no forecast; their open deals still count for their team and the company.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.calendar import period_bounds, resolve_period
+from analysis.data import Dataset
+from analysis.shrinkage import shrink_log_means
+from analysis.survival import cumulative_incidence, deal_times
+
+LEFT = "(left)"
+FORECAST_COLUMNS = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
+
+
+def win_probability_between(curve: pd.DataFrame, age: np.ndarray, start: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
+    """P(won at an age in (a + start, a + end] | open at age a), from one group's Aalen–Johansen curve."""
+    t = curve["time"].to_numpy()
+    f = curve["cif_won"].to_numpy()
+    s = curve["surv"].to_numpy()
+
+    def at(x, values, first):
+        idx = np.searchsorted(t, x, side="right") - 1
+        return np.where(idx >= 0, values[np.clip(idx, 0, None)], first)
+
+    age = np.asarray(age, dtype=float)
+    s_a = at(age, s, 1.0)
+    gain = at(age + end, f, 0.0) - at(age + start, f, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s_a > 0, np.clip(gain / s_a, 0.0, 1.0), 0.0)
+
+
+def cif_at(curve: pd.DataFrame, age: np.ndarray) -> np.ndarray:
+    """F_won at the given ages (0 before the first event time)."""
+    t, f = curve["time"].to_numpy(), curve["cif_won"].to_numpy()
+    idx = np.searchsorted(t, np.asarray(age, dtype=float), side="right") - 1
+    return np.where(idx >= 0, f[np.clip(idx, 0, None)], 0.0)
+
+
+def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_cells: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Σ Bernoulli(π_i) · a_i per cell and draw (cells × draws), in chunks so memory stays bounded."""
+    out = np.zeros((n_cells, draws))
+    chunk = max(1, 4_000_000 // draws)
+    for lo in range(0, len(pi), chunk):
+        hi = min(lo + chunk, len(pi))
+        hit = rng.random((hi - lo, draws)) < pi[lo:hi, None]
+        np.add.at(out, cell[lo:hi], hit * amount[lo:hi, None])
+    return out
+
+
+def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.ndarray:
+    """Share of full productivity by completed quarters of tenure (``schedule[k]`` in quarter k; then 1)."""
+    tenure = np.asarray(tenure_months, dtype=float)
+    k = np.floor(np.nan_to_num(tenure, nan=1e9) / 3).clip(0, len(schedule)).astype(int)  # no hire date: ramped
+    values = np.r_[np.asarray(schedule, dtype=float), 1.0]
+    return values[k]
+
+
+@dataclass
+class ForecastDraws:
+    """Simulated bookings of one period: ``draws`` (cells × draws) with ``cells`` (rep_id, team, segment,
+    active) saying whose each row is."""
+
+    period: str
+    cells: pd.DataFrame
+    draws: np.ndarray
+
+    def by(self, level: str) -> tuple[pd.Index, np.ndarray]:
+        """Draws summed to ``level`` (company, team, segment, rep): the groups and a groups × draws matrix."""
+        if level == "company":
+            return pd.Index(["all"]), self.draws.sum(axis=0, keepdims=True)
+        col = {"team": "team", "segment": "segment", "rep": "rep_id"}[level]
+        cells = self.cells if level != "rep" else self.cells[self.cells["active"]]
+        rows = self.draws if level != "rep" else self.draws[self.cells["active"].to_numpy()]
+        codes, groups = pd.factorize(cells[col], sort=True)
+        out = np.zeros((len(groups), self.draws.shape[1]))
+        np.add.at(out, codes, rows)
+        return pd.Index(groups), out
+
+    def rep_draws(self) -> pd.DataFrame:
+        """Long table ``rep_id``, ``draw``, ``bookings`` for the quota step (active reps only)."""
+        groups, m = self.by("rep")
+        return pd.DataFrame({"rep_id": np.repeat(groups.to_numpy(), m.shape[1]), "draw": np.tile(np.arange(m.shape[1]), len(groups)), "bookings": m.ravel()})
+
+    def table(self, levels=("company", "team", "segment", "rep"), method: str = "pipeline") -> pd.DataFrame:
+        """``level``, ``group``, ``period``, ``mean``, ``p10``, ``p50``, ``p90``, ``method``."""
+        parts = []
+        for level in levels:
+            groups, m = self.by(level)
+            q = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
+            parts.append(pd.DataFrame({"level": level, "group": groups.astype(str), "period": self.period, "mean": m.mean(axis=1), "p10": q[0], "p50": q[1], "p90": q[2], "method": method}))
+        return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
+
+
+class PipelineForecaster:
+    """Per-rep Monte Carlo forecast of bookings from the open pipeline and the deals not yet created.
+
+    Settings only here; ``fit`` learns from a dataset (a snapshot), ``predict`` simulates a period.
+    """
+
+    def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 730, rate_days: int = 365,
+                 ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50):
+        self.draws = draws
+        self.seed = seed
+        self.window_days = window_days
+        self.rate_days = rate_days
+        self.ramp_schedule = ramp_schedule
+        self.shock_sd = shock_sd
+        self.min_at_risk = min_at_risk
+
+    def fit(self, ds: Dataset) -> PipelineForecaster:
+        as_of = ds.as_of_date
+        opps = ds.opportunities
+        team = ds.reps.set_index("rep_id")["team"]
+        self.as_of_ = as_of
+        self.fiscal_year_start_ = ds.fiscal_year_start
+        window = opps[opps["created_date"] > as_of - pd.Timedelta(days=self.window_days)]
+        t = deal_times(window, as_of)
+        codes, segments = pd.factorize(window["segment"], sort=True)
+        curves = cumulative_incidence(codes, t["time"].to_numpy(), t["event"].to_numpy())
+        everyone = cumulative_incidence(np.zeros(len(window), int), t["time"].to_numpy(), t["event"].to_numpy())
+        self.curves_ = {seg: curves[curves["gid"] == i].reset_index(drop=True) for i, seg in enumerate(segments)
+                        if (codes == i).sum() >= self.min_at_risk}
+        self.curve_all_ = everyone
+        won = window[(window["status"] == "won") & (window["amount"] > 0)]
+        logs = np.log(won["amount"])
+        self.size_ = won.assign(y=logs).groupby("segment")["y"].agg(["mean", "std"]).fillna({"std": 0.0})
+        self.size_all_ = (float(logs.mean()), float(logs.std())) if len(won) else (np.log(1.0), 0.0)
+        # Reps: active at the as-of date, their main segment, tenure, shrunk creation rate and deal size.
+        reps = ds.reps.copy()
+        reps["active"] = ~(reps["end_date"] <= as_of)
+        main_seg = opps.groupby("owner_id")["segment"].agg(lambda s: s.value_counts().index[0])
+        reps["segment"] = reps["rep_id"].map(main_seg).fillna(opps["segment"].mode().iloc[0] if len(opps) else "all")
+        start = as_of - pd.Timedelta(days=self.rate_days)
+        recent = opps[opps["created_date"] > start]
+        created = recent.groupby("owner_id").size()
+        hire = reps["hire_date"]
+        employed_from = hire.where(hire > start, start).fillna(start)
+        exposure = (as_of - employed_from).dt.days.clip(lower=0).to_numpy(dtype=float)
+        # Ramp-equivalent exposure: days weighted by the ramp factor the rep was at (for recent hires).
+        tenure_mid = ((as_of - hire).dt.days / 30.44 / 2).to_numpy(dtype=float)
+        ramp_then = ramp_factor(tenure_mid, self.ramp_schedule)
+        eff = exposure * np.where(np.isnan(tenure_mid), 1.0, ramp_then)
+        n = reps["rep_id"].map(created).fillna(0).to_numpy(dtype=float)
+        reps["team"] = reps["team"].fillna("unassigned")
+        # Gamma-Poisson shrinkage to the team's rate: prior worth ``prior_days`` ramped days.
+        frame = pd.DataFrame({"team": reps["team"], "n": n, "eff": eff})
+        team_rate = frame.groupby("team")[["n", "eff"]].sum().pipe(lambda g: g["n"] / g["eff"].where(g["eff"] > 0))
+        overall = n.sum() / eff.sum() if eff.sum() > 0 else 0.0
+        prior = reps["team"].map(team_rate).fillna(overall).to_numpy(dtype=float)
+        prior_days = 90.0
+        reps["rate"] = (n + prior * prior_days) / (eff + prior_days)
+        reps["tenure_months"] = ((as_of - hire).dt.days / 30.44).to_numpy(dtype=float)
+        if len(won):
+            s = shrink_log_means(won["owner_id"].astype(str), won["amount"]).set_index("group")["log_mean_shrunk"]
+            reps["log_size"] = reps["rep_id"].map(s)
+        else:
+            reps["log_size"] = np.nan
+        reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
+        reps["team"] = reps["rep_id"].map(team).fillna("unassigned")
+        self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size"]].reset_index(drop=True)
+        self.open_ = opps[opps["status"] == "open"][["owner_id", "segment", "created_date", "amount"]].reset_index(drop=True)
+        return self
+
+    def _curve(self, segment: str) -> pd.DataFrame:
+        return self.curves_.get(segment, self.curve_all_)
+
+    def _sigma(self, segment: str) -> float:
+        return float(self.size_["std"].get(segment, self.size_all_[1]))
+
+    def open_deal_probabilities(self, period: str) -> pd.DataFrame:
+        """Each open deal's chance to be won inside ``period``: ``owner_id``, ``segment``, ``amount``, ``pi``."""
+        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
+        # A deal of age a today is won inside the period if its age at winning is in (a + start, a + end].
+        start = max(float((p_start - self.as_of_).days - 1), 0.0)
+        end = float((p_end - self.as_of_).days)
+        out = self.open_.copy()
+        age = (self.as_of_ - out["created_date"]).dt.days.to_numpy(dtype=float)
+        pi = np.zeros(len(out))
+        for seg in out["segment"].unique():
+            m = (out["segment"] == seg).to_numpy()
+            pi[m] = win_probability_between(self._curve(seg), age[m], start, end)
+        fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2))
+        out["amount"] = out["amount"].fillna(fill)
+        out["pi"] = pi
+        return out
+
+    def new_deal_expectations(self, period: str) -> pd.DataFrame:
+        """Per rep: expected number of deals created after the as-of date and won inside ``period`` (``m``)."""
+        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
+        days = pd.date_range(self.as_of_ + pd.Timedelta(days=1), p_end, freq="D")
+        r = self.reps_.copy()
+        m = np.zeros(len(r))
+        for seg in r["segment"].unique():
+            sel = (r["segment"] == seg).to_numpy()
+            curve = self._curve(seg)
+            # Created on day t, a deal is won inside the period if its age at winning is in (start - t - 1, end - t].
+            to_end = (p_end - days).days.to_numpy(dtype=float)
+            to_start = (p_start - days).days.to_numpy(dtype=float) - 1
+            p = cif_at(curve, to_end) - cif_at(curve, to_start)
+            tenure = r.loc[sel, "tenure_months"].to_numpy()[:, None] + ((days - self.as_of_).days.to_numpy() / 30.44)[None, :]
+            ramp = ramp_factor(tenure, self.ramp_schedule)
+            m[sel] = (r.loc[sel, "rate"].to_numpy()[:, None] * ramp * p[None, :]).sum(axis=1)
+        r["m"] = np.where(r["active"], m, 0.0)
+        return r
+
+    def predict(self, period: str = "next") -> ForecastDraws:
+        """Monte Carlo draws of bookings in ``period`` per (rep, segment) cell."""
+        period = resolve_period(period, today=self.as_of_, fiscal_year_start=self.fiscal_year_start_)
+        rng = np.random.default_rng(self.seed)
+        opens = self.open_deal_probabilities(period)
+        reps = self.new_deal_expectations(period)
+        status = reps.set_index("rep_id")
+        owner_active = opens["owner_id"].map(status["active"]).fillna(False).to_numpy(dtype=bool)
+        open_rep = np.where(owner_active, opens["owner_id"].to_numpy(dtype=object), LEFT)
+        open_team = opens["owner_id"].map(status["team"]).fillna("unassigned").to_numpy(dtype=object)
+        cells = pd.DataFrame({"rep_id": open_rep, "team": open_team, "segment": opens["segment"].to_numpy(dtype=object)})
+        cells = pd.concat([cells, reps.loc[reps["active"], ["rep_id", "team", "segment"]]], ignore_index=True)
+        cells = cells.drop_duplicates(["rep_id", "team", "segment"]).sort_values(["team", "rep_id", "segment"]).reset_index(drop=True)
+        cells["active"] = cells["rep_id"] != LEFT
+        key = pd.MultiIndex.from_frame(cells[["rep_id", "team", "segment"]])
+        cell_of_open = key.get_indexer(pd.MultiIndex.from_arrays([open_rep, open_team, opens["segment"].to_numpy(dtype=object)]))
+        # Open deals: Bernoulli(π) × amount per cell.
+        out = simulate_open_deals(opens["pi"].to_numpy(), opens["amount"].to_numpy(), cell_of_open, len(cells), self.draws, rng)
+        # New deals: won counts Poisson(m), each amount lognormal(rep's log-mean, segment sigma).
+        act = reps[reps["active"]].reset_index(drop=True)
+        cell_of_rep = key.get_indexer(pd.MultiIndex.from_frame(act[["rep_id", "team", "segment"]]))
+        counts = rng.poisson(act["m"].to_numpy()[:, None], size=(len(act), self.draws))
+        total = int(counts.sum())
+        if total:
+            rep_idx = np.repeat(np.arange(len(act)), counts.sum(axis=1))
+            draw_idx = np.concatenate([np.repeat(np.arange(self.draws), c) for c in counts])
+            sigma = act["segment"].map(self._sigma).to_numpy()
+            amounts = np.exp(act["log_size"].to_numpy()[rep_idx] + sigma[rep_idx] * rng.standard_normal(total))
+            np.add.at(out, (cell_of_rep[rep_idx], draw_idx), amounts)
+        # A shared quarter shock (mean 1) correlates the reps' outcomes.
+        if self.shock_sd > 0:
+            shock = np.exp(self.shock_sd * rng.standard_normal(self.draws) - self.shock_sd**2 / 2)
+            out *= shock[None, :]
+        return ForecastDraws(period=period, cells=cells, draws=out)

@@ -1,0 +1,130 @@
+"""The pipeline forecast: METHODS check 10, coherence across levels, leavers and ramp, no leakage (check 15b)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import demo
+from analysis.forecast import LEFT, PipelineForecaster, cif_at, ramp_factor, simulate_open_deals, win_probability_between
+from analysis.survival import cumulative_incidence
+from conftest import AS_OF
+
+
+def test_check10_pipeline_expectation_and_spread():
+    rng = np.random.default_rng(10)
+    pi = rng.uniform(0.05, 0.9, 50)
+    a = rng.lognormal(np.log(20_000), 1.0, 50)
+    totals = simulate_open_deals(pi, a, np.zeros(50, dtype=int), 1, 200_000, np.random.default_rng(1))[0]
+    assert totals.mean() == pytest.approx((pi * a).sum(), rel=0.01)
+    assert totals.std() == pytest.approx(np.sqrt((pi * (1 - pi) * a**2).sum()), rel=0.01)
+
+
+def test_win_probability_inside_a_window_matches_frequencies():
+    rng = np.random.default_rng(3)
+    n = 300_000
+    won = rng.random(n) < 0.35
+    t = np.ceil(np.where(won, rng.exponential(40, n), rng.exponential(80, n)))
+    curve = cumulative_incidence(np.zeros(n, int), t, np.where(won, 1, 2))
+    for age, start, end in [(10, 20, 110), (0, 0, 90), (45, 0, 30)]:
+        still = t > age
+        expect = (won & still & (t > age + start) & (t <= age + end)).sum() / still.sum()
+        assert win_probability_between(curve, np.array([age]), start, end)[0] == pytest.approx(expect, abs=1e-9)
+    assert cif_at(curve, np.array([-1.0, 1e9])).tolist() == [0.0, pytest.approx(won.mean(), abs=1e-9)]
+
+
+def test_ramp_factor():
+    sched = (0.25, 0.5, 0.75, 1.0)
+    assert ramp_factor(np.array([0, 2.9, 3, 6, 9, 12, 40, np.nan]), sched).tolist() == [0.25, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0]
+
+
+@pytest.fixture(scope="module")
+def fitted(demo_dir):
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    return ds, PipelineForecaster(draws=500, seed=3).fit(ds.as_of("2026-06-30"))
+
+
+def test_levels_are_sums_of_the_same_draws(fitted):
+    _, f = fitted
+    d = f.predict("next")
+    assert d.period == "2026Q3"
+    company = d.by("company")[1][0]
+    for level in ("team", "segment"):
+        np.testing.assert_allclose(d.by(level)[1].sum(axis=0), company, rtol=1e-12)
+    reps = d.by("rep")[1].sum(axis=0)
+    left = d.draws[~d.cells["active"].to_numpy()].sum(axis=0)
+    np.testing.assert_allclose(reps + left, company, rtol=1e-12)
+    t = d.table()
+    assert list(t.columns) == ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
+    assert ((t.p10 <= t.p50) & (t.p50 <= t.p90) & (t.p10 >= 0)).all()
+    long = d.rep_draws()
+    assert set(long.columns) == {"rep_id", "draw", "bookings"} and long.draw.nunique() == 500
+
+
+def test_leavers_get_no_forecast_and_hires_ramp(fitted):
+    ds, f = fitted
+    d = f.predict("next")
+    snap = ds.as_of("2026-06-30")
+    left = set(snap.reps.loc[snap.reps.end_date.notna(), "rep_id"])
+    reps = set(d.by("rep")[0])
+    assert left and not (left & reps) and LEFT not in reps
+    active = set(snap.active_reps()["rep_id"])
+    assert reps <= active
+    exp = f.new_deal_expectations("2026Q3").set_index("rep_id")
+    assert (exp.loc[list(left & set(exp.index)), "m"] == 0).all()
+    # A hire in their first quarter is expected to bring in less than a ramped peer of the same team.
+    hires = exp[(exp.tenure_months < 6) & exp.active]
+    compared = 0
+    for _, row in hires.iterrows():
+        peers = exp[(exp.team == row.team) & (exp.tenure_months > 24) & exp.active]
+        if len(peers):
+            assert row.m < peers.m.median()
+            compared += 1
+    assert compared >= 1
+
+
+def test_forecast_is_the_same_from_full_history_or_from_data_up_to_the_cutoff(demo_dir, tmp_path):
+    """METHODS check 15b: the forecast at a cutoff sees nothing after it."""
+    cutoff = "2026-03-31"
+    full = analysis.load(demo_dir, as_of=AS_OF).as_of(cutoff)
+    demo.write(full.tables, tmp_path)  # an extract taken on the cutoff date
+    then = analysis.load(tmp_path, as_of=cutoff)
+    a = PipelineForecaster(draws=300, seed=7).fit(full).predict("next")
+    b = PipelineForecaster(draws=300, seed=7).fit(then).predict("next")
+    pd.testing.assert_frame_equal(a.cells, b.cells)
+    np.testing.assert_allclose(a.draws, b.draws, rtol=0, atol=1e-9)
+
+
+def test_same_seed_same_draws(fitted):
+    _, f = fitted
+    np.testing.assert_array_equal(f.predict("next").draws, f.predict("next").draws)
+
+
+def test_check15a_scoring():
+    from analysis.backtest import naive_scale, pinball
+
+    y = np.random.default_rng(15).standard_normal(100_000)
+    grid = np.arange(1.0, 1.6, 0.005)
+    losses = [pinball(y, q, 0.9).mean() for q in grid]
+    assert grid[int(np.argmin(losses))] == pytest.approx(1.28, abs=0.02)
+    assert ((y >= -1.2816) & (y <= 1.2816)).mean() == pytest.approx(0.80, abs=0.01)
+    series = pd.Series(np.random.default_rng(1).gamma(5, 100, 24))
+    naive = series.shift(4)
+    assert np.mean(np.abs(series - naive)[4:]) / naive_scale(series) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_backtest_table_and_scores(demo_dir):
+    from analysis.backtest import backtest, scores
+
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    bt = backtest(ds, n=3, levels=("company", "team"), make=lambda: PipelineForecaster(draws=300, seed=0))
+    assert list(bt.columns) == ["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale"]
+    assert bt.cutoff.nunique() == 3 and set(bt.period) == {"2026Q1", "2026Q2", "2026Q3"}
+    o = ds.opportunities
+    won = o[(o.status == "won") & (o.close_date >= "2026-04-01") & (o.close_date <= "2026-06-30")]
+    assert bt[(bt.level == "company") & (bt.period == "2026Q2")].actual.iloc[0] == pytest.approx(won.amount.sum())
+    s = scores(bt).set_index("level")
+    assert set(s.index) == {"company", "team"} and (s["coverage_80"].between(0, 1)).all() and (s["mase"] > 0).all()
