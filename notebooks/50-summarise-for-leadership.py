@@ -30,7 +30,10 @@ out = Path(run_dir)
 metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
 accounting = pd.read_csv(out / "accounting.csv")
 numbers = summary.headline(metrics, as_of, fiscal_year_start)
+forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False, na_values=[""])
+reach = pd.read_csv(out / "forecast_vs_target.csv")
 display(Markdown(f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}"))
+display(Markdown(summary.forecast_sentence(forecast, reach, period)))
 
 # %% [markdown]
 # ## The numbers that matter
@@ -49,6 +52,7 @@ display(Markdown(
 # ## Detailed reports
 # - [Data check](10-check-data.html): freshness and quarantined rows
 # - [Pipeline metrics](20-measure-pipeline.html): trends, win rates, deal size, cycle, funnel, coverage, CAC
+# - [Bookings forecast](30-forecast-bookings.html): next quarter's range by team and segment, and how past forecasts did
 
 # %% tags=["remove_input"]
 display(Markdown(summary.definitions_markdown(list(numbers["metric"]) + ["win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"])))

@@ -61,6 +61,15 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
     want = expected.set_index(key)["value"]
     assert len(got) == len(want)
     np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-9, equal_nan=True)
+    from analysis.forecast import PipelineForecaster
+
+    forecast = pd.read_csv(final / "forecast.csv", keep_default_na=False, na_values=[""])
+    own = PipelineForecaster(draws=2000, seed=0).fit(ds).predict(PERIOD).table()
+    np.testing.assert_allclose(forecast[["mean", "p10", "p50", "p90"]].to_numpy(), own[["mean", "p10", "p50", "p90"]].to_numpy(), rtol=1e-9)
+    assert (forecast.group.astype(str).tolist(), forecast.level.tolist()) == (own.group.tolist(), own.level.tolist())
+    draws = pd.read_parquet(final / "rep_draws.parquet")
+    assert draws.groupby("rep_id").bookings.median().round(6).to_dict() == own[own.level == "rep"].set_index("group").p50.round(6).to_dict()
+    assert set(pd.read_csv(final / "backtest.csv").cutoff.unique()).__len__() == 6
     q = pd.read_csv(final / "quarantine.csv")
     assert len(q) == len(ds.quarantine)
     acc = pd.read_csv(final / "accounting.csv")

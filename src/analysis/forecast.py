@@ -256,3 +256,21 @@ class PipelineForecaster:
             shock = np.exp(self.shock_sd * rng.standard_normal(self.draws) - self.shock_sd**2 / 2)
             out *= shock[None, :]
         return ForecastDraws(period=period, cells=cells, draws=out)
+
+
+def versus_target(draws: ForecastDraws, targets: pd.DataFrame) -> pd.DataFrame:
+    """Chance of reaching each target of the period (company, and teams with a target), from the draws:
+    ``level``, ``group``, ``period``, ``target``, ``p_reach``, ``p50``."""
+    rows = []
+    t = targets[targets["period"] == draws.period]
+    for level, subset in (("company", t[t["team"].isna()]), ("team", t[t["team"].notna()])):
+        if subset.empty:
+            continue
+        groups, m = draws.by(level)
+        for _, row in subset.iterrows():
+            key = "all" if level == "company" else row["team"]
+            if key in groups:
+                sims = m[groups.get_loc(key)]
+                rows.append({"level": level, "group": key, "period": draws.period, "target": row["target"],
+                             "p_reach": float((sims >= row["target"]).mean()), "p50": float(np.median(sims))})
+    return pd.DataFrame(rows, columns=["level", "group", "period", "target", "p_reach", "p50"])

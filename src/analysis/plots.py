@@ -131,3 +131,44 @@ def close(fig_or_ax) -> None:
     """Close a figure once shown (keeps memory flat over many charts)."""
     fig = fig_or_ax.figure if hasattr(fig_or_ax, "figure") else fig_or_ax
     plt.close(fig)
+
+
+def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, target: float | None = None, ax=None):
+    """Company bookings per quarter (``period``, ``bookings``) and the forecast's p10–p90 range and median."""
+    ax = ax or plt.subplots(figsize=(8, 3.4))[1]
+    h = history.sort_values("period")
+    ax.plot(h["period"], h["bookings"], marker="o", label="booked")
+    f = forecast[forecast["level"] == "company"]
+    x = list(f["period"])
+    ax.errorbar(x, f["p50"], yerr=[f["p50"] - f["p10"], f["p90"] - f["p50"]], fmt="s", color=sns.color_palette()[1], capsize=6, label="forecast: median and 80 % range")
+    if target is not None and pd.notna(target):
+        ax.axhline(target, color="grey", ls="--", lw=1, label="target")
+    ax.set(title="Bookings: history and next quarter", ylabel="bookings")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def team_ranges(forecast: pd.DataFrame, targets: pd.Series | None = None, ax=None):
+    """Each team's forecast p10–p90 and median, with its target where one is set."""
+    t = forecast[forecast["level"] == "team"].sort_values("p50")
+    ax = ax or plt.subplots(figsize=(8, 0.45 * len(t) + 1.2))[1]
+    ax.hlines(t["group"], t["p10"], t["p90"], lw=6, alpha=0.4)
+    ax.plot(t["p50"], t["group"], "o", label="median")
+    if targets is not None and len(targets):
+        tt = t["group"].map(targets)
+        ax.plot(tt, t["group"], "k|", markersize=16, label="target")
+    ax.set(title="Next quarter by team: 80 % range", xlabel="bookings")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def backtest_chart(bt: pd.DataFrame, ax=None):
+    """Company backtest: each past quarter's forecast range against what was booked."""
+    b = bt[bt["level"] == "company"]
+    ax = ax or plt.subplots(figsize=(8, 3.2))[1]
+    ax.errorbar(b["period"], b["p50"], yerr=[b["p50"] - b["p10"], b["p90"] - b["p50"]], fmt="s", capsize=6, label="forecast made the quarter before")
+    ax.plot(b["period"], b["actual"], "o", color="black", label="booked")
+    ax.set(title="How past forecasts did (rolling origin)", ylabel="bookings")
+    ax.legend(fontsize=8)
+    return ax

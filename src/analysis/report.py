@@ -29,7 +29,7 @@ from analysis.config import PROJECT_DIR, Settings
 from analysis.data import describe_source, is_database, load
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-TABLES = ("quarantine.csv", "accounting.csv", "metrics.csv")  # forecast.csv, quotas.csv/xlsx join with their notebooks
+TABLES = ("quarantine.csv", "accounting.csv", "metrics.csv", "forecast.csv", "backtest.csv")  # quotas.csv/xlsx: with 40-recommend-quotas
 PACKAGES = ("quotacast", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
 
 
@@ -191,7 +191,7 @@ def run(
                 "inputs": _inputs(ds),
                 "durations_s": durations,
                 "versions": {"python": platform.python_version()} | {p: version(p) for p in PACKAGES},
-                "tables": sorted(p.name for p in tmp.glob("*.csv")) + sorted(p.name for p in tmp.glob("*.xlsx")),
+                "tables": sorted(p.name for p in tmp.iterdir() if p.suffix in {".csv", ".xlsx", ".parquet"}),
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
             _move_into_place(tmp, final)

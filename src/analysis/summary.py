@@ -83,3 +83,13 @@ def definitions_markdown(metrics: list[str]) -> str:
     d = definitions().set_index("metric")
     lines = [f"- **{m}**: {d.loc[m, 'definition']}" for m in dict.fromkeys(metrics) if m in d.index]
     return "**What the numbers mean**\n\n" + "\n".join(lines)
+
+
+def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str) -> str:
+    """One sentence: the company forecast's median and 80 % range, and the chance of reaching the target."""
+    c = forecast[forecast["level"] == "company"].iloc[0]
+    text = f"**{period} bookings forecast: {money(c['p50'])}** (80 % range {money(c['p10'])} to {money(c['p90'])})."
+    t = reach[reach["level"] == "company"]
+    if len(t):
+        text += f" Company target {money(t['target'].iloc[0])}: a {share(t['p_reach'].iloc[0])} chance of reaching it."
+    return text
