@@ -25,6 +25,8 @@ def main() -> list[dict]:
     from analysis import report
     from analysis.config import DEMO_DIR
     from analysis.metrics import metrics_table
+    from analysis.backtest import backtest
+    from analysis.forecast import PipelineForecaster
     from analysis.survival import winner_curves_by
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,10 +46,12 @@ def main() -> list[dict]:
 
     t = time.perf_counter()
     ds = analysis.load(DEMO_DIR, as_of=DEMO_AS_OF)
-    for _ in range(2):  # 10-check-data and 20-measure-pipeline each load the data
+    for _ in range(3):  # 10-check-data, 20-measure-pipeline and 30-forecast-bookings each load the data
         ds = analysis.load(DEMO_DIR, as_of=DEMO_AS_OF)
     metrics_table(ds)
     winner_curves_by(ds.opportunities, ds.as_of_date, "segment")
+    PipelineForecaster(draws=2000, seed=0).fit(ds).predict("next").table()
+    backtest(ds, n=6, make=lambda: PipelineForecaster(draws=1000, seed=0))
     compute = time.perf_counter() - t
 
     notebooks = [k for k in m["durations_s"] if k.endswith(".ipynb")]
@@ -58,7 +62,7 @@ def main() -> list[dict]:
         {"part": "whole run (quotacast run on data/demo)", "seconds": total},
         {"part": f"  executing {n} notebooks", "seconds": executing},
         {"part": f"    of which kernel start-up + imports ({n} x {kernel:.1f} s)", "seconds": n * kernel},
-        {"part": "    of which package computation (load x3, metrics, curves)", "seconds": compute},
+        {"part": "    of which package computation (load x4, metrics, curves, forecast, backtest)", "seconds": compute},
         {"part": "    of which charts, display and papermill overhead (rest)", "seconds": executing - n * kernel - compute},
         {"part": f"  rendering {n} HTML pages", "seconds": rendering},
         {"part": "  validation, manifest, moving into place", "seconds": total - executing - rendering},
