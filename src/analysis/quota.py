@@ -1,0 +1,177 @@
+"""Quota recommendation from each rep's forecast distribution (METHODS §1.2, §1.5, §1.6).
+
+Every rep gets the quota they reach with the same chance p: q_i = Quantile_{1−p}(S_i). In plan mode p̂ is
+solved so the quotas sum to target × (1 + over-assignment); in realistic mode p is the set attainment share
+and the gap to the target is reported, never spread. Baselines are computed beside it: budget ÷ active reps
+and last year's bookings plus growth, each with every rep's chance of attaining.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+
+def quantile_quotas(draws: np.ndarray, p: float) -> np.ndarray:
+    """Quota each rep (row of ``draws``) reaches with probability ``p``: the (1 − p) quantile of their draws."""
+    return np.quantile(draws, 1.0 - p, axis=1)
+
+
+def attainment_chance(draws: np.ndarray, quotas: np.ndarray) -> np.ndarray:
+    """P(S_i ≥ q_i) per rep, from the draws."""
+    return (draws >= np.asarray(quotas, dtype=float)[:, None]).mean(axis=1)
+
+
+def solve_common_chance(draws: np.ndarray, total: float, tol: float = 1e-12) -> float:
+    """The common attainment chance p̂ with Σ_i q_i(p̂) = ``total`` (Σ q falls as p rises; METHODS check 7).
+
+    Returns 0 or 1 at the ends when the total is out of the draws' range (then the sum cannot match).
+    """
+    lo_sum, hi_sum = quantile_quotas(draws, 1.0).sum(), quantile_quotas(draws, 0.0).sum()
+    if total >= hi_sum:
+        return 0.0
+    if total <= lo_sum:
+        return 1.0
+    return float(optimize.brentq(lambda p: quantile_quotas(draws, p).sum() - total, 0.0, 1.0, xtol=tol, rtol=4 * np.finfo(float).eps))
+
+
+def ramp_capacity(full_quota: float, starts: list[int | None], quarters: int = 4, schedule: tuple[float, ...] = (0.0, 0.5, 1.0)) -> float:
+    """Capacity over ``quarters``: Σ_reps Σ_quarters r(k)·q_full, k = quarters since the rep started (METHODS
+    check 13). ``starts``: for each rep the quarter index they start (0-based) or None if already ramped."""
+    total = 0.0
+    for start in starts:
+        for q in range(quarters):
+            if start is None:
+                total += full_quota
+            elif q >= start:
+                k = q - start
+                total += full_quota * (schedule[k] if k < len(schedule) else 1.0)
+    return total
+
+
+# ------------------------------------------------------------------------------------------------
+# Bottom-up goals: Gonik's scheme and roll-ups
+# ------------------------------------------------------------------------------------------------
+def gonik_payout(forecast, actual, quota, beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8):
+    """Payout in percent of the standard bonus (Gonik 1978; Weitzman's form, 0 < α < β < γ), floored at 0:
+    100·[β·F + α·(A − F)]/Q if A ≥ F, else 100·[β·F − γ·(F − A)]/Q."""
+    f, a, q = (np.asarray(x, dtype=float) for x in (forecast, actual, quota))
+    above = 100 * (beta * f + alpha * (a - f)) / q
+    below = 100 * (beta * f - gamma * (f - a)) / q
+    return np.maximum(np.where(a >= f, above, below), 0.0)
+
+
+def gonik_elicited_quantile(beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8) -> float:
+    """The quantile of the rep's own belief that maximises expected payout: (β − α) / (γ − α) (the median for
+    Gonik's 120/60/180; METHODS §1.2 — not the expectation)."""
+    if not 0 < alpha < beta < gamma:
+        raise ValueError(f"need 0 < alpha < beta < gamma, got alpha={alpha}, beta={beta}, gamma={gamma}")
+    return (beta - alpha) / (gamma - alpha)
+
+
+def roll_up(draws: np.ndarray, q: float = 0.5) -> float:
+    """A team quantile from the rep draws: the quantile of the simulated **sum**, not the sum of quantiles
+    (METHODS check 5)."""
+    return float(np.quantile(draws.sum(axis=0), q))
+
+
+# ------------------------------------------------------------------------------------------------
+# The recommender
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class QuotaPlan:
+    """A recommendation: ``quotas`` (one row per rep), ``methods`` (one row per method: expected share
+    attaining, spread of P(attain), total), ``p_hat`` and ``warnings``."""
+
+    period: str
+    mode: str
+    target: float
+    quotas: pd.DataFrame
+    methods: pd.DataFrame
+    p_hat: float
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        return self.methods
+
+
+class QuotaRecommender:
+    """Equal-chance quotas. Settings in ``__init__``; ``recommend`` takes the draws and the target."""
+
+    def __init__(self, overassignment: float = 0.10, attainment_share: float = 0.65, mode: str = "plan", growth: float = 0.10):
+        if mode not in {"plan", "realistic"}:
+            raise ValueError(f"mode must be 'plan' or 'realistic', got {mode!r}")
+        self.overassignment = overassignment
+        self.attainment_share = attainment_share
+        self.mode = mode
+        self.growth = growth
+
+    def recommend(self, rep_draws: pd.DataFrame, target: float, reps: pd.DataFrame | None = None,
+                  last_year: pd.Series | None = None, goals: pd.Series | None = None, period: str = "") -> QuotaPlan:
+        """``rep_draws``: long ``rep_id``, ``draw``, ``bookings`` (active reps only). ``reps``: optional
+        ``rep_id``, ``name``, ``team``, ``ramp_factor``. ``last_year``: bookings in the same quarter last year
+        by rep_id; ``goals``: reps' own goals by rep_id."""
+        wide = rep_draws.pivot(index="rep_id", columns="draw", values="bookings").sort_index()
+        ids = wide.index.astype(str)
+        m = wide.to_numpy(dtype=float)
+        asked = target * (1 + self.overassignment)
+        warnings = []
+        if self.mode == "plan":
+            p_hat = solve_common_chance(m, asked)
+            quotas = quantile_quotas(m, p_hat)
+            if p_hat < self.attainment_share:
+                realistic = quantile_quotas(m, self.attainment_share).sum()
+                warnings.append(
+                    f"The plan is not realistic: with quotas summing to {asked:,.0f} (target {target:,.0f} plus "
+                    f"{self.overassignment:.0%} over-assignment) each rep has a {p_hat:.0%} chance of attaining, so about "
+                    f"{p_hat:.0%} of reps are expected to reach quota, not {self.attainment_share:.0%}. For "
+                    f"{self.attainment_share:.0%} to attain, quotas could sum to {realistic:,.0f}, i.e. a target of "
+                    f"{realistic / (1 + self.overassignment):,.0f}: a gap of {asked - realistic:,.0f} to close with hiring or pipeline."
+                )
+        else:
+            p_hat = self.attainment_share
+            quotas = quantile_quotas(m, p_hat)
+            gap = asked - quotas.sum()
+            if gap > 0:
+                warnings.append(f"Realistic quotas sum to {quotas.sum():,.0f}, {gap:,.0f} short of target plus over-assignment ({asked:,.0f}); the gap is shown, not spread.")
+        q10, q50, q90 = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
+        out = pd.DataFrame({"rep_id": ids, "period": period, "quota": quotas, "p_attain": attainment_chance(m, quotas),
+                            "method": f"equal chance ({self.mode})", "forecast_p10": q10, "forecast_p50": q50, "forecast_p90": q90})
+        info = reps.set_index("rep_id") if reps is not None else pd.DataFrame(index=ids)
+        out["name"] = out["rep_id"].map(info["name"]) if "name" in info else out["rep_id"]
+        out["team"] = out["rep_id"].map(info["team"]) if "team" in info else "unassigned"
+        out["ramp_factor"] = out["rep_id"].map(info["ramp_factor"]).fillna(1.0) if "ramp_factor" in info else 1.0
+        # Baselines, each with every rep's chance of attaining.
+        budget = np.full(len(ids), asked / len(ids))
+        out["quota_budget_per_rep"] = budget
+        out["p_attain_budget_per_rep"] = attainment_chance(m, budget)
+        if last_year is not None:
+            ly = out["rep_id"].map(last_year).to_numpy(dtype=float) * (1 + self.growth)
+            out["quota_last_year_plus_growth"] = ly
+            out["p_attain_last_year_plus_growth"] = np.where(np.isnan(ly), np.nan, attainment_chance(m, np.nan_to_num(ly)))
+        out["goal"] = out["rep_id"].map(goals) if goals is not None else np.nan
+        q25 = np.quantile(m, 0.25, axis=1)
+        flags = np.where(out["goal"] < q25, "goal below own p25 (sandbagging?)", np.where(out["goal"] > q90, "goal above own p90 (over-reach?)", ""))
+        out["flags"] = np.where(out["goal"].isna(), "", flags)
+        out["reason"] = [
+            f"{p:.0%} chance of reaching it, as for every rep; forecast median {f50:,.0f} (80 % range {f10:,.0f} to {f90:,.0f})"
+            + (f"; ramping at {r:.0%}" if r < 1 else "")
+            for p, f10, f50, f90, r in zip(out["p_attain"], q10, q50, q90, out["ramp_factor"], strict=True)
+        ]
+        methods = [self._method_row("equal chance", out["quota"], out["p_attain"])]
+        methods.append(self._method_row("budget ÷ active reps", out["quota_budget_per_rep"], out["p_attain_budget_per_rep"]))
+        if last_year is not None:
+            ok = out["quota_last_year_plus_growth"].notna()
+            methods.append(self._method_row("last year + growth", out.loc[ok, "quota_last_year_plus_growth"], out.loc[ok, "p_attain_last_year_plus_growth"]))
+        cols = ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
+                "ramp_factor", "goal", "flags", "reason"]
+        out = out[cols + [c for c in out.columns if c not in cols]]
+        return QuotaPlan(period=period, mode=self.mode, target=target, quotas=out, methods=pd.DataFrame(methods), p_hat=p_hat, warnings=warnings)
+
+    @staticmethod
+    def _method_row(name: str, quotas: pd.Series, p: pd.Series) -> dict:
+        return {"method": name, "total": float(np.sum(quotas)), "expected_share_attaining": float(np.mean(p)),
+                "p_attain_min": float(np.min(p)), "p_attain_max": float(np.max(p)), "p_attain_sd": float(np.std(p))}

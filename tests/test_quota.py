@@ -1,0 +1,134 @@
+"""Quota recommendation: METHODS checks 3, 4, 5, 6, 7 and 13; sums, signs, leavers, baselines, warnings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import analysis
+from analysis.forecast import PipelineForecaster
+from analysis.quota import (
+    QuotaRecommender,
+    attainment_chance,
+    gonik_elicited_quantile,
+    gonik_payout,
+    quantile_quotas,
+    ramp_capacity,
+    roll_up,
+    solve_common_chance,
+)
+from conftest import AS_OF
+
+SIGMA = 0.35
+MEDIANS = np.linspace(200, 600, 12)
+
+
+@pytest.fixture(scope="module")
+def twelve_reps() -> np.ndarray:
+    rng = np.random.default_rng(6)
+    return np.exp(np.log(MEDIANS)[:, None] + SIGMA * rng.standard_normal((12, 400_000)))
+
+
+def test_check3_gonik_payout_table():
+    q = 1.0
+    assert gonik_payout(0.5 * q, q, q) == pytest.approx(90)
+    assert gonik_payout(q, q, q) == pytest.approx(120)
+    assert gonik_payout(1.5 * q, q, q) == pytest.approx(90)
+    assert gonik_payout(q, 0.5 * q, q) == pytest.approx(30)
+    assert gonik_payout(2 * q, 2 * q, q) == pytest.approx(240)
+    rng = np.random.default_rng(3)
+    f, a = rng.uniform(0, 2, 1000), rng.uniform(0, 2, 1000)
+    expected = np.maximum((120 * a - 60 * np.abs(a - f)) / q, 0)
+    np.testing.assert_allclose(gonik_payout(f, a, q), expected, atol=1e-12)
+
+
+def test_check4_gonik_elicits_a_quantile_not_the_mean():
+    rng = np.random.default_rng(4)
+    a = rng.lognormal(0.0, 0.5, 200_000)
+    grid = np.arange(0.5, 1.6, 0.005)
+    best = grid[int(np.argmax([gonik_payout(f, a, 1.0).mean() for f in grid]))]
+    assert best == pytest.approx(1.00, abs=0.0101) and abs(best - a.mean()) > 0.1  # the median (±0.01 plus grid rounding), not the mean 1.13
+    assert gonik_elicited_quantile() == pytest.approx(0.5)
+    tau = gonik_elicited_quantile(100, 70, 150)
+    assert tau == pytest.approx(0.375)
+    best = grid[int(np.argmax([gonik_payout(f, a, 1.0, 100, 70, 150).mean() for f in grid]))]
+    assert best == pytest.approx(np.quantile(a, tau), abs=0.0101)
+    with pytest.raises(ValueError):
+        gonik_elicited_quantile(1, 2, 3)
+
+
+def test_check5_team_median_comes_from_the_sum_of_draws():
+    rng = np.random.default_rng(5)
+    reps = np.exp(np.log(100) + 0.8 * rng.standard_normal((10, 400_000)))
+    assert np.median(reps, axis=1).sum() == pytest.approx(1000, rel=0.01)
+    assert roll_up(reps) == pytest.approx(1313, abs=15)
+    assert reps.mean(axis=1).sum() == pytest.approx(1377, rel=0.01)
+
+
+def test_check6_equal_chance_quotas_hit_the_target_share(twelve_reps):
+    q = quantile_quotas(twelve_reps, 0.6)
+    np.testing.assert_allclose(q, np.exp(np.log(MEDIANS) + SIGMA * stats.norm.ppf(0.4)), rtol=0.01)
+    assert attainment_chance(twelve_reps, q).mean() == pytest.approx(0.60, abs=0.01)
+    expected = MEDIANS * np.exp(SIGMA**2 / 2)
+    assert q.sum() / expected.sum() == pytest.approx(0.861, abs=0.005)
+
+
+def test_check7_budget_reconciliation(twelve_reps):
+    budget = (MEDIANS * np.exp(SIGMA**2 / 2)).sum()
+    p = solve_common_chance(twelve_reps, budget)
+    assert p == pytest.approx(0.431, abs=0.005)
+    p10 = solve_common_chance(twelve_reps, budget * 1.1)
+    assert p10 == pytest.approx(0.327, abs=0.005)
+    assert quantile_quotas(twelve_reps, p10).sum() == pytest.approx(budget * 1.1, abs=1e-6)
+    ps = [solve_common_chance(twelve_reps, t) for t in np.linspace(0.8, 1.3, 6) * budget]
+    assert all(a > b for a, b in zip(ps, ps[1:]))
+    top_down = attainment_chance(twelve_reps, np.full(12, budget / 12))
+    assert top_down.min() == pytest.approx(0.016, abs=0.01) and top_down.max() == pytest.approx(0.84, abs=0.02)
+
+
+def test_check13_ramp_capacity():
+    assert ramp_capacity(250_000, [None] * 6 + [0, 1, 2, 3], quarters=4, schedule=(0.0, 0.5, 1.0)) == pytest.approx(7_125_000)
+
+
+@pytest.fixture(scope="module")
+def demo_plan(demo_dir):
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    sims = PipelineForecaster(draws=2000, seed=0).fit(ds).predict("next")
+    target = float(ds.targets[(ds.targets.period == sims.period) & ds.targets.team.isna()].target.iloc[0])
+    return ds, sims, target
+
+
+def test_recommendation_sums_to_what_was_asked_and_is_fairer_than_budget_per_rep(demo_plan):
+    ds, sims, target = demo_plan
+    plan = QuotaRecommender(overassignment=0.10, attainment_share=0.65).recommend(sims.rep_draws(), target, reps=ds.reps, period=sims.period)
+    q = plan.quotas
+    assert q.quota.sum() == pytest.approx(target * 1.10, abs=1e-6)
+    assert (q.quota >= 0).all() and q.rep_id.is_unique
+    assert set(q.rep_id) <= set(ds.active_reps()["rep_id"])  # a rep who left gets none
+    np.testing.assert_allclose(q.p_attain, plan.p_hat, atol=0.02)  # the same chance for everyone
+    methods = plan.methods.set_index("method")
+    assert methods.loc["equal chance", "p_attain_sd"] < methods.loc["budget ÷ active reps", "p_attain_sd"]
+    assert methods.loc["budget ÷ active reps", "total"] == pytest.approx(target * 1.10)
+    if plan.p_hat < 0.65:
+        assert plan.warnings and "not realistic" in plan.warnings[0]
+
+
+def test_realistic_mode_shows_the_gap_instead_of_spreading_it(demo_plan):
+    ds, sims, target = demo_plan
+    plan = QuotaRecommender(attainment_share=0.65, mode="realistic").recommend(sims.rep_draws(), target * 3, period=sims.period)
+    assert plan.quotas.p_attain.mean() == pytest.approx(0.65, abs=0.02)
+    assert plan.quotas.quota.sum() < target * 3 * 1.1 and "short of target" in plan.warnings[0]
+
+
+def test_goal_flags(demo_plan):
+    ds, sims, target = demo_plan
+    draws = sims.rep_draws()
+    wide = draws.pivot(index="rep_id", columns="draw", values="bookings")
+    order = wide.median(axis=1).sort_values(ascending=False).index
+    rep_low, rep_high = order[0], order[1]  # reps whose p25 is above zero
+    goals = pd.Series({rep_low: 0.0, rep_high: float(wide.loc[rep_high].max() * 2)})
+    plan = QuotaRecommender().recommend(draws, target, goals=goals, period=sims.period)
+    flags = plan.quotas.set_index("rep_id")["flags"]
+    assert "sandbagging" in flags[rep_low] and "over-reach" in flags[rep_high]
