@@ -12,6 +12,7 @@
 # # Summary for leadership
 
 # %% tags=["remove_cell"]
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +35,7 @@ forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False, na_values=["
 reach = pd.read_csv(out / "forecast_vs_target.csv")
 display(Markdown(f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}"))
 display(Markdown(summary.forecast_sentence(forecast, reach, period)))
+display(Markdown(summary.plan_sentence(json.loads((out / "quota_plan.json").read_text()))))
 
 # %% [markdown]
 # ## The numbers that matter
@@ -53,6 +55,7 @@ display(Markdown(
 # - [Data check](10-check-data.html): freshness and quarantined rows
 # - [Pipeline metrics](20-measure-pipeline.html): trends, win rates, deal size, cycle, funnel, coverage, CAC
 # - [Bookings forecast](30-forecast-bookings.html): next quarter's range by team and segment, and how past forecasts did
+# - [Quota recommendation](40-recommend-quotas.html): each rep's quota, their chance of reaching it, the baselines; `quotas.xlsx` for sales operations
 
 # %% tags=["remove_input"]
 display(Markdown(summary.definitions_markdown(list(numbers["metric"]) + ["win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"])))

@@ -41,7 +41,7 @@ def test_scheduled_notebooks_are_thin_with_one_typed_parameters_cell(path):
     assert len(tagged) == 1
     params = pm.inspect_notebook(str(path))
     assert params and all(p["help"] for p in params.values()), "every parameter needs a help comment"
-    assert all(p["inferred_type_name"] in {"str", "int", "float", "bool"} for p in params.values())
+    assert all(p["inferred_type_name"] in {"str", "int", "float", "bool", "list"} for p in params.values())
     assert "password" not in " ".join(params).lower()
     for cell in nb.cells:
         if cell.cell_type == "code":

@@ -70,6 +70,22 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
     draws = pd.read_parquet(final / "rep_draws.parquet")
     assert draws.groupby("rep_id").bookings.median().round(6).to_dict() == own[own.level == "rep"].set_index("group").p50.round(6).to_dict()
     assert set(pd.read_csv(final / "backtest.csv").cutoff.unique()).__len__() == 6
+    from analysis import quota
+
+    inputs = quota.plan_inputs(ds, PERIOD)
+    plan = quota.QuotaRecommender().recommend(draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals, period=PERIOD)
+    quotas = pd.read_csv(final / "quotas.csv", keep_default_na=False, na_values=[""])
+    np.testing.assert_allclose(quotas["quota"], plan.quotas["quota"], rtol=1e-9)
+    assert quotas["quota"].sum() == pytest.approx(inputs.target * 1.10, abs=1e-3)
+    for col in ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
+                "ramp_factor", "goal", "flags", "reason", "quota_budget_per_rep", "quota_last_year_plus_growth"]:
+        assert col in quotas.columns, col
+    book = pd.read_excel(final / "quotas.xlsx", sheet_name=None)
+    assert "Summary" in book and sum(len(v) for k, v in book.items() if k != "Summary") == len(quotas)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(final / "quotas.xlsx")
+    assert not any(isinstance(c.value, str) and c.value.startswith("=") for ws in wb for row in ws.iter_rows() for c in row)
     q = pd.read_csv(final / "quarantine.csv")
     assert len(q) == len(ds.quarantine)
     acc = pd.read_csv(final / "accounting.csv")

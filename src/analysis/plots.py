@@ -172,3 +172,28 @@ def backtest_chart(bt: pd.DataFrame, ax=None):
     ax.set(title="How past forecasts did (rolling origin)", ylabel="bookings")
     ax.legend(fontsize=8)
     return ax
+
+
+def quota_vs_forecast(quotas: pd.DataFrame, ax=None):
+    """Each rep's forecast range (p10–p90, median) and recommended quota, labelled with P(attain)."""
+    q = quotas.sort_values("forecast_p50")
+    ax = ax or plt.subplots(figsize=(8, 0.28 * len(q) + 1.5))[1]
+    ax.hlines(q["name"], q["forecast_p10"], q["forecast_p90"], lw=5, alpha=0.35, label="forecast 80 % range")
+    ax.plot(q["forecast_p50"], q["name"], "o", ms=4, label="forecast median")
+    ax.plot(q["quota"], q["name"], "k|", ms=12, label="recommended quota")
+    if "quota_budget_per_rep" in q:
+        ax.plot(q["quota_budget_per_rep"], q["name"], "rx", ms=5, label="budget ÷ reps")
+    ax.set(title="Quota against each rep's own forecast", xlabel="bookings", ylabel="")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def attainment_chances(quotas: pd.DataFrame, ax=None):
+    """Distribution of reps' chance of attaining under each method: equal chance vs the baselines."""
+    ax = ax or plt.subplots(figsize=(8, 3))[1]
+    cols = {"p_attain": "equal chance", "p_attain_budget_per_rep": "budget ÷ active reps", "p_attain_last_year_plus_growth": "last year + growth"}
+    long = pd.concat([pd.DataFrame({"method": label, "P(attain)": quotas[c]}) for c, label in cols.items() if c in quotas], ignore_index=True)
+    sns.stripplot(data=long.dropna(), x="P(attain)", y="method", alpha=0.6, ax=ax)
+    ax.set(title="Each rep's chance of reaching quota, by method", xlim=(0, 1), ylabel="")
+    return ax

@@ -175,3 +175,66 @@ class QuotaRecommender:
     def _method_row(name: str, quotas: pd.Series, p: pd.Series) -> dict:
         return {"method": name, "total": float(np.sum(quotas)), "expected_share_attaining": float(np.mean(p)),
                 "p_attain_min": float(np.min(p)), "p_attain_max": float(np.max(p)), "p_attain_sd": float(np.std(p))}
+
+
+def to_excel(plan: QuotaPlan, path) -> None:
+    """``quotas.xlsx`` for sales operations: a summary sheet, then one sheet per team; values only (no
+    formulas), frozen header, readable widths and number formats."""
+    from openpyxl.utils import get_column_letter
+
+    summary = plan.methods.copy()
+    head = pd.DataFrame({"item": ["period", "mode", "target", "common chance of attaining (p̂)", "warning"],
+                         "value": [plan.period, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"]})
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        head.to_excel(xw, sheet_name="Summary", index=False)
+        summary.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + 2)
+        used = {"Summary"}
+        for team, frame in plan.quotas.groupby("team", sort=True):
+            name = "".join(ch for ch in str(team) if ch not in '[]:*?/\\')[:28] or "team"
+            while name in used:
+                name = name[:26] + "_" + str(len(used))
+            used.add(name)
+            frame.drop(columns=["team"]).to_excel(xw, sheet_name=name, index=False)
+        for ws in xw.book.worksheets:
+            ws.freeze_panes = "A2"
+            for i, col in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200)), start=1):
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
+                ws.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 60)
+                for c in col[1:]:
+                    if isinstance(c.value, float):
+                        c.number_format = "0.00" if abs(c.value) <= 1 else "#,##0"
+
+
+@dataclass
+class PlanInputs:
+    target: float
+    reps: pd.DataFrame
+    last_year: pd.Series
+    goals: pd.Series
+
+
+def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> PlanInputs:
+    """What a plan needs from the data: the company target for ``period`` (a clear error if there is none),
+    reps with their ramp factor at the period's start, last year's bookings in the same quarter, and goals."""
+    from analysis.backtest import quarterly_bookings
+    from analysis.calendar import period_bounds, shift_period
+    from analysis.forecast import ramp_factor
+
+    t = ds.targets
+    company = t[(t["period"] == period) & t["team"].isna()]["target"]
+    if company.empty:
+        raise ValueError(f"no company target for {period} in the targets table (add a row: period={period}, target=..., team empty)")
+    start, _ = period_bounds(period, ds.fiscal_year_start)
+    reps = ds.active_reps().copy()
+    tenure = ((start - reps["hire_date"]).dt.days / 30.44).to_numpy(dtype=float)
+    reps["ramp_factor"] = ramp_factor(tenure, ramp_schedule)
+    ly = quarterly_bookings(ds, "rep")
+    ly = ly[ly["period"] == shift_period(period, -4, ds.fiscal_year_start)].set_index("group")["bookings"]
+    goals = ds.goals[ds.goals["period"] == period].set_index("rep_id")["goal"]
+    return PlanInputs(float(company.iloc[0]), reps, ly, goals)
+
+
+def plan_record(plan: QuotaPlan) -> dict:
+    """The plan's headline as plain values (for ``quota_plan.json`` and the leadership page)."""
+    return {"period": plan.period, "mode": plan.mode, "target": plan.target, "total": float(plan.quotas["quota"].sum()),
+            "p_hat": plan.p_hat, "reps": int(len(plan.quotas)), "warnings": plan.warnings}

@@ -93,3 +93,13 @@ def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str) 
     if len(t):
         text += f" Company target {money(t['target'].iloc[0])}: a {share(t['p_reach'].iloc[0])} chance of reaching it."
     return text
+
+
+def plan_sentence(record: dict) -> str:
+    """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``)."""
+    text = (f"**Quota plan {record['period']}:** quotas for {record['reps']} reps add up to {money(record['total'])} for a "
+            f"target of {money(record['target'])}; every rep has a **{share(record['p_hat'])} chance** of reaching quota, "
+            f"so about {share(record['p_hat'])} of reps are expected to attain.")
+    if record["warnings"]:
+        text += "\n\n⚠ " + " ".join(record["warnings"])
+    return text
