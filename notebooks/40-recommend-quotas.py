@@ -34,6 +34,7 @@ fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
 overassignment: float = 0.1  # quotas add up to the target times one plus this
 attainment_share: float = 0.65  # share of reps that should reach quota
 ramp_schedule: list = [0.25, 0.5, 0.75, 1.0]  # new hires' share of full productivity by quarter of tenure
+backtest_quarters: int = 6  # past quarters replayed to check the method
 run_dir: str = "."  # folder of this run: reads rep_draws.parquet, writes quotas.csv and quotas.xlsx
 
 # %% tags=["remove_cell"]
@@ -63,6 +64,17 @@ for ax in (plots.quota_vs_forecast(plan.quotas), plots.attainment_chances(plan.q
 
 # %% tags=["remove_input"]
 plan.methods.round(3)
+
+# %% [markdown]
+# ## Would it have worked? Past quarters replayed
+# Each of the last quarters, replayed with only what was known the day before it began: quotas set with
+# each method, then compared with what the reps actually booked. With equal-chance quotas the share of
+# reps who attained should be close to the chance the plan stated.
+
+# %% tags=["remove_input"]
+replay = quota.policy_backtest(ds, n=backtest_quarters, attainment_share=attainment_share, overassignment=overassignment)
+replay.to_csv(out / "policy_backtest.csv", index=False)
+replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "plan_vs_actual"]].mean().round(3)
 
 # %% [markdown]
 # ## Each rep's quota and why

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 import analysis
+import analysis.calendar
 from analysis.forecast import PipelineForecaster
 from analysis.quota import (
     QuotaRecommender,
@@ -132,3 +133,27 @@ def test_goal_flags(demo_plan):
     plan = QuotaRecommender().recommend(draws, target, goals=goals, period=sims.period)
     flags = plan.quotas.set_index("rep_id")["flags"]
     assert "sandbagging" in flags[rep_low] and "over-reach" in flags[rep_high]
+
+
+@pytest.mark.slow
+def test_policy_backtest_realised_share_is_near_the_target_share(demo_dir):
+    from analysis.quota import policy_backtest
+
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    pb = policy_backtest(ds, n=4, make=lambda: PipelineForecaster(draws=500, seed=0))
+    assert set(pb.columns) == {"period", "method", "reps", "expected_share", "realised_share", "attainment_sd", "within_20pct", "plan_vs_actual"}
+    assert pb.period.nunique() == 4 and {"equal chance (realistic)", "budget ÷ active reps"} <= set(pb.method)
+    realistic = pb[pb.method == "equal chance (realistic)"]
+    assert realistic.expected_share.round(6).eq(0.65).all()
+    # 12 reps x 4 quarters is a small sample: the bar (within 10 points) is checked on the bundled demo in the note.
+    assert abs(realistic.realised_share.mean() - 0.65) < 0.2
+    # Independent recomputation of one quarter's realised share for budget ÷ reps.
+    row = pb[(pb.method == "budget ÷ active reps")].iloc[-1]
+    o = ds.opportunities
+    start, end = analysis.calendar.period_bounds(row.period)
+    booked = o[(o.status == "won") & (o.close_date >= start) & (o.close_date <= end)].groupby("owner_id").amount.sum()
+    snap = ds.as_of(start - pd.Timedelta(days=1))
+    target = snap.targets[(snap.targets.period == row.period) & snap.targets.team.isna()].target.iloc[0]
+    active = PipelineForecaster(draws=10).fit(snap).predict(row.period).rep_draws().rep_id.unique()
+    quota_each = target * 1.1 / len(active)
+    assert row.realised_share == pytest.approx((booked.reindex(active).fillna(0) >= quota_each).mean())

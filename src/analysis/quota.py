@@ -238,3 +238,58 @@ def plan_record(plan: QuotaPlan) -> dict:
     """The plan's headline as plain values (for ``quota_plan.json`` and the leadership page)."""
     return {"period": plan.period, "mode": plan.mode, "target": plan.target, "total": float(plan.quotas["quota"].sum()),
             "p_hat": plan.p_hat, "reps": int(len(plan.quotas)), "warnings": plan.warnings}
+
+
+def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignment: float = 0.10, growth: float = 0.10,
+                    make=None) -> pd.DataFrame:
+    """Replay the last ``n`` complete quarters: set quotas with each method from what was known the day before
+    the quarter began (as-of snapshot), then score them against what the reps booked.
+
+    Methods: ``equal chance (realistic)`` at ``attainment_share``; ``equal chance (plan)`` solved against the
+    quarter's company target × (1 + over-assignment); ``budget ÷ active reps``; ``last year + growth``.
+    Returns per quarter and method: ``period``, ``method``, ``reps``, ``expected_share`` (mean predicted P(attain)),
+    ``realised_share`` (share of reps whose bookings reached quota), ``attainment_sd`` (spread of bookings / quota),
+    ``within_20pct`` (share of reps within ±20 % of quota), ``plan_vs_actual`` (Σ quotas / Σ bookings − 1).
+    """
+    from analysis.backtest import quarterly_bookings
+    from analysis.calendar import period_bounds, period_of, shift_period
+    from analysis.forecast import PipelineForecaster
+
+    make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
+    fy = ds.fiscal_year_start
+    last_done = shift_period(period_of(ds.as_of_date + pd.Timedelta(days=1), fy), -1, fy)
+    actual_all = quarterly_bookings(ds, "rep")
+    rows = []
+    for k in range(n, 0, -1):
+        period = shift_period(last_done, -k + 1, fy)
+        start, _ = period_bounds(period, fy)
+        snap = ds.as_of(start - pd.Timedelta(days=1))
+        t = snap.targets
+        target = t[(t["period"] == period) & t["team"].isna()]["target"]
+        draws = make().fit(snap).predict(period).rep_draws()
+        if draws.empty:
+            continue
+        wide = draws.pivot(index="rep_id", columns="draw", values="bookings").sort_index()
+        m = wide.to_numpy(dtype=float)
+        ids = wide.index.astype(str)
+        booked = actual_all[actual_all["period"] == period].set_index("group")["bookings"].reindex(ids).fillna(0.0).to_numpy()
+        methods = {"equal chance (realistic)": quantile_quotas(m, attainment_share)}
+        if len(target):
+            asked = float(target.iloc[0]) * (1 + overassignment)
+            methods["equal chance (plan)"] = quantile_quotas(m, solve_common_chance(m, asked))
+            methods["budget ÷ active reps"] = np.full(len(ids), asked / len(ids))
+        hist = quarterly_bookings(snap, "rep")
+        ly = hist[hist["period"] == shift_period(period, -4, fy)].set_index("group")["bookings"].reindex(ids)
+        if ly.notna().any():
+            methods["last year + growth"] = ly.to_numpy(dtype=float) * (1 + growth)
+        for name, q in methods.items():
+            ok = ~np.isnan(q) & (q > 0)
+            if not ok.any():
+                continue
+            att = booked[ok] / q[ok]
+            rows.append({"period": period, "method": name, "reps": int(ok.sum()),
+                         "expected_share": float(attainment_chance(m[ok], q[ok]).mean()),
+                         "realised_share": float((att >= 1).mean()), "attainment_sd": float(att.std()),
+                         "within_20pct": float((np.abs(att - 1) <= 0.2).mean()),
+                         "plan_vs_actual": float(q[ok].sum() / booked[ok].sum() - 1) if booked[ok].sum() > 0 else np.nan})
+    return pd.DataFrame(rows)
