@@ -157,3 +157,12 @@ def test_policy_backtest_realised_share_is_near_the_target_share(demo_dir):
     active = PipelineForecaster(draws=10).fit(snap).predict(row.period).rep_draws().rep_id.unique()
     quota_each = target * 1.1 / len(active)
     assert row.realised_share == pytest.approx((booked.reindex(active).fillna(0) >= quota_each).mean())
+
+
+def test_a_rep_without_any_forecast_is_flagged():
+    draws = pd.DataFrame({"rep_id": np.repeat(["a", "b", "z"], 100), "draw": np.tile(np.arange(100), 3),
+                          "bookings": np.r_[np.linspace(50, 150, 100), np.linspace(80, 240, 100), np.zeros(100)]})
+    plan = QuotaRecommender(overassignment=0.0).recommend(draws, 200.0)
+    q = plan.quotas.set_index("rep_id")
+    assert q.loc["z", "quota"] == 0 and "set this quota by hand" in q.loc["z", "flags"] and q.loc["a", "flags"] == ""
+    assert q.quota.sum() == pytest.approx(200.0, abs=1e-6)

@@ -156,6 +156,8 @@ class QuotaRecommender:
         q25 = np.quantile(m, 0.25, axis=1)
         flags = np.where(out["goal"] < q25, "goal below own p25 (sandbagging?)", np.where(out["goal"] > q90, "goal above own p90 (over-reach?)", ""))
         out["flags"] = np.where(out["goal"].isna(), "", flags)
+        no_forecast = (m <= 0).all(axis=1)  # quota 0 and P(attain) 1 by arithmetic: a person must decide
+        out.loc[no_forecast, "flags"] = "no forecast (every draw is 0): set this quota by hand"
         out["reason"] = [
             f"{p:.0%} chance of reaching it, as for every rep; forecast median {f50:,.0f} (80 % range {f10:,.0f} to {f90:,.0f})"
             + (f"; ramping at {r:.0%}" if r < 1 else "")
