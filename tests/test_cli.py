@@ -53,3 +53,15 @@ def test_demo_data_command_writes_a_loadable_company(tmp_path):
     assert (tmp_path / "d" / "opportunities.parquet").exists() and (tmp_path / "d" / "demo.json").exists()
     res = run("validate", "--data", str(tmp_path / "d"), "--as-of", AS_OF)
     assert res.returncode == 0 and ", 0 quarantined" in res.stdout
+
+
+def test_run_settings_config_file_then_command_line(tmp_path):
+    from analysis.cli import _parser, run_settings
+
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("fiscal_year_start: 2\noverassignment: 0.2\n")
+    args = _parser().parse_args(["run", "--data", "x", "--config", str(cfg)])
+    assert run_settings(args).fiscal_year_start == 2 and run_settings(args).overassignment == 0.2
+    args = _parser().parse_args(["run", "--data", "x", "--config", str(cfg), "--fiscal-year-start", "4"])
+    assert run_settings(args).fiscal_year_start == 4
+    assert run_settings(_parser().parse_args(["run", "--data", "x"])).fiscal_year_start == 1

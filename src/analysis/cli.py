@@ -21,7 +21,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of CSV/Parquet files, or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)")
     p.add_argument("--mapping", default=None, help=f"column mapping: {' | '.join(PRESETS)} | PATH.yaml (default: the contract's own names)")
     p.add_argument("--as-of", default=None, help="date the extract was taken, YYYY-MM-DD (default: today); later dates are quarantined")
-    p.add_argument("--fiscal-year-start", type=int, default=1, help="first month of the fiscal year, 1-12 (default 1)")
+    p.add_argument("--fiscal-year-start", type=int, default=None, help="first month of the fiscal year, 1-12 (default 1, or the config file's)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,8 +67,15 @@ def _value(text: str):
     return yaml.safe_load(text)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def run_settings(args: argparse.Namespace):
+    """Settings for ``quotacast run``: defaults, then the config file, then options given on the command line."""
     from analysis.config import Settings
+
+    given = {} if args.fiscal_year_start is None else {"fiscal_year_start": args.fiscal_year_start}
+    return Settings.from_file(args.config, **given) if args.config else Settings(**given)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import run
 
     overrides = {}
@@ -77,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"--param {item!r}: expected NAME=VALUE")
         overrides[name] = _value(value)
-    settings = Settings.from_file(args.config, fiscal_year_start=args.fiscal_year_start) if args.config else Settings(fiscal_year_start=args.fiscal_year_start)
+    settings = run_settings(args)
     run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=settings, overrides=overrides)
     return 0
 
@@ -101,7 +108,7 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    ds = load(args.data, mapping=args.mapping, as_of=args.as_of, fiscal_year_start=args.fiscal_year_start)
+    ds = load(args.data, mapping=args.mapping, as_of=args.as_of, fiscal_year_start=args.fiscal_year_start or 1)
     print(f"Source: {describe_source(args.data)}  (mapping: {ds.mapping}, as of {ds.as_of_date.date()})\n")
     print("Tables:")
     _print_frame(ds.summary().drop(columns=["file"]))
