@@ -24,6 +24,7 @@ from IPython.display import Markdown, display
 
 import analysis
 from analysis import plots, quota, summary
+from analysis.calendar import shift_period
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -75,6 +76,23 @@ plan.methods.round(3)
 replay = quota.policy_backtest(ds, n=backtest_quarters, attainment_share=attainment_share, overassignment=overassignment)
 replay.to_csv(out / "policy_backtest.csv", index=False)
 replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "plan_vs_actual"]].mean().round(3)
+
+# %% [markdown]
+# ## Reps who need attention now
+# Reps below quota two quarters or more in a row (last complete quarter), the gap, and which driver —
+# deals created, win rate or deal size — explains most of the shortfall against their team.
+
+# %% tags=["remove_input"]
+metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
+last = summary.last_complete_period(ds.as_of_date, fiscal_year_start)
+quota.coaching(metrics, ds.reps, last)[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)
+
+# %% [markdown]
+# ## Leaderboard
+# Attainment in the last complete quarter, with recognition for the highest attainment and the most improved.
+
+# %% tags=["remove_input"]
+quota.leaderboard(metrics, ds.reps, last, shift_period(last, -1, fiscal_year_start)).head(15).round(2)
 
 # %% [markdown]
 # ## Each rep's quota and why

@@ -166,3 +166,45 @@ def test_a_rep_without_any_forecast_is_flagged():
     q = plan.quotas.set_index("rep_id")
     assert q.loc["z", "quota"] == 0 and "set this quota by hand" in q.loc["z", "flags"] and q.loc["a", "flags"] == ""
     assert q.quota.sum() == pytest.approx(200.0, abs=1e-6)
+
+
+def _metric_rows(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["metric", "group", "period", "value", "n"]).assign(dimension="rep", lower=np.nan, upper=np.nan, note="")
+
+
+def test_coaching_points_at_the_weakest_driver_and_reports_the_gap():
+    from analysis.quota import coaching
+
+    p = "2026Q3"
+    rows = []
+    # a: misses twice, creates as many deals as peers but wins half as often; b: misses once; c, d: peers.
+    for rep, misses, att, quota, created, win, size, cycle in [
+        ("a", 2, 0.6, 100_000, 40, 0.15, 10_000, 40), ("b", 1, 0.9, 100_000, 20, 0.30, 10_000, 40),
+        ("c", 0, 1.2, 100_000, 40, 0.30, 10_000, 40), ("d", 0, 1.1, 100_000, 40, 0.30, 10_500, 100)]:
+        rows += [("consecutive_misses", rep, p, misses, np.nan), ("quota_attainment", rep, p, att, quota),
+                 ("win_rate_cohort", rep, p, 0.3, created), ("win_rate_shrunk", rep, p, win, 10),
+                 ("avg_deal_size_shrunk", rep, p, size, 5), ("median_cycle_days", rep, p, cycle, 5)]
+    reps = pd.DataFrame({"rep_id": list("abcd"), "name": ["Ann", "Bo", "Cy", "Di"], "team": "T"})
+    out = coaching(_metric_rows(rows), reps, p, min_misses=2)
+    assert out.rep_id.tolist() == ["a"] and out.misses.iloc[0] == 2
+    assert out.gap.iloc[0] == pytest.approx(40_000)
+    assert out.pointer.iloc[0].startswith("win rate is 50%")
+    assert coaching(_metric_rows(rows), reps, p, min_misses=1).rep_id.tolist() == ["a", "b"]
+    assert "opportunities created" in coaching(_metric_rows(rows), reps, p, min_misses=1).set_index("rep_id").loc["b", "pointer"]
+    rows += [("consecutive_misses", "d", p, 3, np.nan)]  # d is at or above the team on every driver
+    d = coaching(_metric_rows(rows).drop_duplicates(["metric", "group"], keep="last"), reps, p, min_misses=2).set_index("rep_id").loc["d"]
+    assert d.pointer.startswith("at or above the team") and "2.5x the team's time" in d.pointer
+
+
+def test_leaderboard_recognises_top_and_most_improved():
+    from analysis.quota import leaderboard
+
+    rows = [("quota_attainment", "a", "Q2", 1.4, 1), ("quota_attainment", "b", "Q2", 1.1, 1), ("quota_attainment", "c", "Q2", 0.7, 1),
+            ("quota_attainment", "a", "Q1", 1.3, 1), ("quota_attainment", "b", "Q1", 0.5, 1), ("quota_attainment", "c", "Q1", 0.6, 1),
+            ("bookings", "a", "Q2", 140, 1), ("bookings", "b", "Q2", 110, 1), ("bookings", "c", "Q2", 70, 1),
+            ("win_rate", "a", "Q2", 0.4, 1), ("win_rate", "b", "Q2", 0.3, 1), ("win_rate", "c", "Q2", 0.2, 1)]
+    reps = pd.DataFrame({"rep_id": list("abc"), "name": list("ABC"), "team": "T"})
+    board = leaderboard(_metric_rows(rows), reps, "Q2", "Q1").set_index("rep_id")
+    assert list(board.index) == ["a", "b", "c"]
+    assert board.loc["a", "recognition"] == "highest attainment" and board.loc["b", "recognition"] == "most improved"
+    assert board.loc["b", "improvement"] == pytest.approx(0.6)
