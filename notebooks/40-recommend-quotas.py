@@ -85,7 +85,9 @@ replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "p
 # %% tags=["remove_input"]
 metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
 last = summary.last_complete_period(ds.as_of_date, fiscal_year_start)
-quota.coaching(metrics, ds.reps, last)[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)
+attention = quota.coaching(metrics, ds.reps, last)
+attention.to_csv(out / "coaching.csv", index=False)
+attention[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)
 
 # %% [markdown]
 # ## Leaderboard

@@ -35,7 +35,8 @@ forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False, na_values=["
 reach = pd.read_csv(out / "forecast_vs_target.csv")
 display(Markdown(f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}"))
 display(Markdown(summary.forecast_sentence(forecast, reach, period)))
-display(Markdown(summary.plan_sentence(json.loads((out / "quota_plan.json").read_text()))))
+plan = json.loads((out / "quota_plan.json").read_text())
+display(Markdown(summary.plan_sentence(plan)))
 
 # %% [markdown]
 # ## The numbers that matter
@@ -49,6 +50,14 @@ display(Markdown(
     f"**Data quality:** {used:,} of {rows_in:,} rows used; {rows_in - used:,} quarantined with a reason "
     "(see the data check)."
 ))
+
+# %% [markdown]
+# ## Top risks
+
+# %% tags=["remove_input"]
+coaching = pd.read_csv(out / "coaching.csv")
+risks = summary.top_risks(plan, reach, metrics, accounting, coaching, as_of, fiscal_year_start)
+display(Markdown("\n".join(f"{i}. {r}" for i, r in enumerate(risks, 1)) or "No risk stands out this quarter."))
 
 # %% [markdown]
 # ## Detailed reports

@@ -219,3 +219,20 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
         assert not re.search(r'<img[^>]+src="(?!data:)', other.read_text()), f"{other.name} links an external image"
     with Image.open(shot) as img:
         assert img.size == (1100, 1500) and len(set(img.convert("L").getdata())) > 10  # not a blank page
+
+
+def test_top_risks_are_ordered_and_carry_their_numbers():
+    from analysis.summary import top_risks
+
+    plan = {"p_hat": 0.26, "attainment_share": 0.6}
+    reach = pd.DataFrame({"level": ["company", "team", "team"], "group": ["all", "East", "West"], "p_reach": [0.1, 0.05, 0.6]})
+    metrics = pd.DataFrame({"metric": ["pipeline_coverage", "required_coverage"], "dimension": "company", "group": "all", "period": "2026Q3", "value": [3.0, 4.5]})
+    accounting = pd.DataFrame({"rows_in": [100], "rows_quarantined": [10]})
+    coaching = pd.DataFrame({"gap": [1000.0, 500.0]})
+    risks = top_risks(plan, reach, metrics, accounting, coaching, "2026-11-15")
+    assert risks[0].startswith("The target is out of reach") and "26%" in risks[0] and "60%" in risks[0]
+    assert "East (5%)" in risks[1] and "West" not in risks[1]
+    assert "3.0x" in risks[2] and "4.5x" in risks[2]
+    assert any("2 reps" in r and "1.5k" in r for r in risks) and any("10%" in r for r in risks)
+    calm = top_risks({"p_hat": 0.7}, reach.iloc[:1], metrics.assign(value=[5.0, 4.5]), accounting.assign(rows_quarantined=0), coaching.iloc[:0], "2026-11-15")
+    assert calm == []

@@ -93,6 +93,7 @@ class QuotaPlan:
     methods: pd.DataFrame
     p_hat: float
     warnings: list[str] = field(default_factory=list)
+    attainment_share: float = 0.65  # the share of reps the plan aims to see attaining (the setting)
 
     def summary(self) -> pd.DataFrame:
         return self.methods
@@ -171,7 +172,8 @@ class QuotaRecommender:
         cols = ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
                 "ramp_factor", "goal", "flags", "reason"]
         out = out[cols + [c for c in out.columns if c not in cols]]
-        return QuotaPlan(period=period, mode=self.mode, target=target, quotas=out, methods=pd.DataFrame(methods), p_hat=p_hat, warnings=warnings)
+        return QuotaPlan(period=period, mode=self.mode, target=target, quotas=out, methods=pd.DataFrame(methods), p_hat=p_hat,
+                         warnings=warnings, attainment_share=self.attainment_share)
 
     @staticmethod
     def _method_row(name: str, quotas: pd.Series, p: pd.Series) -> dict:
@@ -239,7 +241,7 @@ def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 
 def plan_record(plan: QuotaPlan) -> dict:
     """The plan's headline as plain values (for ``quota_plan.json`` and the leadership page)."""
     return {"period": plan.period, "mode": plan.mode, "target": plan.target, "total": float(plan.quotas["quota"].sum()),
-            "p_hat": plan.p_hat, "reps": int(len(plan.quotas)), "warnings": plan.warnings}
+            "p_hat": plan.p_hat, "attainment_share": plan.attainment_share, "reps": int(len(plan.quotas)), "warnings": plan.warnings}
 
 
 def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignment: float = 0.10, growth: float = 0.10,

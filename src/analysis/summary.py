@@ -103,3 +103,31 @@ def plan_sentence(record: dict) -> str:
     if record["warnings"]:
         text += "\n\n⚠ " + " ".join(record["warnings"])
     return text
+
+
+def top_risks(plan: dict, reach: pd.DataFrame, metrics: pd.DataFrame, accounting: pd.DataFrame, coaching: pd.DataFrame,
+              as_of: str, fiscal_year_start: int = 1) -> list[str]:
+    """The risks leadership should see first, most serious first, each with its number. Reads the run's tables:
+    the quota plan record (with its attainment-share setting), the forecast against targets, the metrics, the row
+    accounting and the coaching list."""
+    risks: list[tuple[float, str]] = []
+    attainment_share = plan.get("attainment_share", 0.65)
+    if plan["p_hat"] < attainment_share:
+        risks.append((1.0, f"The target is out of reach for most reps: each has a {share(plan['p_hat'])} chance of "
+                                           f"attaining, against the {share(attainment_share)} the plan aims for."))
+    teams = reach[(reach["level"] == "team") & (reach["p_reach"] < 0.25)].sort_values("p_reach")
+    if len(teams):
+        names = ", ".join(f"{g} ({share(p)})" for g, p in zip(teams["group"], teams["p_reach"], strict=True))
+        risks.append((0.8, f"Teams unlikely to reach their target (chance in brackets): {names}."))
+    q = last_complete_period(pd.Timestamp(as_of), fiscal_year_start)
+    c = metrics[(metrics["dimension"] == "company") & (metrics["period"] == q)].set_index("metric")["value"]
+    cov, req = c.get("pipeline_coverage", float("nan")), c.get("required_coverage", float("nan"))
+    if pd.notna(cov) and pd.notna(req) and cov < req:
+        risks.append((0.7, f"Pipeline at the end of {q} covers {cov:.1f}x next quarter's target; {req:.1f}x is needed to expect to hit it."))
+    if len(coaching):
+        risks.append((0.5, f"{len(coaching)} reps have missed quota two or more quarters in a row (total gap {money(coaching['gap'].sum())})."))
+    rows_in = accounting["rows_in"].sum()
+    bad = accounting["rows_quarantined"].sum() / rows_in if rows_in else 0.0
+    if bad > 0.02:
+        risks.append((0.4 + bad, f"{share(bad)} of the input rows were quarantined: the numbers rest on less data than was sent."))
+    return [text for _, text in sorted(risks, key=lambda r: -r[0])]
