@@ -22,6 +22,7 @@ from IPython.display import Markdown, display
 
 import analysis
 from analysis import plots, summary
+from analysis.calendar import last_complete_period
 from analysis.metrics import metrics_table
 from analysis.survival import winner_curves_by
 
@@ -79,7 +80,7 @@ for draw in (plots.stage_funnel, plots.coverage, plots.attainment, plots.cac):
 # ## By segment, last complete quarter
 
 # %% tags=["remove_input"]
-last = summary.last_complete_period(ds.as_of_date, fiscal_year_start)
+last = last_complete_period(ds.as_of_date, fiscal_year_start)
 shown = ["bookings", "win_rate", "win_rate_cohort", "avg_deal_size", "median_deal_size", "median_cycle_days", "cycle_days_cohort"]
 seg = table[(table.dimension == "segment") & (table.period == last) & table.metric.isin(shown)]
 seg.pivot(index="group", columns="metric", values="value")[[m for m in shown if m in set(seg.metric)]].round(3)

@@ -24,7 +24,7 @@ from IPython.display import Markdown, display
 
 import analysis
 from analysis import plots, quota, summary
-from analysis.calendar import shift_period
+from analysis.calendar import last_complete_period, shift_period
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -84,7 +84,7 @@ replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "p
 
 # %% tags=["remove_input"]
 metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
-last = summary.last_complete_period(ds.as_of_date, fiscal_year_start)
+last = last_complete_period(ds.as_of_date, fiscal_year_start)
 attention = quota.coaching(metrics, ds.reps, last)
 attention.to_csv(out / "coaching.csv", index=False)
 attention[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)

@@ -47,3 +47,10 @@ def test_period_helpers_and_errors():
             calendar.to_period(bad)
     with pytest.raises(ValueError, match="month 1-12"):
         calendar.quarter_freq(13)
+
+
+def test_last_complete_period_counts_a_quarter_complete_at_the_end_of_its_last_day():
+    assert calendar.last_complete_period("2017-12-31") == "2017Q4"
+    assert calendar.last_complete_period("2017-12-30") == "2017Q3"
+    assert calendar.last_complete_period("2026-11-15") == "2026Q3"
+    assert calendar.last_complete_period("2026-01-31", fiscal_year_start=2) == "2026Q4"

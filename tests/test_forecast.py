@@ -8,8 +8,8 @@ import pytest
 
 import analysis
 from analysis import demo
-from analysis.forecast import LEFT, PipelineForecaster, cif_at, ramp_factor, simulate_open_deals, win_probability_between
-from analysis.survival import cumulative_incidence
+from analysis.forecast import LEFT, PipelineForecaster, ramp_factor, simulate_open_deals
+from analysis.survival import cif_at, cumulative_incidence, win_probability_between
 from conftest import AS_OF
 
 

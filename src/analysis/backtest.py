@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import period_bounds, period_of, shift_period
+from analysis.calendar import last_complete_period, period_bounds, period_of, shift_period
 from analysis.data import Dataset
 from analysis.forecast import PipelineForecaster
 
@@ -60,7 +60,7 @@ def backtest(
     """
     make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
     fy = ds.fiscal_year_start
-    last_done = shift_period(period_of(ds.as_of_date + pd.Timedelta(days=1), fy), -1, fy)  # complete at day's end
+    last_done = last_complete_period(ds.as_of_date, fy)
     rows = []
     for k in range(n, 0, -1):
         target = shift_period(last_done, -k + 1, fy)

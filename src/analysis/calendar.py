@@ -73,3 +73,8 @@ def resolve_period(label: str, today: pd.Timestamp | str | None = None, fiscal_y
         return next_period(today, fiscal_year_start)
     to_period(label, fiscal_year_start)
     return label
+
+
+def last_complete_period(as_of: pd.Timestamp | str, fiscal_year_start: int = 1) -> str:
+    """The latest fiscal quarter fully known at the end of ``as_of`` (its own quarter if ``as_of`` is its last day)."""
+    return shift_period(period_of(pd.Timestamp(as_of) + pd.Timedelta(days=1), fiscal_year_start), -1, fiscal_year_start)

@@ -25,34 +25,10 @@ import pandas as pd
 from analysis.calendar import period_bounds, resolve_period
 from analysis.data import Dataset
 from analysis.shrinkage import shrink_log_means
-from analysis.survival import cumulative_incidence, deal_times
+from analysis.survival import cif_at, cumulative_incidence, deal_times, win_probability_between
 
 LEFT = "(left)"
 FORECAST_COLUMNS = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
-
-
-def win_probability_between(curve: pd.DataFrame, age: np.ndarray, start: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
-    """P(won at an age in (a + start, a + end] | open at age a), from one group's Aalen–Johansen curve."""
-    t = curve["time"].to_numpy()
-    f = curve["cif_won"].to_numpy()
-    s = curve["surv"].to_numpy()
-
-    def at(x, values, first):
-        idx = np.searchsorted(t, x, side="right") - 1
-        return np.where(idx >= 0, values[np.clip(idx, 0, None)], first)
-
-    age = np.asarray(age, dtype=float)
-    s_a = at(age, s, 1.0)
-    gain = at(age + end, f, 0.0) - at(age + start, f, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(s_a > 0, np.clip(gain / s_a, 0.0, 1.0), 0.0)
-
-
-def cif_at(curve: pd.DataFrame, age: np.ndarray) -> np.ndarray:
-    """F_won at the given ages (0 before the first event time)."""
-    t, f = curve["time"].to_numpy(), curve["cif_won"].to_numpy()
-    idx = np.searchsorted(t, np.asarray(age, dtype=float), side="right") - 1
-    return np.where(idx >= 0, f[np.clip(idx, 0, None)], 0.0)
 
 
 def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_cells: int, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +105,6 @@ class PipelineForecaster:
     def fit(self, ds: Dataset) -> PipelineForecaster:
         as_of = ds.as_of_date
         opps = ds.opportunities
-        team = ds.reps.set_index("rep_id")["team"]
         self.as_of_ = as_of
         self.fiscal_year_start_ = ds.fiscal_year_start
         window = opps[opps["created_date"] > as_of - pd.Timedelta(days=self.window_days)]
@@ -160,7 +135,7 @@ class PipelineForecaster:
         ramp_then = ramp_factor(tenure_mid, self.ramp_schedule)
         eff = exposure * np.where(np.isnan(tenure_mid), 1.0, ramp_then)
         n = reps["rep_id"].map(created).fillna(0).to_numpy(dtype=float)
-        reps["team"] = reps["team"].fillna("unassigned")
+        reps["team"] = reps["team"].fillna("unassigned")  # the rep's team as in the reps table
         # Gamma-Poisson shrinkage to the team's rate: prior worth ``prior_days`` ramped days.
         frame = pd.DataFrame({"team": reps["team"], "n": n, "eff": eff})
         team_rate = frame.groupby("team")[["n", "eff"]].sum().pipe(lambda g: g["n"] / g["eff"].where(g["eff"] > 0))
@@ -175,7 +150,6 @@ class PipelineForecaster:
         else:
             reps["log_size"] = np.nan
         reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
-        reps["team"] = reps["rep_id"].map(team).fillna("unassigned")
         self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size"]].reset_index(drop=True)
         self.open_ = opps[opps["status"] == "open"][["owner_id", "segment", "created_date", "amount"]].reset_index(drop=True)
         return self
@@ -246,8 +220,8 @@ class PipelineForecaster:
         counts = rng.poisson(act["m"].to_numpy()[:, None], size=(len(act), self.draws))
         total = int(counts.sum())
         if total:
-            rep_idx = np.repeat(np.arange(len(act)), counts.sum(axis=1))
-            draw_idx = np.concatenate([np.repeat(np.arange(self.draws), c) for c in counts])
+            rep_idx = np.repeat(np.repeat(np.arange(len(act)), self.draws), counts.ravel())
+            draw_idx = np.repeat(np.tile(np.arange(self.draws), len(act)), counts.ravel())
             sigma = act["segment"].map(self._sigma).to_numpy()
             amounts = np.exp(act["log_size"].to_numpy()[rep_idx] + sigma[rep_idx] * rng.standard_normal(total))
             np.add.at(out, (cell_of_rep[rep_idx], draw_idx), amounts)

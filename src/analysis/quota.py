@@ -256,12 +256,12 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
     ``within_20pct`` (share of reps within ±20 % of quota), ``plan_vs_actual`` (Σ quotas / Σ bookings − 1).
     """
     from analysis.backtest import quarterly_bookings
-    from analysis.calendar import period_bounds, period_of, shift_period
+    from analysis.calendar import last_complete_period, period_bounds, shift_period
     from analysis.forecast import PipelineForecaster
 
     make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
     fy = ds.fiscal_year_start
-    last_done = shift_period(period_of(ds.as_of_date + pd.Timedelta(days=1), fy), -1, fy)
+    last_done = last_complete_period(ds.as_of_date, fy)
     actual_all = quarterly_bookings(ds, "rep")
     rows = []
     for k in range(n, 0, -1):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.calendar import shift_period
+from analysis.calendar import last_complete_period, shift_period
 from analysis.data import Dataset
-from analysis.metrics import definitions, period_labels
+from analysis.metrics import definitions
 
 
 def money(value: float) -> str:
@@ -50,11 +50,6 @@ def freshness(ds: Dataset) -> pd.DataFrame:
             "days before as-of": lag.astype("Int64"),
         }
     )
-
-
-def last_complete_period(as_of: pd.Timestamp, fiscal_year_start: int = 1) -> str:
-    current = period_labels(pd.Series([pd.Timestamp(as_of)]), "Q", fiscal_year_start).iloc[0]
-    return shift_period(current, -1, fiscal_year_start)
 
 
 def headline(metrics: pd.DataFrame, as_of: str, fiscal_year_start: int = 1) -> pd.DataFrame:

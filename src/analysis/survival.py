@@ -114,25 +114,34 @@ def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[f
     return out
 
 
-def win_probability_within(curve: pd.DataFrame, age: np.ndarray, horizon: float) -> np.ndarray:
-    """P(won in (a, a+h] | open at age a) = [F_won(a+h) − F_won(a)] / S(a), from one group's curve.
+def _step(curve: pd.DataFrame, column: str, x: np.ndarray, before: float) -> np.ndarray:
+    """A right-continuous step curve read at ``x`` (``before`` ahead of its first time; flat after its last)."""
+    t = curve["time"].to_numpy()
+    idx = np.searchsorted(t, np.asarray(x, dtype=float), side="right") - 1
+    return np.where(idx >= 0, curve[column].to_numpy()[np.clip(idx, 0, None)], before)
+
+
+def cif_at(curve: pd.DataFrame, age: np.ndarray) -> np.ndarray:
+    """F_won at the given ages (0 before the first event time)."""
+    return _step(curve, "cif_won", age, 0.0)
+
+
+def win_probability_between(curve: pd.DataFrame, age: np.ndarray, start: float, end: float) -> np.ndarray:
+    """P(won at an age in (a + start, a + end] | open at age a) = [F_won(a+end) − F_won(a+start)] / S(a).
 
     ``curve`` is :func:`cumulative_incidence` for a single group (sorted by time). Beyond the last time the
     curve is flat (no more information), so the chance there is what the curve last showed.
     """
-    t = curve["time"].to_numpy()
-    f = curve["cif_won"].to_numpy()
-    s = curve["surv"].to_numpy()
-
-    def at(x: np.ndarray, values: np.ndarray, start: float) -> np.ndarray:
-        idx = np.searchsorted(t, x, side="right") - 1
-        return np.where(idx >= 0, values[np.clip(idx, 0, None)], start)
-
     age = np.asarray(age, dtype=float)
-    s_a = at(age, s, 1.0)
-    gain = at(age + horizon, f, 0.0) - at(age, f, 0.0)
+    s_a = _step(curve, "surv", age, 1.0)
+    gain = cif_at(curve, age + end) - cif_at(curve, age + start)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s_a > 0, np.clip(gain / s_a, 0.0, 1.0), 0.0)
+
+
+def win_probability_within(curve: pd.DataFrame, age: np.ndarray, horizon: float) -> np.ndarray:
+    """P(won in (a, a+h] | open at age a): :func:`win_probability_between` from 0 to ``horizon``."""
+    return win_probability_between(curve, age, 0.0, horizon)
 
 
 def winner_curves_by(opps: pd.DataFrame, as_of: pd.Timestamp, by: str, min_at_risk: int = 50) -> pd.DataFrame:
