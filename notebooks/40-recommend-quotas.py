@@ -10,10 +10,10 @@
 
 # %% [markdown]
 # **Quota recommendation.** Each rep's quota is set from that rep's own forecast so that every rep has the
-# **same chance** of reaching it; that common chance is solved so the quotas add up to the company target
-# plus over-assignment. Where that chance is lower than the share of reps we want to see attaining, the
-# plan says so with numbers instead of hiding the gap. The traditional budget ÷ reps and last year plus
-# growth are shown beside it, with each rep's chance under them.
+# **same chance** of reaching it; that common chance is solved so the quotas add up to the target plus
+# over-assignment — team by team where a team has its own target. Where that chance is lower than the share
+# of reps we want to see attaining, the plan says so with numbers instead of hiding the gap. The traditional
+# budget ÷ reps and last year plus growth are shown beside it, with each rep's chance under them.
 
 # %% tags=["remove_cell"]
 import json
@@ -23,7 +23,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import analysis
-from analysis import plots, quota, summary
+from analysis import goals, monitoring, plots, quota, summary
 from analysis.calendar import last_complete_period, shift_period
 
 # %% tags=["parameters"]
@@ -32,19 +32,30 @@ mapping: str = ""  # column mapping: maven | salesforce | hubspot | path to a YA
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+quota_type: str = "bookings"  # what quotas count: bookings | won_deals | activities | margin
 overassignment: float = 0.1  # quotas add up to the target times one plus this
 attainment_share: float = 0.65  # share of reps that should reach quota
+max_quota_change: float = 0.5  # largest change of a rep's quota from last quarter, as a share (0.5 is 50 percent)
 ramp_schedule: list = [0.25, 0.5, 0.75, 1.0]  # new hires' share of full productivity by quarter of tenure
+gonik_coefficients: list = [1.2, 0.6, 1.8]  # beta, alpha, gamma of the Gonik goal bonus shown beside the goals
+consecutive_misses: int = 2  # quarters below quota in a row before a rep is listed for attention
+draws: int = 2000  # Monte Carlo draws per rep (quota types other than bookings are forecast here)
+seed: int = 0  # random seed: the same seed and data give the same quotas
 backtest_quarters: int = 6  # past quarters replayed to check the method
 run_dir: str = "."  # folder of this run: reads rep_draws.parquet, writes quotas.csv and quotas.xlsx
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
 out = Path(run_dir)
-inputs = quota.plan_inputs(ds, period, tuple(ramp_schedule))
-recommender = quota.QuotaRecommender(overassignment=overassignment, attainment_share=attainment_share)
-plan = recommender.recommend(pd.read_parquet(out / "rep_draws.parquet"), inputs.target, reps=inputs.reps,
-                             last_year=inputs.last_year, goals=inputs.goals, period=period)
+inputs = quota.plan_inputs(ds, period, tuple(ramp_schedule), quota_type)
+if quota_type == "bookings":
+    rep_draws = pd.read_parquet(out / "rep_draws.parquet")  # the same draws as the bookings forecast
+else:
+    rep_draws = quota.forecaster_for(quota_type, draws, seed, tuple(ramp_schedule)).fit(ds).predict(period).rep_draws()
+recommender = quota.QuotaRecommender(overassignment=overassignment, attainment_share=attainment_share,
+                                     max_change=max_quota_change, quota_type=quota_type)
+plan = recommender.recommend(rep_draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals,
+                             period=period, team_targets=inputs.team_targets, previous=inputs.previous)
 
 # %% tags=["remove_cell"]
 plan.quotas.to_csv(out / "quotas.csv", index=False)
@@ -60,6 +71,15 @@ for ax in (plots.quota_vs_forecast(plan.quotas), plots.attainment_chances(plan.q
     plots.close(ax)
 
 # %% [markdown]
+# ## Targets, team by team
+# Teams with their own target are planned first, each at its own common chance; the other reps share what
+# is left of the company target. `gap`: how much the quotas ask beyond what would let the set share of reps
+# attain (negative: room to spare).
+
+# %% tags=["remove_input"]
+plan.pools.round(3)
+
+# %% [markdown]
 # ## The methods side by side
 # Expected share of reps attaining, and how unequal the chances are across reps (min, max, spread).
 
@@ -67,25 +87,82 @@ for ax in (plots.quota_vs_forecast(plan.quotas), plots.attainment_chances(plan.q
 plan.methods.round(3)
 
 # %% [markdown]
+# ## Ramping hires
+# New hires are planned at their ramp (their forecast already grows with tenure). Capacity counted as
+# headcount × a full quota overstates what the team can carry; the ramp-adjusted capacity is what it can.
+
+# %% tags=["remove_input"]
+ramp = quota.ramp_view(plan)
+ax = plots.ramp_capacity(ramp)
+display(ax.figure)
+plots.close(ax)
+display(Markdown(summary.ramp_sentence(ramp)))
+ramp.round(0)
+
+# %% [markdown]
+# ## Bottom-up goals
+# Reps' own goals against their own forecasts (a goal below the forecast's 25th percentile may be
+# sandbagging, above its 90th over-reach), and the collective goal against the leader's target, added up with
+# the simulated draws rather than medians.
+
+# %% tags=["remove_input"]
+beta, alpha, gamma = gonik_coefficients
+if plan.quotas["goal"].notna().any():
+    ax = plots.goals_vs_forecast(plan.quotas)
+    display(ax.figure)
+    plots.close(ax)
+    rollup = goals.goals_rollup(rep_draws, inputs.goals, inputs.reps, inputs.target, inputs.team_targets)
+    rollup.to_csv(out / "goals_rollup.csv", index=False)
+    display(Markdown(summary.goals_sentence(rollup, goals.gonik_elicited_quantile(beta, alpha, gamma), (beta, alpha, gamma))))
+    display(rollup.round(3))
+else:
+    display(Markdown(f"No goals were submitted for {period}."))
+
+# %% [markdown]
+# **Gonik view.** If goals were paid with Gonik's scheme, a rep earns most by stating the quantile of their
+# own belief shown above. Below: where each goal sits in the rep's forecast, the goal the scheme rewards, and the
+# expected payout (percent of the standard bonus) of each, if our forecast were the rep's belief.
+
+# %% tags=["remove_input"]
+if plan.quotas["goal"].notna().any():
+    gonik = goals.goal_positions(rep_draws, inputs.goals, plan.quotas.set_index("rep_id")["quota"], beta, alpha, gamma)
+    display(gonik.sort_values("goal_quantile").round(2))
+
+# %% [markdown]
 # ## Would it have worked? Past quarters replayed
 # Each of the last quarters, replayed with only what was known the day before it began: quotas set with
-# each method, then compared with what the reps actually booked. With equal-chance quotas the share of
+# each method, then compared with what the reps actually achieved. With equal-chance quotas the share of
 # reps who attained should be close to the chance the plan stated.
 
 # %% tags=["remove_input"]
-replay = quota.policy_backtest(ds, n=backtest_quarters, attainment_share=attainment_share, overassignment=overassignment)
+replay = quota.policy_backtest(ds, n=backtest_quarters, attainment_share=attainment_share, overassignment=overassignment,
+                               quota_type=quota_type)
 replay.to_csv(out / "policy_backtest.csv", index=False)
+ax = plots.policy_replay(replay, attainment_share)
+display(ax.figure)
+plots.close(ax)
 replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "plan_vs_actual"]].mean().round(3)
 
 # %% [markdown]
-# ## Reps who need attention now
-# Reps below quota two quarters or more in a row (last complete quarter), the gap, and which driver —
-# deals created, win rate or deal size — explains most of the shortfall against their team.
+# ## Attainment history
+# Each rep's bookings against quota in recent quarters.
 
 # %% tags=["remove_input"]
 metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
+history = monitoring.attainment_history(metrics, ds.reps)
+if len(history):
+    ax = plots.attainment_history(history)
+    display(ax.figure)
+    plots.close(ax)
+
+# %% [markdown]
+# ## Reps who need attention now
+# Reps below quota several quarters in a row (last complete quarter), the gap, and which driver —
+# deals created, win rate or deal size — explains most of the shortfall against their team.
+
+# %% tags=["remove_input"]
 last = last_complete_period(ds.as_of_date, fiscal_year_start)
-attention = quota.coaching(metrics, ds.reps, last)
+attention = monitoring.coaching(metrics, ds.reps, last, min_misses=consecutive_misses)
 attention.to_csv(out / "coaching.csv", index=False)
 attention[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)
 
@@ -94,7 +171,7 @@ attention[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)
 # Attainment in the last complete quarter, with recognition for the highest attainment and the most improved.
 
 # %% tags=["remove_input"]
-quota.leaderboard(metrics, ds.reps, last, shift_period(last, -1, fiscal_year_start)).head(15).round(2)
+monitoring.leaderboard(metrics, ds.reps, last, shift_period(last, -1, fiscal_year_start)).head(15).round(2)
 
 # %% [markdown]
 # ## Each rep's quota and why

@@ -21,3 +21,9 @@ def test_bad_settings_are_refused_with_the_field_named(tmp_path):
     with pytest.raises(ValueError, match="attainment_share must be strictly between 0 and 1") as err:
         Settings(attainment_share=1.2, fiscal_year_start=13)
     assert "fiscal_year_start must be a month 1-12" in str(err.value)
+    with pytest.raises(ValueError, match="gonik_coefficients must be beta, alpha, gamma"):
+        Settings.from_dict({"gonik_coefficients": [0.6, 1.2, 1.8]})
+    with pytest.raises(ValueError, match="quota_type must be"):
+        Settings(quota_type="calls")
+    with pytest.raises(ValueError, match="max_quota_change must be a positive share"):
+        Settings(max_quota_change=0)

@@ -47,4 +47,5 @@ def test_scheduled_notebooks_are_thin_with_one_typed_parameters_cell(path):
         if cell.cell_type == "code":
             tree = ast.parse(cell.source)
             assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree)), f"{path.name}: logic belongs in the package"
-            assert len(cell.source.splitlines()) <= 12, f"{path.name}: keep code cells short"
+            if "parameters" not in cell.metadata.get("tags", []):  # the parameters cell is one line per parameter
+                assert len(cell.source.splitlines()) <= 12, f"{path.name}: keep code cells short"

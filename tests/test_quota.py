@@ -10,16 +10,8 @@ from scipy import stats
 import analysis
 import analysis.calendar
 from analysis.forecast import PipelineForecaster
-from analysis.quota import (
-    QuotaRecommender,
-    attainment_chance,
-    gonik_elicited_quantile,
-    gonik_payout,
-    quantile_quotas,
-    ramp_capacity,
-    roll_up,
-    solve_common_chance,
-)
+from analysis.goals import gonik_elicited_quantile, gonik_payout, roll_up
+from analysis.quota import QuotaRecommender, attainment_chance, quantile_quotas, ramp_capacity, solve_common_chance
 from conftest import AS_OF
 
 SIGMA = 0.35
@@ -173,7 +165,7 @@ def _metric_rows(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_coaching_points_at_the_weakest_driver_and_reports_the_gap():
-    from analysis.quota import coaching
+    from analysis.monitoring import coaching
 
     p = "2026Q3"
     rows = []
@@ -197,7 +189,7 @@ def test_coaching_points_at_the_weakest_driver_and_reports_the_gap():
 
 
 def test_leaderboard_recognises_top_and_most_improved():
-    from analysis.quota import leaderboard
+    from analysis.monitoring import leaderboard
 
     rows = [("quota_attainment", "a", "Q2", 1.4, 1), ("quota_attainment", "b", "Q2", 1.1, 1), ("quota_attainment", "c", "Q2", 0.7, 1),
             ("quota_attainment", "a", "Q1", 1.3, 1), ("quota_attainment", "b", "Q1", 0.5, 1), ("quota_attainment", "c", "Q1", 0.6, 1),
@@ -208,3 +200,104 @@ def test_leaderboard_recognises_top_and_most_improved():
     assert list(board.index) == ["a", "b", "c"]
     assert board.loc["a", "recognition"] == "highest attainment" and board.loc["b", "recognition"] == "most improved"
     assert board.loc["b", "improvement"] == pytest.approx(0.6)
+
+
+# ------------------------------------------------------------------------------------------------
+# Team targets first, the quarter-on-quarter cap, ramp capacity
+# ------------------------------------------------------------------------------------------------
+def _lognormal_draws(medians, sigma=0.4, n=20_000, seed=11) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    m = np.exp(np.log(np.asarray(medians, dtype=float))[:, None] + sigma * rng.standard_normal((len(medians), n)))
+    ids = [f"r{i:02d}" for i in range(len(medians))]
+    return pd.DataFrame({"rep_id": np.repeat(ids, n), "draw": np.tile(np.arange(n), len(ids)), "bookings": m.ravel()})
+
+
+def test_team_targets_are_respected_first_and_the_rest_share_what_is_left():
+    draws = _lognormal_draws(np.linspace(100, 300, 9))
+    reps = pd.DataFrame({"rep_id": [f"r{i:02d}" for i in range(9)], "team": ["A"] * 3 + ["B"] * 3 + ["C"] * 3})
+    plan = QuotaRecommender(overassignment=0.1).recommend(draws, 2000.0, reps=reps, team_targets=pd.Series({"A": 300.0, "B": 700.0}))
+    q = plan.quotas
+    team_sum = q.groupby("team")["quota"].sum()
+    assert team_sum["A"] == pytest.approx(330.0, abs=1e-6) and team_sum["B"] == pytest.approx(770.0, abs=1e-6)
+    assert team_sum["C"] == pytest.approx((2000 - 1000) * 1.1, abs=1e-6)  # what is left of the company target
+    assert q.quota.sum() == pytest.approx(2200.0, abs=1e-6)
+    pools = plan.pools.set_index("pool")
+    assert set(pools.index) == {"A", "B", "teams without a target"}
+    for pool, team in (("A", "A"), ("B", "B"), ("teams without a target", "C")):  # one common chance per team
+        np.testing.assert_allclose(q.loc[q.team == team, "p_attain"], pools.loc[pool, "p_hat"], atol=0.01)
+    wide = draws.pivot(index="rep_id", columns="draw", values="bookings").to_numpy()
+    assert pools.loc["A", "p_hat"] == pytest.approx(solve_common_chance(wide[:3], 330.0), abs=1e-9)  # A alone, independently
+    assert pools.loc["A", "p_hat"] > pools.loc["B", "p_hat"] + 0.1  # A's target is easier: its reps get a better chance
+    assert plan.p_hat == pytest.approx(q.p_attain.mean())
+
+
+def test_team_targets_that_do_not_add_up_or_have_no_reps_are_said():
+    draws = _lognormal_draws([100, 200, 300, 400])
+    reps = pd.DataFrame({"rep_id": ["r00", "r01", "r02", "r03"], "team": ["A", "A", "B", "B"]})
+    plan = QuotaRecommender(overassignment=0.0).recommend(draws, 1000.0, reps=reps, team_targets=pd.Series({"A": 300.0, "B": 500.0, "Z": 50.0}))
+    text = " ".join(plan.warnings)
+    assert "Z" in text and "without any active rep" in text
+    assert "add up to 850, not the company target 1,000" in text
+    assert plan.quotas.quota.sum() == pytest.approx(800.0, abs=1e-6)
+
+
+def test_quarter_on_quarter_cap_holds_quotas_and_the_others_carry_the_difference():
+    medians = np.array([100, 150, 200, 250, 300, 350])
+    draws = _lognormal_draws(medians)
+    previous = pd.Series({"r00": 300.0, "r05": 150.0, "r02": 180.0})  # r00 fell a lot, r05 rose a lot, r02 barely moved
+    cap = 0.25
+    plan = QuotaRecommender(overassignment=0.0, max_change=cap).recommend(draws, 1200.0, previous=previous)
+    q = plan.quotas.set_index("rep_id")
+    assert q.quota.sum() == pytest.approx(1200.0, abs=1e-6)
+    assert q.loc["r00", "quota"] == pytest.approx(300 * (1 - cap)) and "held at −25%" in q.loc["r00", "flags"]
+    assert q.loc["r05", "quota"] == pytest.approx(150 * (1 + cap)) and "held at +25%" in q.loc["r05", "flags"]
+    assert q.loc["r02", "flags"] == "" and 180 * 0.75 < q.loc["r02", "quota"] < 180 * 1.25
+    free = q.drop(["r00", "r05"])
+    np.testing.assert_allclose(free.p_attain, free.p_attain.iloc[0], atol=0.01)  # the rest share one chance
+    assert q.loc["r00", "p_attain"] < free.p_attain.iloc[0] < q.loc["r05", "p_attain"]
+    uncapped = QuotaRecommender(overassignment=0.0).recommend(draws, 1200.0, previous=previous).quotas.set_index("rep_id")
+    assert uncapped.loc["r00", "quota"] < 225 and uncapped.loc["r05", "quota"] > 187.5  # the cap did bind
+
+
+def test_ramp_view_counts_capacity_at_the_ramp_check13():
+    from analysis.quota import QuotaPlan, ramp_view
+
+    factors = [1.0] * 6 + [0.0, 0.5, 1.0, 1.0]  # METHODS check 13, one quarter: 6 ramped, 4 hires at 0 / 50 / 100 / 100 %
+    quotas = pd.DataFrame({"rep_id": list("abcdefghij"), "team": "T", "quota": [250_000.0] * 6 + [0.0, 125_000.0, 250_000.0, 250_000.0],
+                           "ramp_factor": factors})
+    plan = QuotaPlan(period="Q", mode="plan", target=1.0, quotas=quotas, methods=pd.DataFrame(), p_hat=0.5)
+    v = ramp_view(plan).set_index("team")
+    assert v.loc["all teams", "headcount_capacity"] == pytest.approx(2_500_000)
+    assert v.loc["all teams", "ramped_capacity"] == pytest.approx(250_000 * sum(factors))  # 2,125,000
+    assert v.loc["all teams", "ramp_shortfall"] == pytest.approx(375_000) and v.loc["T", "ramping"] == 2
+
+
+def test_demo_plan_with_team_targets_and_cap(demo_plan):
+    from analysis.quota import plan_inputs
+
+    ds, sims, target = demo_plan
+    inputs = plan_inputs(ds, sims.period)
+    assert len(inputs.team_targets) and inputs.target == target
+    plan = QuotaRecommender(max_change=0.5).recommend(sims.rep_draws(), inputs.target, reps=inputs.reps, period=sims.period,
+                                                      team_targets=inputs.team_targets, previous=inputs.previous)
+    q = plan.quotas
+    for team, t in inputs.team_targets.items():
+        if (q.team == team).any() and "cannot add up" not in " ".join(plan.warnings):
+            assert q.loc[q.team == team, "quota"].sum() == pytest.approx(t * 1.1, rel=1e-9)
+    capped = q[q.previous_quota.notna()]
+    assert ((capped.quota >= capped.previous_quota * 0.5 - 1e-6) & (capped.quota <= capped.previous_quota * 1.5 + 1e-6)).all()
+    assert (q.quota >= 0).all() and set(q.rep_id) <= set(ds.active_reps().rep_id)
+
+
+def test_attainment_history_keeps_the_last_quarters_with_names_and_misses():
+    from analysis.monitoring import attainment_history
+
+    rows = [("quota_attainment", rep, f"2026Q{q}", att, 100.0) for q in (1, 2, 3) for rep, att in (("a", 0.5 + q / 4), ("b", 1.2))]
+    rows.append(("bookings", "a", "2026Q3", 999.0, 1))  # other metrics are ignored
+    reps = pd.DataFrame({"rep_id": ["a", "b"], "name": ["Ann", "Bo"], "team": ["T", "U"]})
+    h = attainment_history(_metric_rows(rows), reps, quarters=2)
+    assert sorted(h.period.unique()) == ["2026Q2", "2026Q3"] and len(h) == 4
+    a = h[h.rep_id == "a"].set_index("period")
+    assert a.loc["2026Q2", "attainment"] == pytest.approx(1.0) and not a.loc["2026Q2", "missed"]
+    assert a.loc["2026Q3", "name"] == "Ann" and a.loc["2026Q3", "quota"] == 100.0
+    assert h[h.rep_id == "b"].team.eq("U").all()

@@ -21,6 +21,7 @@ import pytest
 
 import analysis
 from analysis import report
+from analysis.config import Settings
 from analysis.data import DataError
 from analysis.metrics import metrics_table
 from conftest import AS_OF
@@ -73,10 +74,14 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
     from analysis import quota
 
     inputs = quota.plan_inputs(ds, PERIOD)
-    plan = quota.QuotaRecommender().recommend(draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals, period=PERIOD)
+    plan = quota.QuotaRecommender(max_change=Settings().max_quota_change).recommend(
+        draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals, period=PERIOD,
+        team_targets=inputs.team_targets, previous=inputs.previous)
     quotas = pd.read_csv(final / "quotas.csv", keep_default_na=False, na_values=[""])
     np.testing.assert_allclose(quotas["quota"], plan.quotas["quota"], rtol=1e-9)
-    assert quotas["quota"].sum() == pytest.approx(inputs.target * 1.10, abs=1e-3)
+    asked = plan.pools["asked"].sum() if len(inputs.team_targets) else inputs.target * 1.10  # team targets come first
+    if not any("cannot add up" in w for w in plan.warnings):
+        assert quotas["quota"].sum() == pytest.approx(asked, abs=1e-3)
     for col in ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
                 "ramp_factor", "goal", "flags", "reason", "quota_budget_per_rep", "quota_last_year_plus_growth"]:
         assert col in quotas.columns, col
@@ -224,7 +229,7 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
 def test_top_risks_are_ordered_and_carry_their_numbers():
     from analysis.summary import top_risks
 
-    plan = {"p_hat": 0.26, "attainment_share": 0.6}
+    plan = {"p_hat": 0.26, "attainment_share": 0.6, "target": 5e6}
     reach = pd.DataFrame({"level": ["company", "team", "team"], "group": ["all", "East", "West"], "p_reach": [0.1, 0.05, 0.6]})
     metrics = pd.DataFrame({"metric": ["pipeline_coverage", "required_coverage"], "dimension": "company", "group": "all", "period": "2026Q3", "value": [3.0, 4.5]})
     accounting = pd.DataFrame({"rows_in": [100], "rows_quarantined": [10]})
@@ -236,3 +241,29 @@ def test_top_risks_are_ordered_and_carry_their_numbers():
     assert any("2 reps" in r and "1.5k" in r for r in risks) and any("10%" in r for r in risks)
     calm = top_risks({"p_hat": 0.7}, reach.iloc[:1], metrics.assign(value=[5.0, 4.5]), accounting.assign(rows_quarantined=0), coaching.iloc[:0], "2026-11-15")
     assert calm == []
+
+
+@pytest.mark.parametrize("quota_type", ["activities", "won_deals"])
+def test_the_quota_notebook_plans_other_quota_types(first_run, demo_dir, tmp_path, quota_type):
+    """40 re-run alone on a copy of a finished run with another quota type: quotas in that unit, from its own forecast."""
+    import papermill as pm
+
+    from analysis import quota
+
+    _, final = first_run
+    work = tmp_path / "run"
+    shutil.copytree(final, work, ignore=shutil.ignore_patterns("history", "failed", "*.html"))
+    nb = report.NOTEBOOKS_DIR / "40-recommend-quotas.ipynb"
+    pm.execute_notebook(str(nb), str(work / "out.ipynb"), parameters={"data": str(demo_dir), "as_of": AS_OF, "period": PERIOD, "run_dir": str(work),
+                        "quota_type": quota_type, "draws": 500, "backtest_quarters": 2}, cwd=str(nb.parent), progress_bar=False, log_output=False)
+    got = pd.read_csv(work / "quotas.csv", keep_default_na=False, na_values=[""])
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    inputs = quota.plan_inputs(ds, PERIOD, quota_type=quota_type)
+    draws = quota.forecaster_for(quota_type, 500, 0).fit(ds).predict(PERIOD).rep_draws()
+    want = quota.QuotaRecommender(max_change=0.5, quota_type=quota_type).recommend(draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year,
+                                                                                   period=PERIOD, team_targets=inputs.team_targets)
+    assert (got.quota_type == quota_type).all() and set(got.rep_id) == set(ds.active_reps().rep_id)
+    np.testing.assert_allclose(got.quota, want.quotas.quota, rtol=1e-9)
+    assert got.p_attain.mean() == pytest.approx(0.65, abs=0.03)  # no target of this type: quotas at the attainment share
+    record = json.loads((work / "quota_plan.json").read_text())
+    assert record["quota_type"] == quota_type and record["target"] is None

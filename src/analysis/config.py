@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from analysis.schemas import QUOTA_TYPES
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PRESETS_DIR = PACKAGE_DIR / "presets"
 #: The repository root when installed editable from a clone (src layout); used only for defaults.
@@ -31,6 +33,7 @@ class Settings:
     ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)  # quota share by quarter of tenure
     max_quota_change: float = 0.5  # largest quarter-on-quarter change of a rep's quota (share)
     quota_type: str = "bookings"  # bookings | won_deals | activities | margin
+    gonik_coefficients: tuple[float, ...] = (1.2, 0.6, 1.8)  # beta, alpha, gamma of the Gonik goal-bonus view
     consecutive_misses: int = 2  # quarters below quota before a rep is flagged
     interval: float = 0.90  # width of reported intervals
     backtest_quarters: int = 6  # rolling-origin cutoffs
@@ -49,7 +52,12 @@ class Settings:
             problems.append(f"ramp_schedule must be shares between 0 and 1, got {self.ramp_schedule!r}")
         if not 0 < self.interval < 1:
             problems.append(f"interval must be strictly between 0 and 1, got {self.interval!r}")
-        if self.quota_type not in {"bookings", "won_deals", "activities", "margin"}:
+        g = self.gonik_coefficients
+        if len(g) != 3 or not 0 < g[1] < g[0] < g[2]:
+            problems.append(f"gonik_coefficients must be beta, alpha, gamma with 0 < alpha < beta < gamma, got {g!r}")
+        if self.max_quota_change is not None and not self.max_quota_change > 0:
+            problems.append(f"max_quota_change must be a positive share (0.5 is ±50 %), got {self.max_quota_change!r}")
+        if self.quota_type not in QUOTA_TYPES:
             problems.append(f"quota_type must be bookings, won_deals, activities or margin, got {self.quota_type!r}")
         if problems:
             raise ValueError("Invalid settings: " + "; ".join(problems))
@@ -69,11 +77,13 @@ class Settings:
         if unknown:
             raise ValueError(f"{origin}: unknown setting(s) {unknown}; known settings are {sorted(known)}")
         values = dict(values)
-        if "ramp_schedule" in values:
-            values["ramp_schedule"] = tuple(float(v) for v in values["ramp_schedule"])
+        for key in ("ramp_schedule", "gonik_coefficients"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["ramp_schedule"] = list(self.ramp_schedule)
+        out["gonik_coefficients"] = list(self.gonik_coefficients)
         return out

@@ -460,6 +460,7 @@ def apply_defaults(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             _fill(frame, "source", "unknown")
         if name == "targets":
             _fill(frame, "team", None)
+            _fill(frame, "quota_type", "bookings")
     for name, frame in out.items():
         out[name] = _typed(name, frame)
     return out
@@ -628,6 +629,15 @@ class Dataset:
                 first.append(None)
                 last.append(None)
         return self.accounting.assign(first_date=first, last_date=last)
+
+    def targets_for(self, period: str, quota_type: str = "bookings") -> tuple[float | None, pd.Series]:
+        """Leadership's targets for ``period`` in the unit of ``quota_type``: the company target (None when there
+        is none) and the team targets (a Series by team, possibly empty)."""
+        t = self.targets
+        t = t[(t["period"] == period) & (t["quota_type"] == quota_type)]
+        company = t.loc[t["team"].isna(), "target"]
+        teams = t[t["team"].notna()].set_index("team")["target"].rename("target")
+        return (float(company.iloc[0]) if len(company) else None), teams
 
     def active_reps(self, on: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Reps employed on ``on`` (default: the as-of date): hired on or before it and not yet left."""

@@ -43,6 +43,7 @@ STAGES = ("Qualification", "Discovery", "Proposal", "Negotiation")
 STAGE_PROBABILITY = (0.10, 0.25, 0.50, 0.75)
 SOURCES = ("paid_search", "events", "content", "outbound", "partner")
 SOURCE_P = (0.25, 0.15, 0.15, 0.35, 0.10)
+MARGIN_RATIO = {"Core": 0.72, "Analytics": 0.80, "Platform": 0.60}  # gross margin / amount by product
 MARKETING = {"paid_search": 150.0, "events": 400.0, "content": 100.0}  # cost per lead
 LEAD_CONVERSION = 0.20
 REP_MONTHLY_COST = 12_000.0
@@ -236,6 +237,10 @@ def generate(
         }
     ).sort_values(["created_date", "opportunity_id"], kind="stable")
     opps = opps.reset_index(drop=True)
+    # Gross margin by product, from a stream of its own so the other columns do not change with it.
+    mrng = np.random.default_rng([seed, 11])
+    ratio = opps["product"].map(MARGIN_RATIO).to_numpy(dtype=float) * mrng.lognormal(0, 0.05, len(opps))
+    opps["margin"] = np.round(opps["amount"].to_numpy() * ratio, 2)
     hist["opportunity_id"] = opp_ids[hist["opportunity_id"].to_numpy()]
 
     # ---- leads and marketing spend ----------------------------------------------------------------

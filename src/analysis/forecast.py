@@ -28,6 +28,8 @@ from analysis.shrinkage import shrink_log_means
 from analysis.survival import cif_at, cumulative_incidence, deal_times, win_probability_between
 
 LEFT = "(left)"
+#: What a draw adds up: the amount won (bookings), won deals counted, or their gross margin.
+MEASURES = ("amount", "count", "margin")
 FORECAST_COLUMNS = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
 
 
@@ -93,7 +95,11 @@ class PipelineForecaster:
     """
 
     def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 730, rate_days: int = 365,
-                 ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50):
+                 ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50,
+                 measure: str = "amount"):
+        if measure not in MEASURES:
+            raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+        self.measure = measure
         self.draws = draws
         self.seed = seed
         self.window_days = window_days
@@ -119,6 +125,13 @@ class PipelineForecaster:
         logs = np.log(won["amount"])
         self.size_ = won.assign(y=logs).groupby("segment")["y"].agg(["mean", "std"]).fillna({"std": 0.0})
         self.size_all_ = (float(logs.mean()), float(logs.std())) if len(won) else (np.log(1.0), 0.0)
+        if self.measure == "margin":
+            priced = window[(window["status"] == "won") & (window["amount"] > 0) & window["margin"].notna()]
+            if priced.empty:
+                raise ValueError("quota type 'margin' needs the optional opportunities column `margin` on won deals; none has one")
+            sums = priced.groupby("segment")[["margin", "amount"]].sum()
+            self.margin_ratio_ = sums["margin"] / sums["amount"]
+            self.margin_ratio_all_ = float(priced["margin"].sum() / priced["amount"].sum())
         # Reps: active at the as-of date, their main segment, tenure, shrunk creation rate and deal size.
         reps = ds.reps.copy()
         reps["active"] = ~(reps["end_date"] <= as_of)
@@ -151,7 +164,7 @@ class PipelineForecaster:
             reps["log_size"] = np.nan
         reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
         self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size"]].reset_index(drop=True)
-        self.open_ = opps[opps["status"] == "open"][["owner_id", "segment", "created_date", "amount"]].reset_index(drop=True)
+        self.open_ = opps[opps["status"] == "open"][["owner_id", "segment", "created_date", "amount", "margin"]].reset_index(drop=True)
         return self
 
     def _curve(self, segment: str) -> pd.DataFrame:
@@ -160,8 +173,13 @@ class PipelineForecaster:
     def _sigma(self, segment: str) -> float:
         return float(self.size_["std"].get(segment, self.size_all_[1]))
 
+    def _ratio(self, segments: pd.Series) -> np.ndarray:
+        """Gross margin per unit of amount by segment (measure ``margin``)."""
+        return segments.map(self.margin_ratio_).fillna(self.margin_ratio_all_).to_numpy(dtype=float)
+
     def open_deal_probabilities(self, period: str) -> pd.DataFrame:
-        """Each open deal's chance to be won inside ``period``: ``owner_id``, ``segment``, ``amount``, ``pi``."""
+        """Each open deal's chance to be won inside ``period``: ``owner_id``, ``segment``, ``amount``, ``pi``, and
+        ``value``, what the deal adds when won (its amount, 1 for a count, or its margin)."""
         p_start, p_end = period_bounds(period, self.fiscal_year_start_)
         # A deal of age a today is won inside the period if its age at winning is in (a + start, a + end].
         start = max(float((p_start - self.as_of_).days - 1), 0.0)
@@ -175,6 +193,12 @@ class PipelineForecaster:
         fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2))
         out["amount"] = out["amount"].fillna(fill)
         out["pi"] = pi
+        if self.measure == "count":
+            out["value"] = 1.0
+        elif self.measure == "margin":
+            out["value"] = out["margin"].fillna(out["amount"] * self._ratio(out["segment"]))
+        else:
+            out["value"] = out["amount"]
         return out
 
     def new_deal_expectations(self, period: str) -> pd.DataFrame:
@@ -213,7 +237,7 @@ class PipelineForecaster:
         key = pd.MultiIndex.from_frame(cells[["rep_id", "team", "segment"]])
         cell_of_open = key.get_indexer(pd.MultiIndex.from_arrays([open_rep, open_team, opens["segment"].to_numpy(dtype=object)]))
         # Open deals: Bernoulli(π) × amount per cell.
-        out = simulate_open_deals(opens["pi"].to_numpy(), opens["amount"].to_numpy(), cell_of_open, len(cells), self.draws, rng)
+        out = simulate_open_deals(opens["pi"].to_numpy(), opens["value"].to_numpy(dtype=float), cell_of_open, len(cells), self.draws, rng)
         # New deals: won counts Poisson(m), each amount lognormal(rep's log-mean, segment sigma).
         act = reps[reps["active"]].reset_index(drop=True)
         cell_of_rep = key.get_indexer(pd.MultiIndex.from_frame(act[["rep_id", "team", "segment"]]))
@@ -224,6 +248,10 @@ class PipelineForecaster:
             draw_idx = np.repeat(np.tile(np.arange(self.draws), len(act)), counts.ravel())
             sigma = act["segment"].map(self._sigma).to_numpy()
             amounts = np.exp(act["log_size"].to_numpy()[rep_idx] + sigma[rep_idx] * rng.standard_normal(total))
+            if self.measure == "count":
+                amounts = np.ones(total)
+            elif self.measure == "margin":
+                amounts *= self._ratio(act["segment"])[rep_idx]
             np.add.at(out, (cell_of_rep[rep_idx], draw_idx), amounts)
         # A shared quarter shock (mean 1) correlates the reps' outcomes.
         if self.shock_sd > 0:
@@ -232,11 +260,82 @@ class PipelineForecaster:
         return ForecastDraws(period=period, cells=cells, draws=out)
 
 
+class ActivityForecaster:
+    """Per-rep Monte Carlo forecast of activity counts in a future quarter (quota type ``activities``).
+
+    Each active rep's daily rate is learned from the last ``window_days`` (gamma-Poisson, shrunk to the team's
+    rate with a prior worth ``prior_days`` days — by default estimated from how much reps' rates really differ,
+    empirical Bayes — so a new hire starts at the team's pace); the quarter total is
+    negative binomial around rate × days, its over-dispersion from the rep's weekly counts (a quarter's shape is
+    the weekly shape times the weeks in it), with the rate's own uncertainty and a shared quarter shock.
+    """
+
+    def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 182, prior_days: float | None = None, shock_sd: float = 0.05):
+        self.draws = draws
+        self.seed = seed
+        self.window_days = window_days
+        self.prior_days = prior_days
+        self.shock_sd = shock_sd
+
+    def fit(self, ds: Dataset) -> ActivityForecaster:
+        if "activities" not in ds.tables or ds.activities.empty:
+            raise ValueError("quota type 'activities' needs the optional table `activities` (rep_id, date, type, count); there is none")
+        as_of = ds.as_of_date
+        self.as_of_, self.fiscal_year_start_ = as_of, ds.fiscal_year_start
+        start = as_of - pd.Timedelta(days=self.window_days)
+        acts = ds.activities[ds.activities["date"] > start]
+        reps = ds.active_reps()[["rep_id", "team", "hire_date"]].copy()
+        reps["team"] = reps["team"].fillna("unassigned")
+        since = reps["hire_date"].where(reps["hire_date"] > start, start).fillna(start)
+        reps["days"] = (as_of - since).dt.days.clip(lower=0).to_numpy(dtype=float)
+        reps["n"] = reps["rep_id"].map(acts.groupby("rep_id")["count"].sum()).fillna(0.0).to_numpy(dtype=float)
+        team = reps.groupby("team")[["n", "days"]].sum()
+        overall = reps["n"].sum() / reps["days"].sum() if reps["days"].sum() > 0 else 0.0
+        reps["prior_rate"] = reps["team"].map(team["n"] / team["days"].where(team["days"] > 0)).fillna(overall).to_numpy(dtype=float)
+        if self.prior_days is None:  # gamma prior's rate = mean / between-rep variance (Poisson noise taken out)
+            seen = reps[reps["days"] >= 30]
+            r = seen["n"] / seen["days"]
+            between = float(r.var() - (r / seen["days"]).mean()) if len(seen) > 2 else 0.0
+            self.prior_days_ = float(np.clip(overall / between, 0.0, 90.0)) if between > 0 else 90.0
+        else:
+            self.prior_days_ = float(self.prior_days)
+        # Weekly over-dispersion per rep (method of moments), pooled to the median where a rep has too few weeks.
+        week = acts.assign(week=acts["date"].dt.to_period("W")).groupby(["rep_id", "week"])["count"].sum()
+        stats_ = week.groupby(level="rep_id").agg(["mean", "var", "size"])
+        k = stats_["mean"] ** 2 / (stats_["var"] - stats_["mean"]).where(stats_["var"] > stats_["mean"])
+        k = k.where(stats_["size"] >= 8)
+        k_all = float(k.median()) if k.notna().any() else np.inf
+        reps["k_week"] = reps["rep_id"].map(k).fillna(k_all).to_numpy(dtype=float)
+        self.reps_ = reps.reset_index(drop=True)
+        return self
+
+    def predict(self, period: str = "next") -> ForecastDraws:
+        period = resolve_period(period, today=self.as_of_, fiscal_year_start=self.fiscal_year_start_)
+        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
+        days = float((p_end - p_start).days + 1)
+        r = self.reps_
+        rng = np.random.default_rng(self.seed)
+        shape = r["n"].to_numpy() + r["prior_rate"].to_numpy() * self.prior_days_
+        rate = rng.gamma(shape[:, None] + 1e-12, 1.0 / (r["days"].to_numpy()[:, None] + self.prior_days_), size=(len(r), self.draws))
+        mu = rate * days
+        if self.shock_sd > 0:
+            mu = mu * np.exp(self.shock_sd * rng.standard_normal(self.draws) - self.shock_sd**2 / 2)[None, :]
+        k = r["k_week"].to_numpy()[:, None] * days / 7.0
+        finite = np.isfinite(k) & (mu > 0)
+        out = np.where(mu > 0, rng.poisson(np.where(finite, 0.0, mu)), 0.0).astype(float)
+        if finite.any():
+            kk = np.broadcast_to(k, mu.shape)[finite]
+            out[finite] = rng.negative_binomial(kk, kk / (kk + mu[finite]))
+        cells = pd.DataFrame({"rep_id": r["rep_id"].to_numpy(dtype=object), "team": r["team"].to_numpy(dtype=object), "segment": "all", "active": True})
+        order = cells.sort_values(["team", "rep_id"]).index.to_numpy()
+        return ForecastDraws(period=period, cells=cells.loc[order].reset_index(drop=True), draws=out[order])
+
+
 def versus_target(draws: ForecastDraws, targets: pd.DataFrame) -> pd.DataFrame:
     """Chance of reaching each target of the period (company, and teams with a target), from the draws:
     ``level``, ``group``, ``period``, ``target``, ``p_reach``, ``p50``."""
     rows = []
-    t = targets[targets["period"] == draws.period]
+    t = targets[(targets["period"] == draws.period) & (targets.get("quota_type", "bookings") == "bookings")]
     for level, subset in (("company", t[t["team"].isna()]), ("team", t[t["team"].notna()])):
         if subset.empty:
             continue

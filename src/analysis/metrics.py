@@ -563,7 +563,7 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
     next quarter's target (company), team target or sum of team quotas (team), quota (rep), and
     ``pipeline_expected_attainment`` = expected won / that target."""
     fy = ds.fiscal_year_start
-    targets, quotas = ds.targets, ds.quotas
+    quotas = ds.quotas
     cols = ["created_date", "close_date", "status", "amount"] + sorted({_DIM_COLUMN[d] for d in dimensions} - {None} | {"segment"})
     deals = deals[cols]
     out = []
@@ -601,15 +601,14 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         a = _aggregate(base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum"))
         a["p_q"] = a["exp"] / a["amount"].where(a["amount"] > 0)
         a["required"] = 1.0 / a["p_q"].where(a["p_q"] > 0)
-        company_t = targets[(targets["period"] == nxt) & targets["team"].isna()]["target"]
-        team_t = targets[(targets["period"] == nxt) & targets["team"].notna()].set_index("team")["target"]
+        company_t, team_t = ds.targets_for(nxt)
         qn = quotas[quotas["period"] == nxt]
         team_of = ds.reps.set_index("rep_id")["team"]
         team_q = qn.assign(team=qn["rep_id"].map(team_of)).groupby("team")["quota"].sum()
         denom = np.full(len(a), np.nan)
         is_c, is_t, is_r = (a["dimension"] == d for d in ("company", "team", "rep"))
-        if len(company_t):
-            denom[is_c.to_numpy()] = float(company_t.iloc[0])
+        if company_t is not None:
+            denom[is_c.to_numpy()] = company_t
         elif len(qn):
             denom[is_c.to_numpy()] = float(qn["quota"].sum())
         denom[is_t.to_numpy()] = a.loc[is_t, "group"].map(team_t).fillna(a.loc[is_t, "group"].map(team_q)).to_numpy(dtype=float)

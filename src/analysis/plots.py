@@ -183,7 +183,8 @@ def quota_vs_forecast(quotas: pd.DataFrame, ax=None):
     ax.plot(q["quota"], q["name"], "k|", ms=12, label="recommended quota")
     if "quota_budget_per_rep" in q:
         ax.plot(q["quota_budget_per_rep"], q["name"], "rx", ms=5, label="budget ÷ reps")
-    ax.set(title="Quota against each rep's own forecast", xlabel="bookings", ylabel="")
+    unit = q["quota_type"].iloc[0] if "quota_type" in q and len(q) else "bookings"
+    ax.set(title="Quota against each rep's own forecast", xlabel=unit, ylabel="")
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
     return ax
@@ -196,4 +197,50 @@ def attainment_chances(quotas: pd.DataFrame, ax=None):
     long = pd.concat([pd.DataFrame({"method": label, "P(attain)": quotas[c]}) for c, label in cols.items() if c in quotas], ignore_index=True)
     sns.stripplot(data=long.dropna(), x="P(attain)", y="method", alpha=0.6, ax=ax)
     ax.set(title="Each rep's chance of reaching quota, by method", xlim=(0, 1), ylabel="")
+    return ax
+
+
+def attainment_history(history: pd.DataFrame, ax=None):
+    """Heatmap of each rep's attainment by quarter (``monitoring.attainment_history``), 100 % at the centre."""
+    wide = history.assign(label=history["team"] + " · " + history["name"]).pivot(index="label", columns="period", values="attainment")
+    ax = ax or plt.subplots(figsize=(8, 0.22 * len(wide) + 1.5))[1]
+    sns.heatmap(wide * 100, center=100, cmap="RdYlGn", vmin=0, vmax=200, annot=len(wide.columns) <= 10, fmt=".0f",
+                annot_kws={"size": 6}, cbar_kws={"label": "attainment %"}, ax=ax)
+    ax.set(title="Attainment by quarter (%): red below quota, green above", xlabel="", ylabel="")
+    ax.tick_params(axis="y", labelsize=7)
+    return ax
+
+
+def goals_vs_forecast(quotas: pd.DataFrame, ax=None):
+    """Each rep's own goal against their forecast range and recommended quota (reps with a goal)."""
+    q = quotas[quotas["goal"].notna()].sort_values("forecast_p50")
+    ax = ax or plt.subplots(figsize=(8, 0.28 * len(q) + 1.5))[1]
+    ax.hlines(q["name"], q["forecast_p10"], q["forecast_p90"], lw=5, alpha=0.35, label="forecast 80 % range")
+    ax.plot(q["goal"], q["name"], "D", ms=4, color="tab:orange", label="rep's own goal")
+    ax.plot(q["quota"], q["name"], "k|", ms=12, label="recommended quota")
+    ax.set(title="Bottom-up goals against each rep's forecast", xlabel=q["quota_type"].iloc[0] if "quota_type" in q and len(q) else "bookings", ylabel="")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def ramp_capacity(view: pd.DataFrame, ax=None):
+    """Capacity by team: headcount × full quota against the ramp-adjusted capacity (``quota.ramp_view``)."""
+    v = view[view["team"] != "all teams"].melt(id_vars="team", value_vars=["headcount_capacity", "ramped_capacity"], var_name="capacity")
+    v["capacity"] = v["capacity"].map({"headcount_capacity": "headcount × full quota", "ramped_capacity": "with ramp"})
+    ax = ax or plt.subplots(figsize=(8, 3.2))[1]
+    sns.barplot(data=v, y="team", x="value", hue="capacity", ax=ax)
+    ax.set(title="Capacity next quarter: ramping hires counted at their ramp", xlabel="quota capacity", ylabel="")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def policy_replay(replay: pd.DataFrame, target_share: float | None = None, ax=None):
+    """Policy backtest: share of reps who attained each past quarter, by method, against the share aimed for."""
+    ax = ax or plt.subplots(figsize=(8, 3.2))[1]
+    sns.lineplot(data=replay, x="period", y="realised_share", hue="method", marker="o", ax=ax)
+    if target_share is not None:
+        ax.axhline(target_share, color="black", ls="--", lw=1, label="share aimed for")
+    ax.set(title="Past quarters replayed: share of reps who reached quota", ylabel="reps attaining", xlabel="", ylim=(0, 1))
+    ax.legend(fontsize=7)
     return ax

@@ -1,9 +1,11 @@
-"""Quota recommendation from each rep's forecast distribution (METHODS §1.2, §1.5, §1.6).
+"""Quota recommendation from each rep's forecast distribution (METHODS §1.5, §1.6; docs/quotas.md).
 
 Every rep gets the quota they reach with the same chance p: q_i = Quantile_{1−p}(S_i). In plan mode p̂ is
-solved so the quotas sum to target × (1 + over-assignment); in realistic mode p is the set attainment share
-and the gap to the target is reported, never spread. Baselines are computed beside it: budget ÷ active reps
-and last year's bookings plus growth, each with every rep's chance of attaining.
+solved so the quotas sum to target × (1 + over-assignment) — for each team with its own target first, then for
+the other reps against what is left; in realistic mode p is the set attainment share and the gap to the target
+is reported, never spread. A quarter-on-quarter cap holds quotas near last quarter's; the reps inside it carry
+the difference. Baselines are computed beside it: budget ÷ active reps and last year plus growth, each with
+every rep's chance of attaining. Quotas can count bookings, won deals, gross margin or activities.
 """
 
 from __future__ import annotations
@@ -25,17 +27,31 @@ def attainment_chance(draws: np.ndarray, quotas: np.ndarray) -> np.ndarray:
     return (draws >= np.asarray(quotas, dtype=float)[:, None]).mean(axis=1)
 
 
-def solve_common_chance(draws: np.ndarray, total: float, tol: float = 1e-12) -> float:
+def capped_quotas(draws: np.ndarray, p: float, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> np.ndarray:
+    """Equal-chance quotas held inside per-rep bounds (the quarter-on-quarter cap; NaN: no bound)."""
+    q = quantile_quotas(draws, p)
+    if lower is not None:
+        q = np.where(np.isnan(lower), q, np.maximum(q, np.nan_to_num(lower)))
+    if upper is not None:
+        q = np.where(np.isnan(upper), q, np.minimum(q, np.nan_to_num(upper)))
+    return q
+
+
+def solve_common_chance(draws: np.ndarray, total: float, tol: float = 1e-12, lower: np.ndarray | None = None,
+                        upper: np.ndarray | None = None) -> float:
     """The common attainment chance p̂ with Σ_i q_i(p̂) = ``total`` (Σ q falls as p rises; METHODS check 7).
 
-    Returns 0 or 1 at the ends when the total is out of the draws' range (then the sum cannot match).
+    With bounds, q_i(p) is the capped quota (still non-increasing in p), so the reps inside their bounds carry
+    the difference. Returns 0 or 1 at the ends when the total is out of reach (then the sum cannot match).
     """
-    lo_sum, hi_sum = quantile_quotas(draws, 1.0).sum(), quantile_quotas(draws, 0.0).sum()
-    if total >= hi_sum:
+    def gap(p: float) -> float:
+        return float(capped_quotas(draws, p, lower, upper).sum() - total)
+
+    if gap(0.0) <= 0:
         return 0.0
-    if total <= lo_sum:
+    if gap(1.0) >= 0:
         return 1.0
-    return float(optimize.brentq(lambda p: quantile_quotas(draws, p).sum() - total, 0.0, 1.0, xtol=tol, rtol=4 * np.finfo(float).eps))
+    return float(optimize.brentq(gap, 0.0, 1.0, xtol=tol, rtol=4 * np.finfo(float).eps))
 
 
 def ramp_capacity(full_quota: float, starts: list[int | None], quarters: int = 4, schedule: tuple[float, ...] = (0.0, 0.5, 1.0)) -> float:
@@ -53,38 +69,14 @@ def ramp_capacity(full_quota: float, starts: list[int | None], quarters: int = 4
 
 
 # ------------------------------------------------------------------------------------------------
-# Bottom-up goals: Gonik's scheme and roll-ups
-# ------------------------------------------------------------------------------------------------
-def gonik_payout(forecast, actual, quota, beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8):
-    """Payout in percent of the standard bonus (Gonik 1978; Weitzman's form, 0 < α < β < γ), floored at 0:
-    100·[β·F + α·(A − F)]/Q if A ≥ F, else 100·[β·F − γ·(F − A)]/Q."""
-    f, a, q = (np.asarray(x, dtype=float) for x in (forecast, actual, quota))
-    above = 100 * (beta * f + alpha * (a - f)) / q
-    below = 100 * (beta * f - gamma * (f - a)) / q
-    return np.maximum(np.where(a >= f, above, below), 0.0)
-
-
-def gonik_elicited_quantile(beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8) -> float:
-    """The quantile of the rep's own belief that maximises expected payout: (β − α) / (γ − α) (the median for
-    Gonik's 120/60/180; METHODS §1.2 — not the expectation)."""
-    if not 0 < alpha < beta < gamma:
-        raise ValueError(f"need 0 < alpha < beta < gamma, got alpha={alpha}, beta={beta}, gamma={gamma}")
-    return (beta - alpha) / (gamma - alpha)
-
-
-def roll_up(draws: np.ndarray, q: float = 0.5) -> float:
-    """A team quantile from the rep draws: the quantile of the simulated **sum**, not the sum of quantiles
-    (METHODS check 5)."""
-    return float(np.quantile(draws.sum(axis=0), q))
-
-
-# ------------------------------------------------------------------------------------------------
 # The recommender
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class QuotaPlan:
     """A recommendation: ``quotas`` (one row per rep), ``methods`` (one row per method: expected share
-    attaining, spread of P(attain), total), ``p_hat`` and ``warnings``."""
+    attaining, spread of P(attain), total), ``pools`` (one row per team with its own target, or the company:
+    target, asked, common chance, total, gap), ``p_hat`` (the common chance; with team targets, the expected
+    share of reps attaining over all teams) and ``warnings``."""
 
     period: str
     mode: str
@@ -94,86 +86,194 @@ class QuotaPlan:
     p_hat: float
     warnings: list[str] = field(default_factory=list)
     attainment_share: float = 0.65  # the share of reps the plan aims to see attaining (the setting)
+    pools: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quota_type: str = "bookings"
 
     def summary(self) -> pd.DataFrame:
         return self.methods
 
 
-class QuotaRecommender:
-    """Equal-chance quotas. Settings in ``__init__``; ``recommend`` takes the draws and the target."""
+UNITS = {"bookings": "amount", "won_deals": "won deals", "activities": "activities", "margin": "margin"}
 
-    def __init__(self, overassignment: float = 0.10, attainment_share: float = 0.65, mode: str = "plan", growth: float = 0.10):
+
+def _fmt(value: float, quota_type: str) -> str:
+    return f"{value:,.0f}" if quota_type in {"bookings", "margin"} else f"{value:,.1f} {UNITS[quota_type]}"
+
+
+class QuotaRecommender:
+    """Equal-chance quotas. Settings in ``__init__``; ``recommend`` takes the draws and the targets.
+
+    ``max_change``: the largest quarter-on-quarter change of a rep's quota as a share of last quarter's (None: no
+    cap); reps held at the cap are flagged, and the others carry the difference so the total still matches.
+    """
+
+    def __init__(self, overassignment: float = 0.10, attainment_share: float = 0.65, mode: str = "plan", growth: float = 0.10,
+                 max_change: float | None = None, quota_type: str = "bookings"):
         if mode not in {"plan", "realistic"}:
             raise ValueError(f"mode must be 'plan' or 'realistic', got {mode!r}")
+        if quota_type not in UNITS:
+            raise ValueError(f"quota_type must be one of {sorted(UNITS)}, got {quota_type!r}")
         self.overassignment = overassignment
         self.attainment_share = attainment_share
         self.mode = mode
         self.growth = growth
+        self.max_change = max_change
+        self.quota_type = quota_type
 
-    def recommend(self, rep_draws: pd.DataFrame, target: float, reps: pd.DataFrame | None = None,
-                  last_year: pd.Series | None = None, goals: pd.Series | None = None, period: str = "") -> QuotaPlan:
-        """``rep_draws``: long ``rep_id``, ``draw``, ``bookings`` (active reps only). ``reps``: optional
-        ``rep_id``, ``name``, ``team``, ``ramp_factor``. ``last_year``: bookings in the same quarter last year
-        by rep_id; ``goals``: reps' own goals by rep_id."""
-        wide = rep_draws.pivot(index="rep_id", columns="draw", values="bookings").sort_index()
+    def recommend(self, rep_draws: pd.DataFrame, target: float | None, reps: pd.DataFrame | None = None,
+                  last_year: pd.Series | None = None, goals: pd.Series | None = None, period: str = "",
+                  team_targets: pd.Series | None = None, previous: pd.Series | None = None) -> QuotaPlan:
+        """``rep_draws``: long ``rep_id``, ``draw`` and one value column (``bookings``, or the quota type's unit),
+        active reps only. ``target``: the company target (None: realistic quotas, nothing to reconcile with).
+        ``reps``: optional ``rep_id``, ``name``, ``team``, ``ramp_factor``. ``last_year``: the same quarter last
+        year by rep_id; ``goals``: reps' own goals by rep_id; ``team_targets``: targets by team, respected first;
+        ``previous``: last quarter's quota by rep_id (the cap applies to these reps)."""
+        value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
+        wide = rep_draws.pivot(index="rep_id", columns="draw", values=value).sort_index()
         ids = wide.index.astype(str)
         m = wide.to_numpy(dtype=float)
-        asked = target * (1 + self.overassignment)
-        warnings = []
-        if self.mode == "plan":
-            p_hat = solve_common_chance(m, asked)
-            quotas = quantile_quotas(m, p_hat)
-            if p_hat < self.attainment_share:
-                realistic = quantile_quotas(m, self.attainment_share).sum()
-                warnings.append(
-                    f"The plan is not realistic: with quotas summing to {asked:,.0f} (target {target:,.0f} plus "
-                    f"{self.overassignment:.0%} over-assignment) each rep has a {p_hat:.0%} chance of attaining, so about "
-                    f"{p_hat:.0%} of reps are expected to reach quota, not {self.attainment_share:.0%}. For "
-                    f"{self.attainment_share:.0%} to attain, quotas could sum to {realistic:,.0f}, i.e. a target of "
-                    f"{realistic / (1 + self.overassignment):,.0f}: a gap of {asked - realistic:,.0f} to close with hiring or pipeline."
-                )
-        else:
-            p_hat = self.attainment_share
-            quotas = quantile_quotas(m, p_hat)
-            gap = asked - quotas.sum()
-            if gap > 0:
-                warnings.append(f"Realistic quotas sum to {quotas.sum():,.0f}, {gap:,.0f} short of target plus over-assignment ({asked:,.0f}); the gap is shown, not spread.")
-        q10, q50, q90 = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
-        out = pd.DataFrame({"rep_id": ids, "period": period, "quota": quotas, "p_attain": attainment_chance(m, quotas),
-                            "method": f"equal chance ({self.mode})", "forecast_p10": q10, "forecast_p50": q50, "forecast_p90": q90})
         info = reps.set_index("rep_id") if reps is not None else pd.DataFrame(index=ids)
+        team = pd.Series(ids, index=ids).map(info["team"]).fillna("unassigned") if "team" in info else pd.Series("unassigned", index=ids)
+        lower = upper = None
+        if previous is not None and self.max_change is not None:
+            prev = pd.Series(ids, index=ids).map(previous).to_numpy(dtype=float)
+            prev = np.where(prev > 0, prev, np.nan)
+            lower, upper = prev * (1 - self.max_change), prev * (1 + self.max_change)
+        quotas = np.zeros(len(ids))
+        pools, warnings = [], []
+        for name, sel, pool_target in self._pools(team, target, team_targets, warnings):
+            lo = lower[sel] if lower is not None else None
+            hi = upper[sel] if upper is not None else None
+            row = self._solve(m[sel], pool_target, lo, hi, name, warnings)
+            quotas[sel] = row.pop("quotas")
+            pools.append({"pool": name, "reps": int(sel.sum()), **row})
+        pools = pd.DataFrame(pools)
+        p_attain = attainment_chance(m, quotas)
+        single = len(pools) == 1 and pools["p_hat"].notna().all()
+        p_hat = float(pools["p_hat"].iloc[0]) if single else float(p_attain.mean())
+        asked = None if target is None else target * (1 + self.overassignment)
+        q10, q50, q90 = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
+        label = f"equal chance ({self.mode})" if target is not None else "equal chance (realistic: no target)"
+        out = pd.DataFrame({"rep_id": ids, "period": period, "quota": quotas, "p_attain": p_attain, "method": label,
+                            "forecast_p10": q10, "forecast_p50": q50, "forecast_p90": q90, "quota_type": self.quota_type})
         out["name"] = out["rep_id"].map(info["name"]) if "name" in info else out["rep_id"]
-        out["team"] = out["rep_id"].map(info["team"]) if "team" in info else "unassigned"
+        out["team"] = team.to_numpy()
         out["ramp_factor"] = out["rep_id"].map(info["ramp_factor"]).fillna(1.0) if "ramp_factor" in info else 1.0
+        if previous is not None:
+            out["previous_quota"] = out["rep_id"].map(previous)
         # Baselines, each with every rep's chance of attaining.
-        budget = np.full(len(ids), asked / len(ids))
-        out["quota_budget_per_rep"] = budget
-        out["p_attain_budget_per_rep"] = attainment_chance(m, budget)
+        if asked is not None:
+            budget = np.full(len(ids), asked / len(ids))
+            out["quota_budget_per_rep"] = budget
+            out["p_attain_budget_per_rep"] = attainment_chance(m, budget)
         if last_year is not None:
             ly = out["rep_id"].map(last_year).to_numpy(dtype=float) * (1 + self.growth)
             out["quota_last_year_plus_growth"] = ly
             out["p_attain_last_year_plus_growth"] = np.where(np.isnan(ly), np.nan, attainment_chance(m, np.nan_to_num(ly)))
         out["goal"] = out["rep_id"].map(goals) if goals is not None else np.nan
-        q25 = np.quantile(m, 0.25, axis=1)
-        flags = np.where(out["goal"] < q25, "goal below own p25 (sandbagging?)", np.where(out["goal"] > q90, "goal above own p90 (over-reach?)", ""))
-        out["flags"] = np.where(out["goal"].isna(), "", flags)
-        no_forecast = (m <= 0).all(axis=1)  # quota 0 and P(attain) 1 by arithmetic: a person must decide
-        out.loc[no_forecast, "flags"] = "no forecast (every draw is 0): set this quota by hand"
-        out["reason"] = [
-            f"{p:.0%} chance of reaching it, as for every rep; forecast median {f50:,.0f} (80 % range {f10:,.0f} to {f90:,.0f})"
-            + (f"; ramping at {r:.0%}" if r < 1 else "")
-            for p, f10, f50, f90, r in zip(out["p_attain"], q10, q50, q90, out["ramp_factor"], strict=True)
-        ]
+        out["flags"] = self._flags(out, m, lower, upper)
+        out["reason"] = [self._reason(r, pools) for r in out.itertuples()]
         methods = [self._method_row("equal chance", out["quota"], out["p_attain"])]
-        methods.append(self._method_row("budget ÷ active reps", out["quota_budget_per_rep"], out["p_attain_budget_per_rep"]))
+        if asked is not None:
+            methods.append(self._method_row("budget ÷ active reps", out["quota_budget_per_rep"], out["p_attain_budget_per_rep"]))
         if last_year is not None:
             ok = out["quota_last_year_plus_growth"].notna()
-            methods.append(self._method_row("last year + growth", out.loc[ok, "quota_last_year_plus_growth"], out.loc[ok, "p_attain_last_year_plus_growth"]))
+            if ok.any():
+                methods.append(self._method_row("last year + growth", out.loc[ok, "quota_last_year_plus_growth"], out.loc[ok, "p_attain_last_year_plus_growth"]))
         cols = ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
                 "ramp_factor", "goal", "flags", "reason"]
         out = out[cols + [c for c in out.columns if c not in cols]]
-        return QuotaPlan(period=period, mode=self.mode, target=target, quotas=out, methods=pd.DataFrame(methods), p_hat=p_hat,
-                         warnings=warnings, attainment_share=self.attainment_share)
+        return QuotaPlan(period=period, mode=self.mode, target=np.nan if target is None else target, quotas=out,
+                         methods=pd.DataFrame(methods), p_hat=p_hat, warnings=warnings, attainment_share=self.attainment_share,
+                         pools=pools, quota_type=self.quota_type)
+
+    def _pools(self, team: pd.Series, target: float | None, team_targets: pd.Series | None, warnings: list[str]):
+        """(name, rep mask, target) per pool: each team with its own target first, then the other reps sharing what
+        is left of the company target."""
+        teams = team.to_numpy()
+        given = team_targets.dropna() if team_targets is not None else pd.Series(dtype=float)
+        if given.empty:
+            return [("company", np.ones(len(teams), bool), target)]
+        out, assigned = [], np.zeros(len(teams), bool)
+        absent = [t for t in given.index if t not in set(teams)]
+        if absent:
+            warnings.append(f"Team target(s) without any active rep to carry them: {', '.join(map(str, absent))} "
+                            f"({_fmt(float(given[absent].sum()), self.quota_type)} not assigned to anyone).")
+        for name, t in given.items():
+            sel = teams == name
+            if sel.any():
+                out.append((str(name), sel, float(t)))
+                assigned |= sel
+        if (~assigned).any():
+            rest = None if target is None else target - float(given.sum())
+            if rest is not None and rest <= 0:
+                warnings.append(f"The team targets already add up to {_fmt(float(given.sum()), self.quota_type)}, the company target "
+                                f"{_fmt(target, self.quota_type)} or more: reps in teams without a target get quotas at the "
+                                f"{self.attainment_share:.0%} share, beyond the target.")
+                rest = None
+            out.append(("teams without a target", ~assigned, rest))
+        elif target is not None and abs(float(given.sum()) - target) > 0.005 * max(target, 1.0):  # beyond rounding
+            warnings.append(f"The team targets add up to {_fmt(float(given.sum()), self.quota_type)}, not the company target "
+                            f"{_fmt(target, self.quota_type)}: the quotas follow the team targets.")
+        return out
+
+    def _solve(self, m: np.ndarray, target: float | None, lo, hi, name: str, warnings: list[str]) -> dict:
+        """One pool: quotas at its common chance (plan) or at the set share (realistic, or no target)."""
+        where = "" if name == "company" else f" ({name})"
+        if target is None or self.mode == "realistic":
+            p = self.attainment_share
+            q = capped_quotas(m, p, lo, hi)
+            asked = np.nan if target is None else target * (1 + self.overassignment)
+            gap = asked - q.sum() if target is not None else np.nan
+            if target is not None and gap > 0:
+                warnings.append(f"Realistic quotas{where} sum to {_fmt(q.sum(), self.quota_type)}, {_fmt(gap, self.quota_type)} short of "
+                                f"target plus over-assignment ({_fmt(asked, self.quota_type)}); the gap is shown, not spread.")
+            return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": gap}
+        asked = target * (1 + self.overassignment)
+        p = solve_common_chance(m, asked, lower=lo, upper=hi)
+        q = capped_quotas(m, p, lo, hi)
+        if abs(q.sum() - asked) > 1e-6 * max(asked, 1.0):
+            warnings.append(f"Quotas{where} cannot add up to {_fmt(asked, self.quota_type)}: the quarter-on-quarter cap holds them at "
+                            f"{_fmt(q.sum(), self.quota_type)}.")
+        realistic = capped_quotas(m, self.attainment_share, lo, hi).sum()
+        if p < self.attainment_share:
+            warnings.append(
+                f"The plan{where} is not realistic: with quotas summing to {_fmt(asked, self.quota_type)} (target "
+                f"{_fmt(target, self.quota_type)} plus {self.overassignment:.0%} over-assignment) each rep has a {p:.0%} chance of "
+                f"attaining, so about {p:.0%} of reps are expected to reach quota, not {self.attainment_share:.0%}. For "
+                f"{self.attainment_share:.0%} to attain, quotas could sum to {_fmt(realistic, self.quota_type)}, i.e. a target of "
+                f"{_fmt(realistic / (1 + self.overassignment), self.quota_type)}: a gap of {_fmt(asked - realistic, self.quota_type)} "
+                f"to close with hiring or pipeline.")
+        return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": asked - realistic}
+
+    def _flags(self, out: pd.DataFrame, m: np.ndarray, lower, upper) -> np.ndarray:
+        q25, q90 = np.quantile(m, [0.25, 0.9], axis=1)
+        goal = out["goal"].to_numpy(dtype=float)
+        parts = [np.where(goal < q25, "goal below own p25 (sandbagging?)", np.where(goal > q90, "goal above own p90 (over-reach?)", ""))]
+        if lower is not None:
+            q = out["quota"].to_numpy()
+            tol = 1e-9 * np.maximum(np.abs(q), 1.0)
+            at_cap = np.where(np.abs(q - np.nan_to_num(upper, nan=-1)) <= tol, f"held at +{self.max_change:.0%} of last quarter's quota",
+                              np.where(np.abs(q - np.nan_to_num(lower, nan=-1)) <= tol, f"held at −{self.max_change:.0%} of last quarter's quota", ""))
+            parts.append(at_cap)
+        flags = np.array(["; ".join(p for p in row if p) for row in zip(*parts, strict=True)], dtype=object)
+        no_forecast = (m <= 0).all(axis=1)  # quota 0 and P(attain) 1 by arithmetic: a person must decide
+        flags[no_forecast] = "no forecast (every draw is 0): set this quota by hand"
+        return flags
+
+    def _reason(self, r, pools: pd.DataFrame) -> str:
+        u = self.quota_type
+        text = f"{r.p_attain:.0%} chance of reaching it"
+        if "held at" in r.flags:
+            text += " (held by the quarter-on-quarter cap)"
+        elif len(pools) > 1:
+            text += f", as for every rep in {r.team if r.team in set(pools['pool']) else 'the teams without a target'}"
+        else:
+            text += ", as for every rep"
+        text += f"; forecast median {_fmt(r.forecast_p50, u)} (80 % range {_fmt(r.forecast_p10, u)} to {_fmt(r.forecast_p90, u)})"
+        if r.ramp_factor < 1:
+            text += f"; ramping at {r.ramp_factor:.0%}"
+        return text
 
     @staticmethod
     def _method_row(name: str, quotas: pd.Series, p: pd.Series) -> dict:
@@ -187,11 +287,13 @@ def to_excel(plan: QuotaPlan, path) -> None:
     from openpyxl.utils import get_column_letter
 
     summary = plan.methods.copy()
-    head = pd.DataFrame({"item": ["period", "mode", "target", "common chance of attaining (p̂)", "warning"],
-                         "value": [plan.period, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"]})
+    head = pd.DataFrame({"item": ["period", "quota type", "mode", "target", "common chance of attaining (p̂)", "warning"],
+                         "value": [plan.period, plan.quota_type, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"]})
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         head.to_excel(xw, sheet_name="Summary", index=False)
         summary.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + 2)
+        if len(plan.pools):
+            plan.pools.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + len(summary) + 5)
         used = {"Summary"}
         for team, frame in plan.quotas.groupby("team", sort=True):
             name = "".join(ch for ch in str(team) if ch not in '[]:*?/\\')[:28] or "team"
@@ -211,41 +313,106 @@ def to_excel(plan: QuotaPlan, path) -> None:
 
 @dataclass
 class PlanInputs:
-    target: float
+    """What :meth:`QuotaRecommender.recommend` needs besides the draws, in the unit of ``quota_type``."""
+
+    target: float | None
     reps: pd.DataFrame
     last_year: pd.Series
     goals: pd.Series
+    team_targets: pd.Series
+    previous: pd.Series
+    quota_type: str = "bookings"
 
 
-def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> PlanInputs:
-    """What a plan needs from the data: the company target for ``period`` (a clear error if there is none),
-    reps with their ramp factor at the period's start, last year's bookings in the same quarter, and goals."""
-    from analysis.backtest import quarterly_bookings
+def actuals(ds, period: str, quota_type: str = "bookings") -> pd.Series:
+    """What each rep achieved in ``period`` in the unit of ``quota_type`` (by rep_id): won amount, won deals,
+    gross margin of won deals (by close date), or activities (by date)."""
+    from analysis.calendar import period_bounds
+
+    start, end = period_bounds(period, ds.fiscal_year_start)
+    if quota_type == "activities":
+        a = ds.activities if "activities" in ds.tables else pd.DataFrame(columns=["rep_id", "date", "count"])
+        inside = a[(a["date"] >= start) & (a["date"] <= end)]
+        return inside.groupby("rep_id")["count"].sum().rename(period)
+    o = ds.opportunities
+    won = o[(o["status"] == "won") & (o["close_date"] >= start) & (o["close_date"] <= end)]
+    column = {"bookings": "amount", "margin": "margin"}.get(quota_type)
+    grouped = won.groupby("owner_id")
+    out = grouped.size().astype(float) if column is None else grouped[column].sum()
+    return out.rename_axis("rep_id").rename(period)
+
+
+def forecaster_for(quota_type: str, draws: int = 2000, seed: int = 0, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)):
+    """The forecaster whose draws are in the unit of ``quota_type``."""
+    from analysis.forecast import ActivityForecaster, PipelineForecaster
+
+    if quota_type == "activities":
+        return ActivityForecaster(draws=draws, seed=seed)
+    measure = {"bookings": "amount", "won_deals": "count", "margin": "margin"}[quota_type]
+    return PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, measure=measure)
+
+
+def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), quota_type: str = "bookings") -> PlanInputs:
+    """What a plan needs from the data: the company target for ``period`` in the quota type's unit (a clear
+    error for bookings if there is none; None for other types, which are then set at the attainment share),
+    team targets, reps with their ramp factor at the period's start, the same quarter last year, goals (bookings
+    only), and last quarter's quotas of reps who were fully ramped then (bookings only: the quotas history is in
+    bookings; the quarter-on-quarter cap applies to them)."""
     from analysis.calendar import period_bounds, shift_period
     from analysis.forecast import ramp_factor
 
-    t = ds.targets
-    company = t[(t["period"] == period) & t["team"].isna()]["target"]
-    if company.empty:
+    company, teams = ds.targets_for(period, quota_type)
+    if company is None and quota_type == "bookings":
         raise ValueError(f"no company target for {period} in the targets table (add a row: period={period}, target=..., team empty)")
-    start, _ = period_bounds(period, ds.fiscal_year_start)
+    fy = ds.fiscal_year_start
+    start, _ = period_bounds(period, fy)
     reps = ds.active_reps().copy()
     tenure = ((start - reps["hire_date"]).dt.days / 30.44).to_numpy(dtype=float)
     reps["ramp_factor"] = ramp_factor(tenure, ramp_schedule)
-    ly = quarterly_bookings(ds, "rep")
-    ly = ly[ly["period"] == shift_period(period, -4, ds.fiscal_year_start)].set_index("group")["bookings"]
-    goals = ds.goals[ds.goals["period"] == period].set_index("rep_id")["goal"]
-    return PlanInputs(float(company.iloc[0]), reps, ly, goals)
+    last_year = actuals(ds, shift_period(period, -4, fy), quota_type)
+    before = shift_period(period, -1, fy)
+    if quota_type == "bookings":
+        goals = ds.goals[ds.goals["period"] == period].set_index("rep_id")["goal"]
+        prev_start, _ = period_bounds(before, fy)
+        ramped_then = ramp_factor(((prev_start - reps["hire_date"]).dt.days / 30.44).to_numpy(dtype=float), ramp_schedule) >= 1
+        prev = ds.quotas[ds.quotas["period"] == before].set_index("rep_id")["quota"]
+        previous = prev[prev.index.isin(reps.loc[ramped_then, "rep_id"])]
+    else:
+        goals, previous = pd.Series(dtype=float), pd.Series(dtype=float)
+    return PlanInputs(company, reps, last_year, goals, teams, previous, quota_type)
+
+
+def ramp_view(plan: QuotaPlan) -> pd.DataFrame:
+    """Capacity with and without ramp (METHODS §1.5, check 13), per team and in total: ``team``, ``reps``,
+    ``ramping``, ``full_quota`` (median quota of the team's fully ramped reps), ``headcount_capacity``
+    (reps × full quota, the naive figure), ``ramped_capacity`` (Σ ramp factor × full quota) and ``ramp_shortfall``."""
+    q = plan.quotas
+    ramped = q[q["ramp_factor"] >= 1]
+    full = ramped.groupby("team")["quota"].median()
+    overall = float(ramped["quota"].median()) if len(ramped) else float(q["quota"].median())
+    frame = q.assign(full=q["team"].map(full).fillna(overall))
+    out = frame.groupby("team").agg(reps=("rep_id", "size"), ramping=("ramp_factor", lambda r: int((r < 1).sum())),
+                                    full_quota=("full", "first"), headcount_capacity=("full", "sum"))
+    out["ramped_capacity"] = (frame["full"] * frame["ramp_factor"]).groupby(frame["team"]).sum()
+    out = out.reset_index()
+    total = {"team": "all teams", "reps": int(out["reps"].sum()), "ramping": int(out["ramping"].sum()), "full_quota": np.nan,
+             "headcount_capacity": float(out["headcount_capacity"].sum()), "ramped_capacity": float(out["ramped_capacity"].sum())}
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    out["ramp_shortfall"] = out["headcount_capacity"] - out["ramped_capacity"]
+    return out
 
 
 def plan_record(plan: QuotaPlan) -> dict:
     """The plan's headline as plain values (for ``quota_plan.json`` and the leadership page)."""
-    return {"period": plan.period, "mode": plan.mode, "target": plan.target, "total": float(plan.quotas["quota"].sum()),
-            "p_hat": plan.p_hat, "attainment_share": plan.attainment_share, "reps": int(len(plan.quotas)), "warnings": plan.warnings}
+    return {"period": plan.period, "mode": plan.mode, "quota_type": plan.quota_type,
+            "target": None if pd.isna(plan.target) else float(plan.target), "total": float(plan.quotas["quota"].sum()),
+            "p_hat": plan.p_hat, "attainment_share": plan.attainment_share, "reps": int(len(plan.quotas)),
+            "teams_with_own_target": [p for p in plan.pools["pool"] if p not in {"company", "teams without a target"}] if len(plan.pools) else [],
+            "warnings": plan.warnings}
 
 
 def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignment: float = 0.10, growth: float = 0.10,
-                    make=None) -> pd.DataFrame:
+                    make=None, quota_type: str = "bookings") -> pd.DataFrame:
     """Replay the last ``n`` complete quarters: set quotas with each method from what was known the day before
     the quarter began (as-of snapshot), then score them against what the reps booked.
 
@@ -254,36 +421,32 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
     Returns per quarter and method: ``period``, ``method``, ``reps``, ``expected_share`` (mean predicted P(attain)),
     ``realised_share`` (share of reps whose bookings reached quota), ``attainment_sd`` (spread of bookings / quota),
     ``within_20pct`` (share of reps within ±20 % of quota), ``plan_vs_actual`` (Σ quotas / Σ bookings − 1).
+    Other quota types are replayed in their own unit (targets of that type; :func:`actuals`).
     """
-    from analysis.backtest import quarterly_bookings
     from analysis.calendar import last_complete_period, period_bounds, shift_period
-    from analysis.forecast import PipelineForecaster
 
-    make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
+    make = make or (lambda: forecaster_for(quota_type, draws=1000, seed=0))
     fy = ds.fiscal_year_start
     last_done = last_complete_period(ds.as_of_date, fy)
-    actual_all = quarterly_bookings(ds, "rep")
     rows = []
     for k in range(n, 0, -1):
         period = shift_period(last_done, -k + 1, fy)
         start, _ = period_bounds(period, fy)
         snap = ds.as_of(start - pd.Timedelta(days=1))
-        t = snap.targets
-        target = t[(t["period"] == period) & t["team"].isna()]["target"]
+        target, _ = snap.targets_for(period, quota_type)
         draws = make().fit(snap).predict(period).rep_draws()
         if draws.empty:
             continue
-        wide = draws.pivot(index="rep_id", columns="draw", values="bookings").sort_index()
+        wide = draws.pivot(index="rep_id", columns="draw", values=draws.columns[-1]).sort_index()
         m = wide.to_numpy(dtype=float)
         ids = wide.index.astype(str)
-        booked = actual_all[actual_all["period"] == period].set_index("group")["bookings"].reindex(ids).fillna(0.0).to_numpy()
+        booked = actuals(ds, period, quota_type).reindex(ids).fillna(0.0).to_numpy()
         methods = {"equal chance (realistic)": quantile_quotas(m, attainment_share)}
-        if len(target):
-            asked = float(target.iloc[0]) * (1 + overassignment)
+        if target is not None:
+            asked = target * (1 + overassignment)
             methods["equal chance (plan)"] = quantile_quotas(m, solve_common_chance(m, asked))
             methods["budget ÷ active reps"] = np.full(len(ids), asked / len(ids))
-        hist = quarterly_bookings(snap, "rep")
-        ly = hist[hist["period"] == shift_period(period, -4, fy)].set_index("group")["bookings"].reindex(ids)
+        ly = actuals(snap, shift_period(period, -4, fy), quota_type).reindex(ids)
         if ly.notna().any():
             methods["last year + growth"] = ly.to_numpy(dtype=float) * (1 + growth)
         for name, q in methods.items():
@@ -297,79 +460,3 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
                          "within_20pct": float((np.abs(att - 1) <= 0.2).mean()),
                          "plan_vs_actual": float(q[ok].sum() / booked[ok].sum() - 1) if booked[ok].sum() > 0 else np.nan})
     return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------------------------
-# Monitoring: misses caught early, coaching pointers, leaderboard (all read from the metrics table)
-# ------------------------------------------------------------------------------------------------
-def _rep_values(metrics: pd.DataFrame, metric: str, period: str, column: str = "value") -> pd.Series:
-    m = metrics[(metrics["metric"] == metric) & (metrics["dimension"] == "rep") & (metrics["period"] == period)]
-    return m.set_index("group")[column]
-
-
-def coaching(metrics: pd.DataFrame, reps: pd.DataFrame, period: str, min_misses: int = 2) -> pd.DataFrame:
-    """Reps with at least ``min_misses`` quarters in a row below quota up to ``period``, with the gap and the
-    driver that explains most of their shortfall against their team.
-
-    Bookings ≈ deals created × win rate × deal size, so log(rep / team) splits into the three log-ratios; the most
-    negative is the pointer (shrunk per-rep rates, so one bad deal does not decide it). A cycle much longer than
-    the team's is mentioned too. Returns ``rep_id``, ``name``, ``team``, ``misses``, ``attainment``, ``gap``,
-    ``created_vs_team``, ``win_rate_vs_team``, ``deal_size_vs_team``, ``cycle_vs_team``, ``pointer``.
-    """
-    misses = _rep_values(metrics, "consecutive_misses", period)
-    flagged = misses[misses >= min_misses].index
-    if flagged.empty:
-        return pd.DataFrame(columns=["rep_id", "name", "team", "misses", "attainment", "gap", "created_vs_team", "win_rate_vs_team",
-                                     "deal_size_vs_team", "cycle_vs_team", "pointer"])
-    att = _rep_values(metrics, "quota_attainment", period)
-    quota = _rep_values(metrics, "quota_attainment", period, "n")
-    drivers = pd.DataFrame({
-        "created": _rep_values(metrics, "win_rate_cohort", period, "n"),
-        "win_rate": _rep_values(metrics, "win_rate_shrunk", period),
-        "deal_size": _rep_values(metrics, "avg_deal_size_shrunk", period),
-        "cycle": _rep_values(metrics, "median_cycle_days", period),
-    })
-    info = reps.set_index("rep_id")
-    drivers["team"] = drivers.index.map(info["team"])
-    team_mean = drivers.groupby("team")[["created", "win_rate", "deal_size", "cycle"]].transform("median")
-    ratio = drivers[["created", "win_rate", "deal_size", "cycle"]] / team_mean
-    labels = {"created": "opportunities created", "win_rate": "win rate", "deal_size": "deal size"}
-    rows = []
-    for rep in flagged:
-        r = ratio.loc[rep] if rep in ratio.index else pd.Series(dtype=float)
-        logs = {k: np.log(r[k]) for k in labels if k in r and pd.notna(r[k]) and r[k] > 0}
-        if logs and min(logs.values()) < 0:
-            worst = min(logs, key=logs.get)
-            pointer = f"{labels[worst]} is {r[worst]:.0%} of the team's typical rep — the largest part of the shortfall"
-        elif logs:
-            pointer = "at or above the team on deals created, win rate and deal size: look at the quota itself, or timing"
-        else:
-            pointer = "no closed deals this quarter: look at pipeline creation first"
-        if pd.notna(r.get("cycle")) and r["cycle"] > 1.25:
-            pointer += f"; deals take {r['cycle']:.1f}x the team's time to win"
-        a = att.get(rep, np.nan)
-        rows.append({"rep_id": rep, "name": info["name"].get(rep, rep), "team": info["team"].get(rep, "unassigned"),
-                     "misses": int(misses[rep]), "attainment": a, "gap": quota.get(rep, np.nan) * (1 - a) if pd.notna(a) else np.nan,
-                     "created_vs_team": r.get("created"), "win_rate_vs_team": r.get("win_rate"), "deal_size_vs_team": r.get("deal_size"),
-                     "cycle_vs_team": r.get("cycle"), "pointer": pointer})
-    return pd.DataFrame(rows).sort_values(["misses", "gap"], ascending=[False, False]).reset_index(drop=True)
-
-
-def leaderboard(metrics: pd.DataFrame, reps: pd.DataFrame, period: str, previous: str) -> pd.DataFrame:
-    """Reps with a quota in ``period``: ``rep_id``, ``name``, ``team``, ``attainment``, ``bookings``, ``win_rate``,
-    ``improvement`` (attainment change against ``previous``) and ``recognition`` (highest attainment, most improved)."""
-    att = _rep_values(metrics, "quota_attainment", period)
-    board = pd.DataFrame({"attainment": att})
-    board["bookings"] = _rep_values(metrics, "bookings", period).reindex(board.index)
-    board["win_rate"] = _rep_values(metrics, "win_rate", period).reindex(board.index)
-    board["improvement"] = att - _rep_values(metrics, "quota_attainment", previous).reindex(board.index)
-    info = reps.set_index("rep_id")
-    board.insert(0, "team", board.index.map(info["team"]))
-    board.insert(0, "name", board.index.map(info["name"]))
-    board["recognition"] = ""
-    if len(board):
-        board.loc[board["attainment"].idxmax(), "recognition"] = "highest attainment"
-        if board["improvement"].notna().any():
-            best = board["improvement"].idxmax()
-            board.loc[best, "recognition"] = (board.loc[best, "recognition"] + "; most improved").strip("; ")
-    return board.rename_axis("rep_id").reset_index().sort_values("attainment", ascending=False).reset_index(drop=True)

@@ -19,6 +19,7 @@ from analysis.calendar import is_period_label
 STATUSES = ("open", "won", "lost")
 DEAL_TYPES = ("new", "expansion", "renewal")
 SPEND_CATEGORIES = ("marketing", "sales")
+QUOTA_TYPES = ("bookings", "won_deals", "activities", "margin")
 
 
 @dataclass(frozen=True)
@@ -160,12 +161,14 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "targets",
-            key=("period", "team"),
-            doc="Leadership's targets: company-wide (team empty) or per team.",
+            key=("period", "team", "quota_type"),
+            doc="Leadership's targets: company-wide (team empty) or per team, in the unit of their quota type.",
             columns=(
                 _c("period", "period", True, False, doc="fiscal quarter"),
                 _c("target", "number", True, False, doc=">= 0"),
                 _c("team", "str", default=None, doc="empty for the company target"),
+                _c("quota_type", "enum", values=QUOTA_TYPES, default="bookings",
+                   doc="what the target counts: bookings (amount), won_deals (count), activities (count) or margin (amount)"),
             ),
         ),
         Table(
@@ -197,9 +200,24 @@ def _rule(name: str, column: str, error: str, fn: Callable[[pd.DataFrame], pd.Se
     return pa.Check(fn, name=name, error=error)
 
 
-def _not_dup(cols: Iterable[str]) -> Callable[[pd.DataFrame], pd.Series]:
-    cols = list(cols)
-    return lambda d: ~d.duplicated(subset=cols, keep="first")
+def _not_dup(cols: Iterable[str], defaults: dict | None = None) -> Callable[[pd.DataFrame], pd.Series]:
+    """No repeated key. An absent or empty key column counts as its default; a value that failed to parse is
+    reported as such, not as a duplicate."""
+    cols, defaults = list(cols), defaults or {}
+
+    def check(d: pd.DataFrame) -> pd.Series:
+        present = [c for c in cols if c in d]
+        keys = d[present].copy()
+        unparsed = pd.Series(False, index=d.index)
+        for c in present:
+            if defaults.get(c) is not None:
+                keys[c] = keys[c].fillna(defaults[c])
+            if f"__raw_{c}" in d:
+                unparsed |= d[c].isna() & d[f"__raw_{c}"].notna()
+        dup = keys[~unparsed].duplicated(keep="first")
+        return ~dup.reindex(d.index, fill_value=False)
+
+    return check
 
 
 def _present(col: str, raw: str) -> Callable[[pd.DataFrame], pd.Series]:
@@ -267,7 +285,8 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
             add(_rule(f"{table}.{col.name}.future", col.name, f"{col.name} is after the as-of date {as_of.date()}", _not_after(col.name, as_of)))
     if spec.key:
         key = list(spec.key)
-        add(_rule(f"{table}.duplicate", key[0], f"duplicate {' + '.join(key)} (the first row is kept)", _not_dup(key)))
+        defaults = {c.name: c.default for c in spec.columns if c.name in key}
+        add(_rule(f"{table}.duplicate", key[0], f"duplicate {' + '.join(key)} (the first row is kept)", _not_dup(key, defaults)))
 
     if table == "opportunities":
         add(_rule("opportunities.amount.negative", "amount", "amount is negative", _nonneg("amount")))

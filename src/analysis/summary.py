@@ -90,13 +90,56 @@ def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str) 
     return text
 
 
+def quantity(value: float, quota_type: str = "bookings") -> str:
+    """A quota-type value in words: money for bookings and margin, a count otherwise."""
+    if quota_type in {"bookings", "margin"}:
+        return money(value)
+    return "n/a" if pd.isna(value) else f"{value:,.0f} {quota_type.replace('_', ' ')}"
+
+
 def plan_sentence(record: dict) -> str:
     """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``)."""
-    text = (f"**Quota plan {record['period']}:** quotas for {record['reps']} reps add up to {money(record['total'])} for a "
-            f"target of {money(record['target'])}; every rep has a **{share(record['p_hat'])} chance** of reaching quota, "
-            f"so about {share(record['p_hat'])} of reps are expected to attain.")
+    kind = record.get("quota_type", "bookings")
+    q = (lambda v: quantity(v, kind))
+    what = "" if kind == "bookings" else f" ({kind.replace('_', ' ')})"
+    if record.get("target") is None:
+        return (f"**Quota plan {record['period']}{what}:** no target of this type, so quotas for {record['reps']} reps are set "
+                f"where each has a **{share(record['p_hat'])} chance** of reaching it; they add up to {q(record['total'])}.")
+    teams = record.get("teams_with_own_target") or []
+    if teams:
+        chance = (f"teams with their own target ({len(teams)}) are planned first; across all reps the expected share "
+                  f"attaining is **{share(record['p_hat'])}**")
+    else:
+        chance = (f"every rep has a **{share(record['p_hat'])} chance** of reaching quota, so about {share(record['p_hat'])} "
+                  f"of reps are expected to attain")
+    text = (f"**Quota plan {record['period']}{what}:** quotas for {record['reps']} reps add up to {q(record['total'])} for a "
+            f"target of {q(record['target'])}; {chance}.")
     if record["warnings"]:
-        text += "\n\n⚠ " + " ".join(record["warnings"])
+        text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in record["warnings"])
+    return text
+
+
+def ramp_sentence(view: pd.DataFrame) -> str:
+    """Ramp capacity in words (``quota.ramp_view``)."""
+    t = view[view["team"] == "all teams"].iloc[0]
+    if t["ramping"] == 0:
+        return "No rep is ramping next quarter: capacity is the full headcount."
+    return (f"**{int(t['ramping'])} of {int(t['reps'])} reps are ramping.** Headcount × a full quota would suggest "
+            f"{money(t['headcount_capacity'])} of capacity; counted at their ramp it is {money(t['ramped_capacity'])} "
+            f"({money(t['ramp_shortfall'])} less).")
+
+
+def goals_sentence(rollup: pd.DataFrame, tau: float, coefficients: tuple[float, float, float]) -> str:
+    """The collective goal against forecast and target in words (``goals.goals_rollup``), and the Gonik quantile."""
+    c = rollup[rollup["level"] == "company"].iloc[0]
+    text = (f"**{int(c['reps_with_goal'])} reps set goals adding up to {money(c['goals'])}.** Their own forecasts add up to "
+            f"{money(c['forecast_p50'])} (median; 80 % range {money(c['forecast_p10'])} to {money(c['forecast_p90'])}), "
+            f"a {share(c['p_reach_goals'])} chance of reaching the goals together.")
+    if pd.notna(c["target"]):
+        text += f" Against the leader's target of {money(c['target'])} the goals are {c['goals_vs_target']:+.0%}."
+    b, a, g = coefficients
+    text += (f" Paid Gonik-style (β {b:g}, α {a:g}, γ {g:g}), a rep earns most by stating the {tau:.0%} quantile of what "
+             f"they believe they will book.")
     return text
 
 
@@ -107,9 +150,9 @@ def top_risks(plan: dict, reach: pd.DataFrame, metrics: pd.DataFrame, accounting
     accounting and the coaching list."""
     risks: list[tuple[float, str]] = []
     attainment_share = plan.get("attainment_share", 0.65)
-    if plan["p_hat"] < attainment_share:
-        risks.append((1.0, f"The target is out of reach for most reps: each has a {share(plan['p_hat'])} chance of "
-                                           f"attaining, against the {share(attainment_share)} the plan aims for."))
+    if plan.get("target") is not None and plan["p_hat"] < attainment_share:
+        risks.append((1.0, f"The target is out of reach for most reps: about {share(plan['p_hat'])} of reps are expected to "
+                           f"attain, against the {share(attainment_share)} the plan aims for."))
     teams = reach[(reach["level"] == "team") & (reach["p_reach"] < 0.25)].sort_values("p_reach")
     if len(teams):
         names = ", ".join(f"{g} ({share(p)})" for g, p in zip(teams["group"], teams["p_reach"], strict=True))
