@@ -284,3 +284,13 @@ def test_censored_stage_conversion_matches_statsmodels_multi_cause(demo_ds, demo
     for i, target in enumerate(targets):
         expect = ref.cinc[i][ref.times <= t_star][-1]
         assert got[f"Discovery → {target}"] == pytest.approx(expect, abs=1e-12)
+
+
+@pytest.mark.parametrize("dims", [("segment",), ("team",), ("rep",), ("lead_source",), ("company", "rep")])
+def test_a_subset_of_dimensions_gives_the_same_rows_as_the_full_table(demo_ds, demo_table, dims):
+    sub = metrics_table(demo_ds, dimensions=dims)
+    key = ["metric", "dimension", "group", "period"]
+    want = demo_table[demo_table.dimension.isin(dims)].set_index(key)["value"].sort_index()
+    got = sub[sub.dimension.isin(dims)].set_index(key)["value"].sort_index()
+    assert len(got) == len(want) > 0
+    np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-12, equal_nan=True)

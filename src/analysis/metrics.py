@@ -178,13 +178,15 @@ def metrics_table(
     ]
     if "rep" in dimensions:
         parts.append(shrunk_metrics(deals, interval))
-    if ds.has("leads"):
-        parts.append(lead_metrics(ds, freq, [d for d in dimensions if d in ("company", "lead_source")], interval))
+    lead_dims = [d for d in dimensions if d in ("company", "lead_source")]
+    if ds.has("leads") and lead_dims:
+        parts.append(lead_metrics(ds, freq, lead_dims, interval))
     if ds.has("spend"):
         lag = cac_lag_months if cac_lag_months is not None else default_cac_lag(deals)
         parts.append(cac_metrics(deals, ds, periods, freq, lag, gross_margin, revenue_per_customer))
-    if ds.has("quotas") and freq == "Q":
-        parts.append(attainment_metrics(deals, ds, [d for d in dimensions if d in ("company", "team", "rep")], interval))
+    quota_dims = [d for d in dimensions if d in ("company", "team", "rep")]
+    if ds.has("quotas") and freq == "Q" and quota_dims:
+        parts.append(attainment_metrics(deals, ds, quota_dims, interval))
     if freq == "Q":
         parts.append(coverage_metrics(deals, ds, periods, dimensions, min_at_risk))
     parts.append(velocity_metrics(deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
@@ -596,7 +598,7 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
             pi[other] = win_probability_within(all_curve, age[other], horizon)
         amount = open_now["amount"].fillna(0.0).to_numpy()
         base = pd.DataFrame({"amount": amount, "exp": amount * pi, "missing": open_now["amount"].isna().to_numpy(), "period": period})
-        for col in set(_DIM_COLUMN.values()) - {None}:
+        for col in {_DIM_COLUMN[d] for d in dimensions} - {None}:
             base[col] = open_now[col].to_numpy()
         a = _aggregate(base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum"))
         a["p_q"] = a["exp"] / a["amount"].where(a["amount"] > 0)
