@@ -17,9 +17,19 @@ import pandas as pd
 from scipy import optimize
 
 
-def quantile_quotas(draws: np.ndarray, p: float) -> np.ndarray:
-    """Quota each rep (row of ``draws``) reaches with probability ``p``: the (1 − p) quantile of their draws."""
-    return np.quantile(draws, 1.0 - p, axis=1)
+def quantile_quotas(draws: np.ndarray, p: float, presorted: bool = False) -> np.ndarray:
+    """Quota each rep (row of ``draws``) reaches with probability ``p``: the (1 − p) quantile of their draws
+    (linear interpolation, as ``np.quantile``). ``presorted``: rows already sorted, so a quantile costs O(reps)
+    — what lets the solver and the what-if sweep evaluate many p cheaply."""
+    s = draws if presorted else np.sort(draws, axis=1)
+    n = s.shape[1]
+    pos = (1.0 - p) * (n - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    t = pos - lo
+    a, b = s[:, lo], s[:, hi]
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's own lerp, so results match np.quantile
 
 
 def attainment_chance(draws: np.ndarray, quotas: np.ndarray) -> np.ndarray:
@@ -27,9 +37,10 @@ def attainment_chance(draws: np.ndarray, quotas: np.ndarray) -> np.ndarray:
     return (draws >= np.asarray(quotas, dtype=float)[:, None]).mean(axis=1)
 
 
-def capped_quotas(draws: np.ndarray, p: float, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> np.ndarray:
+def capped_quotas(draws: np.ndarray, p: float, lower: np.ndarray | None = None, upper: np.ndarray | None = None,
+                  presorted: bool = False) -> np.ndarray:
     """Equal-chance quotas held inside per-rep bounds (the quarter-on-quarter cap; NaN: no bound)."""
-    q = quantile_quotas(draws, p)
+    q = quantile_quotas(draws, p, presorted)
     if lower is not None:
         q = np.where(np.isnan(lower), q, np.maximum(q, np.nan_to_num(lower)))
     if upper is not None:
@@ -38,14 +49,16 @@ def capped_quotas(draws: np.ndarray, p: float, lower: np.ndarray | None = None, 
 
 
 def solve_common_chance(draws: np.ndarray, total: float, tol: float = 1e-12, lower: np.ndarray | None = None,
-                        upper: np.ndarray | None = None) -> float:
+                        upper: np.ndarray | None = None, presorted: bool = False) -> float:
     """The common attainment chance p̂ with Σ_i q_i(p̂) = ``total`` (Σ q falls as p rises; METHODS check 7).
 
     With bounds, q_i(p) is the capped quota (still non-increasing in p), so the reps inside their bounds carry
     the difference. Returns 0 or 1 at the ends when the total is out of reach (then the sum cannot match).
     """
+    s = draws if presorted else np.sort(draws, axis=1)
+
     def gap(p: float) -> float:
-        return float(capped_quotas(draws, p, lower, upper).sum() - total)
+        return float(capped_quotas(s, p, lower, upper, presorted=True).sum() - total)
 
     if gap(0.0) <= 0:
         return 0.0
@@ -100,6 +113,13 @@ def _fmt(value: float, quota_type: str) -> str:
     return f"{value:,.0f}" if quota_type in {"bookings", "margin"} else f"{value:,.1f} {UNITS[quota_type]}"
 
 
+def headline_chance(pools: pd.DataFrame, p_attain: np.ndarray) -> float:
+    """The plan's p̂: the common chance when one pool covers every rep, else the expected share of reps attaining."""
+    if len(pools) == 1 and pools["p_hat"].notna().all():
+        return float(pools["p_hat"].iloc[0])
+    return float(np.mean(p_attain))
+
+
 class QuotaRecommender:
     """Equal-chance quotas. Settings in ``__init__``; ``recommend`` takes the draws and the targets.
 
@@ -131,26 +151,13 @@ class QuotaRecommender:
         value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
         wide = rep_draws.pivot(index="rep_id", columns="draw", values=value).sort_index()
         ids = wide.index.astype(str)
-        m = wide.to_numpy(dtype=float)
+        m = np.sort(wide.to_numpy(dtype=float), axis=1)  # each rep's draws in order: quantiles in O(reps)
         info = reps.set_index("rep_id") if reps is not None else pd.DataFrame(index=ids)
         team = pd.Series(ids, index=ids).map(info["team"]).fillna("unassigned") if "team" in info else pd.Series("unassigned", index=ids)
-        lower = upper = None
-        if previous is not None and self.max_change is not None:
-            prev = pd.Series(ids, index=ids).map(previous).to_numpy(dtype=float)
-            prev = np.where(prev > 0, prev, np.nan)
-            lower, upper = prev * (1 - self.max_change), prev * (1 + self.max_change)
-        quotas = np.zeros(len(ids))
-        pools, warnings = [], []
-        for name, sel, pool_target in self._pools(team, target, team_targets, warnings):
-            lo = lower[sel] if lower is not None else None
-            hi = upper[sel] if upper is not None else None
-            row = self._solve(m[sel], pool_target, lo, hi, name, warnings)
-            quotas[sel] = row.pop("quotas")
-            pools.append({"pool": name, "reps": int(sel.sum()), **row})
-        pools = pd.DataFrame(pools)
+        lower, upper = self.bounds(ids, previous)
+        quotas, pools, warnings = self.allocate(m, team, target, team_targets, lower, upper)
         p_attain = attainment_chance(m, quotas)
-        single = len(pools) == 1 and pools["p_hat"].notna().all()
-        p_hat = float(pools["p_hat"].iloc[0]) if single else float(p_attain.mean())
+        p_hat = headline_chance(pools, p_attain)
         asked = None if target is None else target * (1 + self.overassignment)
         q10, q50, q90 = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
         label = f"equal chance ({self.mode})" if target is not None else "equal chance (realistic: no target)"
@@ -187,6 +194,28 @@ class QuotaRecommender:
                          methods=pd.DataFrame(methods), p_hat=p_hat, warnings=warnings, attainment_share=self.attainment_share,
                          pools=pools, quota_type=self.quota_type)
 
+    def bounds(self, ids: pd.Index, previous: pd.Series | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-rep bounds from last quarter's quotas and ``max_change`` (None, None when there is no cap)."""
+        if previous is None or self.max_change is None:
+            return None, None
+        prev = pd.Series(ids, index=ids).map(previous).to_numpy(dtype=float)
+        prev = np.where(prev > 0, prev, np.nan)
+        return prev * (1 - self.max_change), prev * (1 + self.max_change)
+
+    def allocate(self, m_sorted: np.ndarray, team: pd.Series, target: float | None, team_targets: pd.Series | None = None,
+                 lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+        """The quotas for draws already sorted per rep: each team with its own target first, then the rest; returns
+        the quotas, the pools table and the warnings. The what-if sweep calls this too, so both agree exactly."""
+        quotas = np.zeros(len(m_sorted))
+        pools, warnings = [], []
+        for name, sel, pool_target in self._pools(team, target, team_targets, warnings):
+            lo = lower[sel] if lower is not None else None
+            hi = upper[sel] if upper is not None else None
+            row = self._solve(m_sorted[sel], pool_target, lo, hi, name, warnings)
+            quotas[sel] = row.pop("quotas")
+            pools.append({"pool": name, "reps": int(sel.sum()), **row})
+        return quotas, pd.DataFrame(pools), warnings
+
     def _pools(self, team: pd.Series, target: float | None, team_targets: pd.Series | None, warnings: list[str]):
         """(name, rep mask, target) per pool: each team with its own target first, then the other reps sharing what
         is left of the company target."""
@@ -222,7 +251,7 @@ class QuotaRecommender:
         where = "" if name == "company" else f" ({name})"
         if target is None or self.mode == "realistic":
             p = self.attainment_share
-            q = capped_quotas(m, p, lo, hi)
+            q = capped_quotas(m, p, lo, hi, presorted=True)
             asked = np.nan if target is None else target * (1 + self.overassignment)
             gap = asked - q.sum() if target is not None else np.nan
             if target is not None and gap > 0:
@@ -230,12 +259,12 @@ class QuotaRecommender:
                                 f"target plus over-assignment ({_fmt(asked, self.quota_type)}); the gap is shown, not spread.")
             return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": gap}
         asked = target * (1 + self.overassignment)
-        p = solve_common_chance(m, asked, lower=lo, upper=hi)
-        q = capped_quotas(m, p, lo, hi)
+        p = solve_common_chance(m, asked, lower=lo, upper=hi, presorted=True)
+        q = capped_quotas(m, p, lo, hi, presorted=True)
         if abs(q.sum() - asked) > 1e-6 * max(asked, 1.0):
             warnings.append(f"Quotas{where} cannot add up to {_fmt(asked, self.quota_type)}: the quarter-on-quarter cap holds them at "
                             f"{_fmt(q.sum(), self.quota_type)}.")
-        realistic = capped_quotas(m, self.attainment_share, lo, hi).sum()
+        realistic = capped_quotas(m, self.attainment_share, lo, hi, presorted=True).sum()
         if p < self.attainment_share:
             warnings.append(
                 f"The plan{where} is not realistic: with quotas summing to {_fmt(asked, self.quota_type)} (target "
