@@ -23,8 +23,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import analysis
-from analysis import goals, monitoring, plots, quota, summary
-from analysis.calendar import last_complete_period, shift_period
+from analysis import compensation, goals, monitoring, plots, quota, scenarios, summary
+from analysis.calendar import last_complete_period, period_bounds, shift_period
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -37,6 +37,7 @@ overassignment: float = 0.1  # quotas add up to the target times one plus this
 attainment_share: float = 0.65  # share of reps that should reach quota
 max_quota_change: float = 0.5  # largest change of a rep's quota from last quarter, as a share (0.5 is 50 percent)
 ramp_schedule: list = [0.25, 0.5, 0.75, 1.0]  # new hires' share of full productivity by quarter of tenure
+comp_plan: str = "standard"  # pay plan: standard | flat-rate | enterprise (bundled) or a YAML file, see docs/compensation.md
 gonik_coefficients: list = [1.2, 0.6, 1.8]  # beta, alpha, gamma of the Gonik goal bonus shown beside the goals
 consecutive_misses: int = 2  # quarters below quota in a row before a rep is listed for attention
 draws: int = 2000  # Monte Carlo draws per rep (quota types other than bookings are forecast here)
@@ -85,6 +86,41 @@ plan.pools.round(3)
 
 # %% tags=["remove_input"]
 plan.methods.round(3)
+
+# %% [markdown]
+# ## What the plan costs
+# Variable pay under the pay plan, over the same simulated quarters as the forecast: each rep's expected pay
+# under each quota method, the company's total with its 80 % range, and cost of sales (variable pay ÷ bookings).
+
+# %% tags=["remove_input"]
+pay_plan = compensation.resolve_plan(comp_plan)
+start = period_bounds(period, fiscal_year_start)[0]
+cost = compensation.plan_costs(pay_plan, plan, rep_draws, inputs.reps, start)
+cost.to_csv(out / "compensation.csv", index=False)
+if len(cost):
+    ax = plots.payout_by_method(cost, pay_plan.variable)
+    display(ax.figure)
+    plots.close(ax)
+    display(Markdown(summary.cost_sentence(cost, pay_plan.name, pay_plan.variable)))
+    display(cost[cost.level == "company"].drop(columns=["level", "rep_id"]).round(3))
+else:
+    display(Markdown(f"Pay is computed for bookings quotas; these quotas count {quota_type}."))
+
+# %% [markdown]
+# ## What if the settings move?
+# The same forecast re-planned for other targets and over-assignments (today's plan is the red star): where
+# the share of reps expected to attain falls below the dashed line, the target stops being realistic.
+
+# %% tags=["remove_input"]
+base = scenarios.prepare(rep_draws, inputs.reps, inputs.target, start, inputs.team_targets, inputs.previous, overassignment,
+                         attainment_share, tuple(ramp_schedule), max_quota_change, "plan", quota_type, pay_plan if quota_type == "bookings" else None)
+if inputs.target is not None:
+    grid = scenarios.sweep(base, target=scenarios.target_grid(inputs.target), overassignment=sorted({0.0, 0.1, 0.2, overassignment}))
+    grid.to_csv(out / "scenarios.csv", index=False)
+    ax = plots.what_if_sweep(grid)
+    display(ax.figure)
+    plots.close(ax)
+    display(grid.pivot(index="target", columns="overassignment", values="expected_share_attaining").round(2))
 
 # %% [markdown]
 # ## Ramping hires

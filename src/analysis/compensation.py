@@ -149,6 +149,26 @@ def load_plan(path: str | Path) -> CompPlan:
     return plan_from_dict(raw, origin=str(path))
 
 
+def bundled_plans() -> list[str]:
+    """Names of the compensation plans that ship with the package (``src/analysis/plans/*.yaml``)."""
+    from analysis.config import PLANS_DIR
+
+    return sorted(p.stem for p in PLANS_DIR.glob("*.yaml"))
+
+
+def resolve_plan(name_or_path: str | Path) -> CompPlan:
+    """A bundled plan by name (``standard``, ``flat-rate``, ``enterprise``) or a YAML file by path."""
+    from analysis.config import PLANS_DIR
+
+    text = str(name_or_path)
+    if text in bundled_plans():
+        return load_plan(PLANS_DIR / f"{text}.yaml")
+    path = Path(text)
+    if not path.is_file():
+        raise PlanError(f"compensation plan {text!r} is neither a bundled plan ({', '.join(bundled_plans())}) nor a file")
+    return load_plan(path)
+
+
 def payout(plan: CompPlan, quota, bookings, tenure_quarters=None, active=None) -> np.ndarray:
     """Variable pay for the quarter, per rep (and per draw when ``bookings`` is reps × draws).
 
@@ -162,23 +182,28 @@ def payout(plan: CompPlan, quota, bookings, tenure_quarters=None, active=None) -
     b = np.asarray(bookings, dtype=float)
     q = np.asarray(quota, dtype=float)
     if b.ndim == 2 and q.ndim == 1:
-        q = q[:, None]
-    q = np.broadcast_to(q, b.shape)
+        q = q[:, None]  # one quota per rep, broadcast over the draws (never copied to the draws' shape)
     has_quota = q > 0
     safe_q = np.where(has_quota, q, 1.0)
-    rate = (plan.variable / (safe_q * plan.weight_to_quota)) if plan.rate == QUOTA_RATE else np.full(b.shape, float(plan.rate))
+    rate = (plan.variable / (safe_q * plan.weight_to_quota)) if plan.rate == QUOTA_RATE else float(plan.rate)
     starts = [t.start for t in plan.tiers] + [np.inf]
-    commission = np.zeros(b.shape)
+    commission = np.zeros(np.broadcast_shapes(b.shape, q.shape))
+    part = np.empty_like(commission)
     for tier, end in zip(plan.tiers, starts[1:], strict=True):
-        lo = tier.start * safe_q
-        width = (end - tier.start) * safe_q if np.isfinite(end) else np.inf
-        commission += tier.multiplier * np.clip(b - lo, 0.0, width)
+        if tier.multiplier == 0:
+            continue
+        np.subtract(b, tier.start * safe_q, out=part)
+        np.maximum(part, 0.0, out=part)
+        if np.isfinite(end):
+            np.minimum(part, (end - tier.start) * safe_q, out=part)
+        commission += tier.multiplier * part if tier.multiplier != 1 else part
     commission *= rate
-    attainment = b / safe_q
     for at, amount in plan.bonuses:
-        commission += amount * (attainment >= at)
-    plain = b * float(plan.rate) if plan.rate != QUOTA_RATE else np.zeros(b.shape)
-    pay = np.where(has_quota, commission, plain)
+        commission += amount * (b >= at * safe_q)
+    if plan.rate != QUOTA_RATE:
+        pay = np.where(has_quota, commission, b * float(plan.rate))
+    else:
+        pay = np.where(has_quota, commission, 0.0)
     if plan.cap is not None:
         pay = np.minimum(pay, plan.cap * plan.variable)
     if tenure_quarters is not None and plan.guarantee_quarters > 0:
@@ -217,25 +242,28 @@ class PayoutSummary:
     per_rep: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def summarise(plan: CompPlan, quotas: np.ndarray, draws: np.ndarray, tenure_quarters=None, rep_ids=None) -> PayoutSummary:
+def summarise(plan: CompPlan, quotas: np.ndarray, draws: np.ndarray, tenure_quarters=None, rep_ids=None, per_rep: bool = True) -> PayoutSummary:
     """Payout over the draws (reps × draws) for one set of quotas: each rep's expected payout with p10/p90 and
     chance of earning at least the on-target variable; the company's expected variable cost with p10/p90, and
-    cost of sales = E[Σ variable pay] / E[Σ bookings] with the p10/p90 of the per-draw ratio."""
+    cost of sales = E[Σ variable pay] / E[Σ bookings] with the p10/p90 of the per-draw ratio. ``per_rep=False``
+    skips the per-rep table (the what-if sweep needs only the company numbers)."""
     pay = payout(plan, quotas, draws, tenure_quarters=tenure_quarters)
     total_pay, total_book = pay.sum(axis=0), draws.sum(axis=0)
     ratio = np.divide(total_pay, total_book, out=np.full(total_pay.shape, np.nan), where=total_book > 0)
     reach = (pay >= plan.variable - 1e-9).mean(axis=1)
-    p10, p90 = np.quantile(pay, [0.1, 0.9], axis=1) if len(pay) else (np.array([]), np.array([]))
-    per_rep = pd.DataFrame({"rep_id": rep_ids if rep_ids is not None else np.arange(len(quotas)), "quota": quotas,
-                            "expected_bookings": draws.mean(axis=1), "expected_payout": pay.mean(axis=1), "payout_p10": p10,
-                            "payout_p90": p90, "p_reach_on_target_variable": reach})
+    table = pd.DataFrame()
+    if per_rep:
+        p10, p90 = np.quantile(pay, [0.1, 0.9], axis=1) if len(pay) else (np.array([]), np.array([]))
+        table = pd.DataFrame({"rep_id": rep_ids if rep_ids is not None else np.arange(len(quotas)), "quota": quotas,
+                              "expected_bookings": draws.mean(axis=1), "expected_payout": pay.mean(axis=1), "payout_p10": p10,
+                              "payout_p90": p90, "p_reach_on_target_variable": reach})
     book = float(total_book.mean())
     return PayoutSummary(
         expected_payout=float(total_pay.mean()), payout_p10=float(np.quantile(total_pay, 0.1)), payout_p90=float(np.quantile(total_pay, 0.9)),
         expected_bookings=book, cost_of_sales=float(total_pay.mean() / book) if book > 0 else np.nan,
         cost_of_sales_p10=float(np.nanquantile(ratio, 0.1)) if np.isfinite(ratio).any() else np.nan,
         cost_of_sales_p90=float(np.nanquantile(ratio, 0.9)) if np.isfinite(ratio).any() else np.nan,
-        share_reaching_on_target_variable=float(reach.mean()) if len(reach) else np.nan, reps=len(quotas), per_rep=per_rep)
+        share_reaching_on_target_variable=float(reach.mean()) if len(reach) else np.nan, reps=len(quotas), per_rep=table)
 
 
 def compensation_table(plan: CompPlan, quotas: pd.DataFrame, rep_draws: pd.DataFrame, tenure_quarters: pd.Series | None = None) -> pd.DataFrame:
@@ -265,6 +293,14 @@ def compensation_table(plan: CompPlan, quotas: pd.DataFrame, rep_draws: pd.DataF
                    "cost_of_sales_p10": s.cost_of_sales_p10, "cost_of_sales_p90": s.cost_of_sales_p90, "reps": s.reps}
         parts += [pd.DataFrame([company]), s.per_rep.assign(method=method, level="rep", reps=1)]
     return pd.concat(parts, ignore_index=True)[COMP_COLUMNS] if parts else pd.DataFrame(columns=COMP_COLUMNS)
+
+
+def plan_costs(pay_plan: CompPlan, quota_plan, rep_draws: pd.DataFrame, reps: pd.DataFrame, period_start: pd.Timestamp) -> pd.DataFrame:
+    """:func:`compensation_table` for a quota plan (``quota.QuotaPlan``); empty (with the columns) unless its quotas
+    are in bookings, the unit commission is paid on."""
+    if quota_plan.quota_type != "bookings":
+        return pd.DataFrame(columns=COMP_COLUMNS)
+    return compensation_table(pay_plan, quota_plan.quotas, rep_draws, tenure_quarters(reps, period_start))
 
 
 def tenure_quarters(reps: pd.DataFrame, period_start: pd.Timestamp) -> pd.Series:

@@ -13,6 +13,7 @@ from analysis.schemas import QUOTA_TYPES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PRESETS_DIR = PACKAGE_DIR / "presets"
+PLANS_DIR = PACKAGE_DIR / "plans"  # bundled compensation plans
 #: The repository root when installed editable from a clone (src layout); used only for defaults.
 PROJECT_DIR = PACKAGE_DIR.parents[1]
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
@@ -33,6 +34,7 @@ class Settings:
     ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)  # quota share by quarter of tenure
     max_quota_change: float = 0.5  # largest quarter-on-quarter change of a rep's quota (share)
     quota_type: str = "bookings"  # bookings | won_deals | activities | margin
+    comp_plan: str = "standard"  # compensation plan: a bundled plan (standard | flat-rate | enterprise) or a YAML file
     gonik_coefficients: tuple[float, ...] = (1.2, 0.6, 1.8)  # beta, alpha, gamma of the Gonik goal-bonus view
     consecutive_misses: int = 2  # quarters below quota before a rep is flagged
     interval: float = 0.90  # width of reported intervals

@@ -244,3 +244,36 @@ def policy_replay(replay: pd.DataFrame, target_share: float | None = None, ax=No
     ax.set(title="Past quarters replayed: share of reps who reached quota", ylabel="reps attaining", xlabel="", ylim=(0, 1))
     ax.legend(fontsize=7)
     return ax
+
+
+def payout_by_method(table: pd.DataFrame, variable: float | None = None, ax=None):
+    """Each rep's expected variable pay under each quota method (``compensation.compensation_table``)."""
+    reps = table[table["level"] == "rep"]
+    ax = ax or plt.subplots(figsize=(8, 3))[1]
+    sns.stripplot(data=reps, x="expected_payout", y="method", alpha=0.6, ax=ax)
+    if variable is not None:
+        ax.axvline(variable, color="black", ls="--", lw=1, label="on-target variable")
+        ax.legend(fontsize=8)
+    ax.set(title="Expected variable pay per rep next quarter, by quota method", xlabel="expected variable pay", ylabel="")
+    return ax
+
+
+def what_if_sweep(sweep: pd.DataFrame, x: str = "target", axes=None):
+    """Share of reps expected to attain and cost of sales against ``x`` (one line per over-assignment when the
+    sweep varies it), today's plan marked with a star (``scenarios.sweep``)."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    hue = "overassignment" if x != "overassignment" and sweep["overassignment"].nunique() > 1 else None
+    today = sweep[sweep["today"]]
+    for ax, y, label in ((axes[0], "expected_share_attaining", "share of reps expected to attain"), (axes[1], "cost_of_sales", "cost of sales")):
+        if sweep[y].isna().all():
+            ax.set_visible(False)
+            continue
+        sns.lineplot(data=sweep, x=x, y=y, hue=hue, marker="o", ax=ax, palette="viridis" if hue else None)
+        ax.plot(today[x], today[y], "*", color="red", ms=14, label="today's plan", zorder=5)
+        ax.set(ylabel=label, xlabel=x.replace("_", " "))
+        ax.legend(fontsize=7, title="over-assignment" if hue else None, title_fontsize=7)
+    axes[0].axhline(sweep["attainment_share"].iloc[0], color="black", ls="--", lw=1)
+    axes[0].set(ylim=(0, 1), title="How realistic the plan is")
+    axes[1].set(title="What it costs (variable pay ÷ bookings)")
+    return axes[0]

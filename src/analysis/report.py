@@ -29,7 +29,7 @@ from analysis.config import PROJECT_DIR, Settings
 from analysis.data import describe_source, is_database, load
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-TABLES = ("quarantine.csv", "accounting.csv", "metrics.csv", "forecast.csv", "backtest.csv", "quotas.csv", "quotas.xlsx")
+TABLES = ("quarantine.csv", "accounting.csv", "metrics.csv", "forecast.csv", "backtest.csv", "quotas.csv", "quotas.xlsx", "compensation.csv")
 PACKAGES = ("quotacast", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
 
 

@@ -106,7 +106,7 @@ def what_if(base: ScenarioBase, target: float | None = None, overassignment: flo
            "gap": float(pools["gap"].sum()) if "gap" in pools and pools["gap"].notna().any() else np.nan,
            "expected_bookings": float(total.mean()), "p_reach_target": np.nan if target is None else float((total >= target).mean())}
     if plan is not None:
-        s = summarise(plan, quotas, draws, np.floor(base.tenure_months / 3))
+        s = summarise(plan, quotas, draws, np.floor(base.tenure_months / 3), per_rep=False)
         out.update(expected_variable_pay=s.expected_payout, variable_pay_p10=s.payout_p10, variable_pay_p90=s.payout_p90,
                    cost_of_sales=s.cost_of_sales, share_reaching_on_target_variable=s.share_reaching_on_target_variable)
     else:

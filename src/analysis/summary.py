@@ -129,6 +129,33 @@ def ramp_sentence(view: pd.DataFrame) -> str:
             f"({money(t['ramp_shortfall'])} less).")
 
 
+def cost_sentence(table: pd.DataFrame, plan_name: str, variable: float) -> str:
+    """What the recommended quotas cost under a pay plan, in words (``compensation.compensation_table``)."""
+    c = table[(table["level"] == "company")].set_index("method")
+    r = c.loc["equal chance"]
+    text = (f"**Under the pay plan “{plan_name}”, the recommended quotas are expected to cost {money(r['expected_payout'])} in "
+            f"variable pay** (80 % range {money(r['payout_p10'])} to {money(r['payout_p90'])}), **{share(r['cost_of_sales'])} of "
+            f"bookings** ({share(r['cost_of_sales_p10'])} to {share(r['cost_of_sales_p90'])}); about "
+            f"{share(r['p_reach_on_target_variable'])} of reps are expected to earn at least their on-target variable of {money(variable)}.")
+    if "budget ÷ active reps" in c.index:
+        b = c.loc["budget ÷ active reps"]
+        text += f" Budget ÷ reps would cost {money(b['expected_payout'])} ({share(b['cost_of_sales'])} of bookings)."
+    return text
+
+
+def what_if_markdown(h: dict) -> str:
+    """A what-if headline (``scenarios.what_if``) as a short Markdown list."""
+    lines = [f"- **Share of reps expected to attain: {share(h['expected_share_attaining'])}** (aim: {share(h['attainment_share'])})",
+             f"- Quotas add up to {money(h['quota_total'])} for target {money(h['target'])} × (1 + {h['overassignment']:.0%})",
+             f"- Gap to a realistic plan: {money(h['gap'])}" if pd.notna(h["gap"]) else "- No target to reconcile with",
+             f"- Expected bookings {money(h['expected_bookings'])}; chance of reaching the target {share(h['p_reach_target'])}"]
+    if pd.notna(h.get("cost_of_sales")):
+        lines.append(f"- Variable pay ({h['comp_plan']}): {money(h['expected_variable_pay'])} expected "
+                     f"(80 % range {money(h['variable_pay_p10'])} to {money(h['variable_pay_p90'])}), cost of sales "
+                     f"{share(h['cost_of_sales'])}; {share(h['share_reaching_on_target_variable'])} of reps earn their on-target variable")
+    return "\n".join(lines)
+
+
 def goals_sentence(rollup: pd.DataFrame, tau: float, coefficients: tuple[float, float, float]) -> str:
     """The collective goal against forecast and target in words (``goals.goals_rollup``), and the Gonik quantile."""
     c = rollup[rollup["level"] == "company"].iloc[0]
