@@ -64,10 +64,20 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
     np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-9, equal_nan=True)
     from analysis.forecast import PipelineForecaster
 
-    forecast = pd.read_csv(final / "forecast.csv", keep_default_na=False, na_values=[""])
+    everything = pd.read_csv(final / "forecast.csv", keep_default_na=False, na_values=[""])
+    assert set(everything.period) == {"2027Q1", "2027Q2", "2027Q3", "2027Q4"}  # the horizon: 4 quarters after the as-of date
+    assert {"pipeline", "combined"} <= set(everything.method)
+    forecast = everything[(everything.method == "pipeline") & (everything.period == PERIOD)]
     own = PipelineForecaster(draws=2000, seed=0).fit(ds).predict(PERIOD).table()
     np.testing.assert_allclose(forecast[["mean", "p10", "p50", "p90"]].to_numpy(), own[["mean", "p10", "p50", "p90"]].to_numpy(), rtol=1e-9)
     assert (forecast.group.astype(str).tolist(), forecast.level.tolist()) == (own.group.tolist(), own.level.tolist())
+    from analysis import series
+
+    weights = pd.read_csv(final / "forecast_weights.csv")
+    combined = everything[everything.method == "combined"].drop(columns="method").reset_index(drop=True)
+    parts = everything[(everything.method != "combined") & (everything.level != "rep")]
+    np.testing.assert_allclose(combined[["mean", "p10", "p50", "p90"]].to_numpy(),
+                               series.combine(parts, weights)[["mean", "p10", "p50", "p90"]].to_numpy(), rtol=1e-9)
     draws = pd.read_parquet(final / "rep_draws.parquet")
     assert draws.groupby("rep_id").bookings.median().round(6).to_dict() == own[own.level == "rep"].set_index("group").p50.round(6).to_dict()
     assert set(pd.read_csv(final / "backtest.csv").cutoff.unique()).__len__() == 6

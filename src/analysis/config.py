@@ -39,6 +39,7 @@ class Settings:
     consecutive_misses: int = 2  # quarters below quota before a rep is flagged
     interval: float = 0.90  # width of reported intervals
     backtest_quarters: int = 6  # rolling-origin cutoffs
+    horizon: int = 4  # quarters after the as-of date to forecast
     draws: int = 2000  # Monte Carlo draws per rep
     seed: int = 0
 
@@ -52,6 +53,8 @@ class Settings:
             problems.append(f"attainment_share must be strictly between 0 and 1, got {self.attainment_share!r}")
         if not self.ramp_schedule or any(not 0 <= r <= 1 for r in self.ramp_schedule):
             problems.append(f"ramp_schedule must be shares between 0 and 1, got {self.ramp_schedule!r}")
+        if not 1 <= self.horizon <= 8:
+            problems.append(f"horizon must be 1 to 8 quarters, got {self.horizon!r}")
         if not 0 < self.interval < 1:
             problems.append(f"interval must be strictly between 0 and 1, got {self.interval!r}")
         g = self.gonik_coefficients

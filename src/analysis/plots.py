@@ -143,7 +143,7 @@ def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, target: float | 
     ax.errorbar(x, f["p50"], yerr=[f["p50"] - f["p10"], f["p90"] - f["p50"]], fmt="s", color=sns.color_palette()[1], capsize=6, label="forecast: median and 80 % range")
     if target is not None and pd.notna(target):
         ax.axhline(target, color="grey", ls="--", lw=1, label="target")
-    ax.set(title="Bookings: history and next quarter", ylabel="bookings")
+    ax.set(title="Bookings: history and the quarters ahead", ylabel="bookings")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8)
     return ax
@@ -163,9 +163,13 @@ def team_ranges(forecast: pd.DataFrame, targets: pd.Series | None = None, ax=Non
     return ax
 
 
-def backtest_chart(bt: pd.DataFrame, ax=None):
-    """Company backtest: each past quarter's forecast range against what was booked."""
+def backtest_chart(bt: pd.DataFrame, ax=None, method: str | None = None):
+    """Company backtest: each past quarter's forecast range against what was booked (one method: ``combined``
+    when the backtest has it, else the pipeline model)."""
     b = bt[bt["level"] == "company"]
+    if "method" in b:
+        method = method or ("combined" if (b["method"] == "combined").any() else "pipeline")
+        b = b[b["method"] == method]
     ax = ax or plt.subplots(figsize=(8, 3.2))[1]
     ax.errorbar(b["period"], b["p50"], yerr=[b["p50"] - b["p10"], b["p90"] - b["p50"]], fmt="s", capsize=6, label="forecast made the quarter before")
     ax.plot(b["period"], b["actual"], "o", color="black", label="booked")

@@ -82,11 +82,16 @@ def definitions_markdown(metrics: list[str]) -> str:
 
 def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str) -> str:
     """One sentence: the company forecast's median and 80 % range, and the chance of reaching the target."""
-    c = forecast[forecast["level"] == "company"].iloc[0]
+    f = forecast[(forecast["level"] == "company") & (forecast["period"] == period)]
+    if "method" in f and (f["method"] == "combined").any():
+        f = f[f["method"] == "combined"]
+    elif "method" in f:
+        f = f[f["method"] == "pipeline"]
+    c = f.iloc[0]
     text = f"**{period} bookings forecast: {money(c['p50'])}** (80 % range {money(c['p10'])} to {money(c['p90'])})."
     t = reach[reach["level"] == "company"]
     if len(t):
-        text += f" Company target {money(t['target'].iloc[0])}: a {share(t['p_reach'].iloc[0])} chance of reaching it."
+        text += f" Company target {money(t['target'].iloc[0])}: a {share(t['p_reach'].iloc[0])} chance of reaching it (pipeline simulation)."
     return text
 
 
@@ -95,6 +100,25 @@ def quantity(value: float, quota_type: str = "bookings") -> str:
     if quota_type in {"bookings", "margin"}:
         return money(value)
     return "n/a" if pd.isna(value) else f"{value:,.0f} {quota_type.replace('_', ' ')}"
+
+
+def weights_sentence(weights: pd.DataFrame) -> str:
+    """Which forecasting model carries how much weight, per level, in words (``series.combination_weights``)."""
+    names = {"pipeline": "pipeline model", "ets": "ETS", "sarimax": "SARIMAX", "seasonal_naive": "seasonal naive"}
+    if weights.empty:
+        return ("The forecast shown is the pipeline model alone: the history is too short to backtest and weigh "
+                "time-series models against it.")
+    lines = []
+    for level, g in weights.groupby("level", sort=False):
+        used = g[g["weight"] > 0].sort_values("weight", ascending=False)
+        parts = ", ".join(f"{names.get(m, m)} {w:.0%}" for m, w in zip(used["method"], used["weight"], strict=True))
+        dropped = g[(g["weight"] == 0) & (g["method"] != "seasonal_naive")]["method"].map(lambda m: names.get(m, m)).tolist()
+        line = f"- **{level}**: {parts}"
+        if dropped:
+            line += f" ({', '.join(dropped)} did not beat the seasonal naive in the backtest, so get none)"
+        lines.append(line)
+    return ("The forecast shown combines the models, each weighted by how well it forecast the past quarters "
+            "(inverse pinball loss of its 10th, 50th and 90th percentiles):\n" + "\n".join(lines))
 
 
 def plan_sentence(record: dict) -> str:

@@ -1,0 +1,327 @@
+"""Time-series forecasts of quarterly bookings and their combination with the pipeline model (METHODS §3.2–3.4).
+
+:class:`SeriesForecaster` fits, per level (company, team, segment) and group, on complete quarters known at the
+as-of date: the **seasonal naive** forecast (the same quarter last year, with the spread of past year-on-year
+changes) — the baseline every model must beat — **ETS** (damped additive trend, additive seasonality once there
+are two years) and **SARIMAX** (AR(1) on the seasonal difference with a seasonal MA(1) from ten quarters on;
+AR(1) with a constant before). Each gives p10 / p50 / p90 and a mean.
+Short series make maximum-likelihood intervals too narrow (σ̂² divides by n, and the parameters are taken as
+known); both models' spreads are widened by sqrt(n / (n − k) · (1 + k / n)) for k fitted parameters, which the
+seeded-truth tests show brings the 80 % interval back to about 80 %.
+
+:func:`combination_weights` weighs the models of a level by their backtest accuracy (inverse scaled pinball loss
+over p10 / p50 / p90; a model that does not beat the seasonal naive on MASE gets no weight unless none does);
+:func:`combine` averages the models' quantiles with those weights (quantile averaging keeps the combined
+interval as sharp as its parts). :func:`combined_backtest` scores the combination honestly: the weights at each
+cutoff come only from the cutoffs before it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from analysis.calendar import last_complete_period, period_range, shift_period
+from analysis.data import Dataset
+
+MODELS = ("seasonal_naive", "ets", "sarimax")
+QUANTILES = (0.1, 0.5, 0.9)
+COLUMNS = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
+
+
+def quarterly_series(ds: Dataset, level: str) -> pd.DataFrame:
+    """Won bookings per complete quarter (rows) and group (columns): from the first quarter the data cover
+    whole (an extract that starts mid-quarter leaves that quarter out) to the last complete quarter at the as-of
+    date; zero where a group booked nothing, from the group's first booking on."""
+    from analysis.backtest import quarterly_bookings
+    from analysis.calendar import next_period, period_bounds, period_of
+
+    fy = ds.fiscal_year_start
+    last = last_complete_period(ds.as_of_date, fy)
+    begin = ds.opportunities["created_date"].min()
+    first = period_of(pd.Series([begin]), fy).iloc[0] if pd.notna(begin) else None
+    if first is not None and period_bounds(first, fy)[0] < begin:
+        first = next_period(period_bounds(first, fy)[1], fy)
+    q = quarterly_bookings(ds, level)
+    q = q[(q["period"] <= last) & ((q["period"] >= first) if first is not None else True)]
+    if q.empty:
+        return pd.DataFrame()
+    periods = period_range(q["period"].min(), last, fy)
+    wide = q.pivot(index="period", columns="group", values="bookings").reindex(periods)
+    first = wide.notna().idxmax()
+    for g in wide.columns:
+        wide.loc[wide.index >= first[g], g] = wide.loc[wide.index >= first[g], g].fillna(0.0)
+    return wide
+
+
+def history(ds: Dataset, level: str = "company") -> pd.DataFrame:
+    """Complete quarters' bookings in tidy form (``group``, ``period``, ``bookings``), as the models see them."""
+    wide = quarterly_series(ds, level)
+    return wide.rename_axis("period").reset_index().melt(id_vars="period", var_name="group", value_name="bookings").dropna()
+
+
+def _seasonal_naive(y: np.ndarray, hs: list[int], draws: int, rng: np.random.Generator) -> dict[int, np.ndarray]:
+    season = 4 if len(y) >= 6 else 1
+    changes = y[season:] - y[:-season]
+    out = {}
+    for h in hs:
+        base = y[len(y) - season + ((h - 1) % season)]
+        steps = (h - 1) // season + 1  # one year-on-year change per year ahead
+        out[h] = base + rng.choice(changes, size=(draws, steps)).sum(axis=1) if len(changes) else np.full(draws, base)
+    return out
+
+
+def _small_sample(n: int, k: int) -> float:
+    """Widening for a model of k parameters fitted on n points: the maximum-likelihood σ² (÷ n) made unbiased
+    (÷ (n − k)), and the parameters' own uncertainty added (≈ σ²·k/n): sqrt(n / (n − k) · (1 + k / n))."""
+    if n - k < 2:
+        raise ValueError(f"{k} parameters on {n} quarters leave too few degrees of freedom")
+    return float(np.sqrt(n / (n - k) * (1 + k / n)))
+
+
+def _ets(y: np.ndarray, hs: list[int], draws: int, seed: int) -> dict[int, np.ndarray]:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    seasonal = "add" if len(y) >= 8 else None
+    model = ETSModel(y, error="add", trend="add", damped_trend=True, seasonal=seasonal, seasonal_periods=4 if seasonal else None)
+    fit = model.fit(disp=False, maxiter=200)
+    sims = np.asarray(fit.simulate(nsimulations=max(hs), anchor="end", repetitions=draws, rng=np.random.default_rng(seed)))
+    sims = sims.reshape(max(hs), -1)
+    center = np.asarray(fit.forecast(max(hs)))
+    widen = _small_sample(len(y), len(fit.params))
+    return {h: center[h - 1] + (sims[h - 1] - center[h - 1]) * widen for h in hs}
+
+
+def _sarimax(y: np.ndarray, hs: list[int], draws: int, rng: np.random.Generator) -> dict[int, np.ndarray]:
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    if len(y) >= 10:  # seasonal difference with a seasonal MA: a stable quarterly pattern that may drift
+        fit = SARIMAX(y, order=(1, 0, 0), seasonal_order=(0, 1, 1, 4), trend="n").fit(disp=False)
+    else:
+        fit = SARIMAX(y, order=(1, 0, 0), trend="c").fit(disp=False)
+    f = fit.get_forecast(max(hs))
+    mean, se = np.asarray(f.predicted_mean), np.asarray(f.se_mean) * _small_sample(len(y), len(fit.params))
+    z = rng.standard_normal(draws)
+    return {h: mean[h - 1] + se[h - 1] * z for h in hs}
+
+
+def model_draws(y: np.ndarray, hs: list[int], model: str, draws: int = 1000, seed: int = 0) -> dict[int, np.ndarray]:
+    """Simulated values of a quarterly series ``y`` ``h`` steps after its end, for each h in ``hs`` and one model
+    (``seasonal_naive``, ``ets``, ``sarimax``); not floored at 0."""
+    rng = np.random.default_rng([seed, MODELS.index(model)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if model == "seasonal_naive":
+            return _seasonal_naive(y, hs, draws, rng)
+        if model == "ets":
+            return _ets(y, hs, draws, seed)
+        return _sarimax(y, hs, draws, rng)
+
+
+class SeriesForecaster:
+    """Seasonal naive, ETS and SARIMAX on each group's quarterly bookings. Settings here; ``fit`` reads the
+    series known at a snapshot's as-of date; ``predict`` forecasts a later quarter (1 to 4+ steps ahead)."""
+
+    def __init__(self, models: tuple[str, ...] = MODELS, draws: int = 1000, seed: int = 0, min_quarters: int = 6,
+                 levels: tuple[str, ...] = ("company", "team", "segment")):
+        unknown = set(models) - set(MODELS)
+        if unknown:
+            raise ValueError(f"unknown model(s) {sorted(unknown)}; known: {MODELS}")
+        self.models = models
+        self.draws = draws
+        self.seed = seed
+        self.min_quarters = min_quarters
+        self.levels = levels
+
+    def fit(self, ds: Dataset) -> SeriesForecaster:
+        self.fiscal_year_start_ = ds.fiscal_year_start
+        self.last_ = last_complete_period(ds.as_of_date, ds.fiscal_year_start)
+        self.series_ = {level: quarterly_series(ds, level) for level in self.levels}
+        return self
+
+    def predict(self, periods: str | list[str]) -> pd.DataFrame:
+        """``level``, ``group``, ``period``, ``mean``, ``p10``, ``p50``, ``p90``, ``method`` (the model), for one
+        quarter or several (each model is fitted once per group). A group with fewer than ``min_quarters``
+        quarters, or a model that fails to fit, is left out and said in ``skipped_``."""
+        periods = [periods] if isinstance(periods, str) else list(periods)
+        hs = [len(period_range(self.last_, p, self.fiscal_year_start_)) - 1 for p in periods]
+        if min(hs) < 1:
+            raise ValueError(f"{periods[hs.index(min(hs))]} is not after the last complete quarter {self.last_}")
+        rows, self.skipped_ = [], []
+        for level, wide in self.series_.items():
+            for i, group in enumerate(wide.columns):
+                y = wide[group].dropna().to_numpy(dtype=float)
+                if len(y) < self.min_quarters:
+                    self.skipped_.append((level, group, "all", f"{len(y)} quarters of history, {self.min_quarters} needed"))
+                    continue
+                for model in self.models:
+                    try:
+                        sims = model_draws(y, hs, model, self.draws, self.seed * 1000 + i)
+                    except (ValueError, np.linalg.LinAlgError) as err:  # a fit that cannot be made is reported, not fatal
+                        self.skipped_.append((level, group, model, str(err)[:120]))
+                        continue
+                    for period, h in zip(periods, hs, strict=True):
+                        x = np.maximum(sims[h], 0.0)  # bookings are not negative
+                        q = np.quantile(x, QUANTILES)
+                        rows.append({"level": level, "group": str(group), "period": period, "mean": float(x.mean()),
+                                     "p10": q[0], "p50": q[1], "p90": q[2], "method": model})
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
+    """The time-series models' rolling-origin backtest, in the schema of :func:`analysis.backtest.backtest` plus
+    ``method``: for each of the last ``n`` complete quarters, fit on the data as of the end of the quarter before."""
+    from analysis.backtest import naive_scale, quarterly_bookings
+    from analysis.calendar import period_bounds
+
+    make = make or (lambda: SeriesForecaster())
+    fy = ds.fiscal_year_start
+    last_done = last_complete_period(ds.as_of_date, fy)
+    rows = []
+    for k in range(n, 0, -1):
+        target = shift_period(last_done, -k + 1, fy)
+        cutoff = period_bounds(shift_period(target, -1, fy), fy)[1]
+        snap = ds.as_of(cutoff)
+        f = make().fit(snap).predict(target)
+        for level, part in f.groupby("level"):
+            hist = quarterly_bookings(snap, level)
+            scale = {g: naive_scale(hh.sort_values("period")["bookings"]) for g, hh in hist.groupby("group")}
+            actual = quarterly_bookings(ds, level)
+            actual = actual[actual["period"] == target].set_index("group")["bookings"]
+            for r in part.itertuples():
+                rows.append({"cutoff": cutoff.date().isoformat(), "level": level, "group": r.group, "period": target,
+                             "actual": float(actual.get(r.group, 0.0)), "mean": r.mean, "p10": r.p10, "p50": r.p50, "p90": r.p90,
+                             "scale": scale.get(r.group, np.nan), "method": r.method})
+    return pd.DataFrame(rows, columns=["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"])
+
+
+def _model_scores(bt: pd.DataFrame) -> pd.DataFrame:
+    """Per level and method: mean scaled pinball loss over p10/p50/p90, MASE and the number of backtest points."""
+    from analysis.backtest import pinball
+
+    b = bt[bt["scale"] > 0].copy()
+    loss = sum(pinball(b["actual"], b[c], t) for c, t in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))) / 3
+    b["pinball"] = loss / b["scale"]
+    b["ase"] = np.abs(b["actual"] - b["p50"]) / b["scale"]
+    return b.groupby(["level", "method"]).agg(pinball=("pinball", "mean"), mase=("ase", "mean"), n=("ase", "size")).reset_index()
+
+
+def combination_weights(bt: pd.DataFrame) -> pd.DataFrame:
+    """Weights per level from a backtest with a ``method`` column: ``level``, ``method``, ``pinball``, ``mase``,
+    ``n``, ``weight``, ``why``. Weight ∝ 1 / pinball among the models whose MASE beats the seasonal naive's (all
+    models when none does); models are compared only on the cutoffs and groups every one of them forecast."""
+    if bt.empty:
+        return pd.DataFrame(columns=["level", "method", "pinball", "mase", "n", "weight", "why"])
+    key = ["cutoff", "level", "group"]
+    count = bt.groupby(key)["method"].transform("nunique")
+    per_level = bt.groupby("level")["method"].transform("nunique")
+    common = bt[count == per_level]  # like with like
+    s = _model_scores(common)
+    if s.empty:  # nothing could be scored (no seasonal-naive scale yet): no weights
+        return pd.DataFrame(columns=["level", "method", "pinball", "mase", "n", "weight", "why"])
+    out = []
+    for level, g in s.groupby("level"):
+        g = g.copy()
+        naive = g.loc[g["method"] == "seasonal_naive", "mase"]
+        bar = float(naive.iloc[0]) if len(naive) else np.inf
+        eligible = (g["mase"] < bar) | (g["method"] == "seasonal_naive") if (g["mase"] < bar).any() else pd.Series(True, index=g.index)
+        if (g["mase"] < bar).any():
+            eligible &= g["method"] != "seasonal_naive"
+        inv = np.where(eligible, 1.0 / g["pinball"].clip(lower=1e-12), 0.0)
+        g["weight"] = inv / inv.sum() if inv.sum() > 0 else 1.0 / len(g)
+        g["why"] = np.where(eligible, "weight ∝ 1 / backtest pinball loss",
+                            np.where(g["method"] == "seasonal_naive", "baseline: other models beat it",
+                                     "no weight: does not beat the seasonal naive"))
+        out.append(g)
+    return pd.concat(out, ignore_index=True)
+
+
+def combine(forecasts: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Weighted average of the models' mean and quantiles per level, group and period (method ``combined``).
+    A group missing a model uses the weights of the models it has, renormalised."""
+    w = weights.set_index(["level", "method"])["weight"]
+    f = forecasts.copy()
+    f["w"] = [w.get((lv, m), 0.0) for lv, m in zip(f["level"], f["method"], strict=True)]
+    f = f[f["w"] > 0]
+    if f.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    cols = ["mean", "p10", "p50", "p90"]
+    weighted = f[cols].mul(f["w"], axis=0).assign(level=f["level"], group=f["group"], period=f["period"], w=f["w"])
+    g = weighted.groupby(["level", "group", "period"], sort=False).sum()
+    out = g[cols].div(g["w"], axis=0).reset_index()
+    out["method"] = "combined"
+    return out[COLUMNS]
+
+
+def combined_backtest(bt: pd.DataFrame) -> pd.DataFrame:
+    """The combination scored honestly: at each cutoff, weights from the earlier cutoffs only (equal weights at the
+    first). Same schema as the input, method ``combined``."""
+    cutoffs = sorted(bt["cutoff"].unique())
+    parts = []
+    for i, c in enumerate(cutoffs):
+        now = bt[bt["cutoff"] == c]
+        past = bt[bt["cutoff"] < c]
+        weights = combination_weights(past) if len(past) else pd.DataFrame()
+        if weights.empty:  # the first cutoff, or nothing scorable before it: equal weights
+            methods = now.groupby("level")["method"].unique()
+            weights = pd.DataFrame([(lv, m, 1.0 / len(ms)) for lv, ms in methods.items() for m in ms], columns=["level", "method", "weight"])
+        comb = combine(now[COLUMNS], weights)
+        meta = now.drop_duplicates(["level", "group"]).set_index(["level", "group"])[["cutoff", "actual", "scale"]]
+        comb = comb.join(meta, on=["level", "group"])
+        parts.append(comb)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return out[["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"]] if len(out) else out
+
+
+
+class ForecastReport:
+    """Everything the forecast page and the run need: ``sims`` (the pipeline draws of the planned period, for the
+    quotas), ``table`` (forecast.csv: every level, period of the horizon and method, ``combined`` included),
+    ``weights`` (which model carries how much weight per level, and why) and ``backtest`` (every method's rolling
+    origin, the combination scored with earlier cutoffs' weights only)."""
+
+    def __init__(self, sims, table: pd.DataFrame, weights: pd.DataFrame, backtest: pd.DataFrame):
+        self.sims, self.table, self.weights, self.backtest = sims, table, weights, backtest
+
+    def headline(self, period: str | None = None) -> pd.DataFrame:
+        """The forecast to show: ``combined`` where there is one, else the pipeline model, for ``period``
+        (default the planned one)."""
+        period = period or self.sims.period
+        t = self.table[self.table["period"] == period]
+        best = t[t["method"] == "combined"]
+        rest = t[(t["method"] == "pipeline") & ~t.set_index(["level", "group"]).index.isin(best.set_index(["level", "group"]).index)]
+        return pd.concat([best, rest], ignore_index=True)
+
+
+def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:
+    """The planned ``period`` and the quarters after the as-of date's quarter up to ``horizon`` of them."""
+    from analysis.calendar import next_period
+
+    first = next_period(ds.as_of_date, ds.fiscal_year_start)
+    periods = [shift_period(first, k, ds.fiscal_year_start) for k in range(horizon)]
+    return periods if period in periods else [period, *periods]
+
+
+def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 2000, seed: int = 0, backtest_quarters: int = 6,
+                    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> ForecastReport:
+    """Pipeline model (every level, rep draws for ``period``), the time-series models (company, team, segment),
+    their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters."""
+    from analysis.backtest import backtest
+    from analysis.forecast import PipelineForecaster
+
+    periods = forecast_periods(ds, period, horizon)
+    pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule).fit(ds)
+    sims = {p: pipe.predict(p) for p in periods}
+    series = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds)
+    models = series.predict(periods)
+    bt_pipe = backtest(ds, n=backtest_quarters, make=lambda: PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule))
+    bt_all = pd.concat([bt_pipe.assign(method="pipeline"), series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))],
+                       ignore_index=True)
+    weights = combination_weights(bt_all)
+    pipeline = pd.concat([s.table() for s in sims.values()], ignore_index=True)
+    combined = combine(pd.concat([pipeline[pipeline["level"] != "rep"], models], ignore_index=True), weights)
+    table = pd.concat([combined, pipeline, models], ignore_index=True)
+    backtests = pd.concat([bt_all, combined_backtest(bt_all)], ignore_index=True)
+    return ForecastReport(sims[period], table, weights, backtests)
