@@ -47,6 +47,17 @@ def quarterly_bookings(ds: Dataset, level: str) -> pd.DataFrame:
     return frame.groupby(["group", "period"], as_index=False)["bookings"].sum()
 
 
+def rolling_origins(ds: Dataset, n: int = 6):
+    """The last ``n`` complete quarters, oldest first, each as (``period``, ``cutoff``, ``snapshot``): the cutoff is
+    the last day of the quarter before, the snapshot the data as they stood then (nothing later visible)."""
+    fy = ds.fiscal_year_start
+    last_done = last_complete_period(ds.as_of_date, fy)
+    for k in range(n, 0, -1):
+        period = shift_period(last_done, -k + 1, fy)
+        cutoff = period_bounds(shift_period(period, -1, fy), fy)[1]
+        yield period, cutoff, ds.as_of(cutoff)
+
+
 def backtest(
     ds: Dataset,
     n: int = 6,
@@ -59,13 +70,8 @@ def backtest(
     ``p10``, ``p50``, ``p90``, ``scale`` (in-sample seasonal-naive error up to the cutoff).
     """
     make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
-    fy = ds.fiscal_year_start
-    last_done = last_complete_period(ds.as_of_date, fy)
     rows = []
-    for k in range(n, 0, -1):
-        target = shift_period(last_done, -k + 1, fy)
-        cutoff = period_bounds(shift_period(target, -1, fy), fy)[1]
-        snap = ds.as_of(cutoff)
+    for target, cutoff, snap in rolling_origins(ds, n):
         table = make().fit(snap).predict(target).table(levels)
         for level in levels:
             hist = quarterly_bookings(snap, level)

@@ -452,16 +452,13 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
     ``within_20pct`` (share of reps within ±20 % of quota), ``plan_vs_actual`` (Σ quotas / Σ bookings − 1).
     Other quota types are replayed in their own unit (targets of that type; :func:`actuals`).
     """
-    from analysis.calendar import last_complete_period, period_bounds, shift_period
+    from analysis.backtest import rolling_origins
+    from analysis.calendar import shift_period
 
     make = make or (lambda: forecaster_for(quota_type, draws=1000, seed=0))
     fy = ds.fiscal_year_start
-    last_done = last_complete_period(ds.as_of_date, fy)
     rows = []
-    for k in range(n, 0, -1):
-        period = shift_period(last_done, -k + 1, fy)
-        start, _ = period_bounds(period, fy)
-        snap = ds.as_of(start - pd.Timedelta(days=1))
+    for period, _, snap in rolling_origins(ds, n):  # the day before the quarter began
         target, _ = snap.targets_for(period, quota_type)
         draws = make().fit(snap).predict(period).rep_draws()
         if draws.empty:

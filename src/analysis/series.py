@@ -173,17 +173,11 @@ class SeriesForecaster:
 def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
     """The time-series models' rolling-origin backtest, in the schema of :func:`analysis.backtest.backtest` plus
     ``method``: for each of the last ``n`` complete quarters, fit on the data as of the end of the quarter before."""
-    from analysis.backtest import naive_scale, quarterly_bookings
-    from analysis.calendar import period_bounds
+    from analysis.backtest import naive_scale, quarterly_bookings, rolling_origins
 
     make = make or (lambda: SeriesForecaster())
-    fy = ds.fiscal_year_start
-    last_done = last_complete_period(ds.as_of_date, fy)
     rows = []
-    for k in range(n, 0, -1):
-        target = shift_period(last_done, -k + 1, fy)
-        cutoff = period_bounds(shift_period(target, -1, fy), fy)[1]
-        snap = ds.as_of(cutoff)
+    for target, cutoff, snap in rolling_origins(ds, n):
         f = make().fit(snap).predict(target)
         for level, part in f.groupby("level"):
             hist = quarterly_bookings(snap, level)
