@@ -18,12 +18,13 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from analysis import summary
+from analysis import compensation, summary
 
 # %% tags=["parameters"]
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+comp_plan: str = "standard"  # pay plan the cost of the quotas was computed with (bundled name or YAML file)
 run_dir: str = "."  # folder this run wrote its tables into (read here, not recomputed)
 
 # %% tags=["remove_cell"]
@@ -37,6 +38,11 @@ display(Markdown(f"## Planning {period} · data as of {pd.Timestamp(as_of).date(
 display(Markdown(summary.forecast_sentence(forecast, reach, period)))
 plan = json.loads((out / "quota_plan.json").read_text())
 display(Markdown(summary.plan_sentence(plan)))
+
+# %% tags=["remove_input"]
+cost, pay = pd.read_csv(out / "compensation.csv", keep_default_na=False, na_values=[""]), compensation.resolve_plan(comp_plan)
+if len(cost):
+    display(Markdown(summary.cost_sentence(cost, pay.name, pay.variable)))
 
 # %% [markdown]
 # ## The numbers that matter
@@ -63,8 +69,8 @@ display(Markdown("\n".join(f"{i}. {r}" for i, r in enumerate(risks, 1)) or "No r
 # ## Detailed reports
 # - [Data check](10-check-data.html): freshness and quarantined rows
 # - [Pipeline metrics](20-measure-pipeline.html): trends, win rates, deal size, cycle, funnel, coverage, CAC
-# - [Bookings forecast](30-forecast-bookings.html): next quarter's range by team and segment, and how past forecasts did
-# - [Quota recommendation](40-recommend-quotas.html): each rep's quota, their chance of reaching it, the baselines; `quotas.xlsx` for sales operations
+# - [Bookings forecast](30-forecast-bookings.html): the quarters ahead by team and segment, which model carries the forecast, and how past forecasts did
+# - [Quota recommendation](40-recommend-quotas.html): each rep's quota, their chance of reaching it, the baselines, what the plan costs and what changes if the target moves; `quotas.xlsx` for sales operations
 
 # %% tags=["remove_input"]
 display(Markdown(summary.definitions_markdown(list(numbers["metric"]) + ["win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"])))

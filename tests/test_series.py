@@ -117,3 +117,11 @@ def test_forecast_report_on_demo_data(demo_dir):
     assert head.level.value_counts()["company"] == 1 and (head.period == "2027Q1").all()
     assert (r.weights.groupby("level")["weight"].sum().round(9) == 1).all()
     assert (r.table[["p10", "p50", "p90"]].diff(axis=1).iloc[:, 1:] >= -1e-9).all().all()  # quantiles in order
+
+
+def test_spreading_the_fits_over_processes_changes_nothing(demo_dir):
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    a = series.SeriesForecaster(draws=200, n_jobs=1).fit(ds).predict(["2027Q1", "2027Q2"])
+    b = series.SeriesForecaster(draws=200, n_jobs=2).fit(ds).predict(["2027Q1", "2027Q2"])
+    assert len(a)
+    pd.testing.assert_frame_equal(a, b)

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from analysis.calendar import next_period, period_bounds, period_of
 from analysis.config import PASSWORD_ENV
 from analysis.mapping import Mapping, load_mapping
-from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, period_ok, row_schema
+from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, isin, period_ok, row_schema
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 QUARANTINE_COLUMNS = ["table", "file", "source_row", "column", "value", "rule", "reason"]
@@ -572,7 +572,7 @@ class Dataset:
             t["stage_history"] = sh
             last = order_stage_history(sh, opps).drop_duplicates("opportunity_id", keep="last")
             stage = opps["opportunity_id"].map(last.set_index("opportunity_id")["stage"])
-            has_hist = opps["opportunity_id"].isin(self.tables["stage_history"]["opportunity_id"])
+            has_hist = isin(opps["opportunity_id"], self.tables["stage_history"]["opportunity_id"])
             opps.loc[has_hist, "stage"] = stage[has_hist].fillna("unknown")
         t["opportunities"] = opps
         reps = t["reps"]
@@ -581,7 +581,7 @@ class Dataset:
         t["reps"] = reps
         if "leads" in t:
             leads = t["leads"][t["leads"]["created_date"] <= d].copy()
-            leads.loc[~leads["opportunity_id"].isin(opps["opportunity_id"]), "opportunity_id"] = None
+            leads.loc[~isin(leads["opportunity_id"], opps["opportunity_id"]), "opportunity_id"] = None
             t["leads"] = leads
         if "activities" in t:
             t["activities"] = t["activities"][t["activities"]["date"] <= d]
@@ -592,7 +592,8 @@ class Dataset:
         last_start = period_bounds(last_period, self.fiscal_year_start)[0]
         for name in ("quotas", "goals", "targets"):
             if name in t:
-                starts = t[name]["period"].map(lambda p: period_bounds(p, self.fiscal_year_start)[0])
+                labels = t[name]["period"]
+                starts = labels.map({p: period_bounds(p, self.fiscal_year_start)[0] for p in labels.dropna().unique()})
                 t[name] = t[name][starts <= last_start]
         return replace(self, tables={k: v.reset_index(drop=True) for k, v in t.items()}, as_of_date=d)
 

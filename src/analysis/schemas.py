@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from analysis.calendar import is_period_label
 
@@ -238,11 +241,20 @@ def _not_after(col: str, as_of: pd.Timestamp) -> Callable[[pd.DataFrame], pd.Ser
     return lambda d: ~(d[col] > as_of).fillna(False)
 
 
+def isin(values: pd.Series, pool) -> np.ndarray:
+    """``values.isin(pool)`` through pyarrow's hash set, as text (pandas 3's Arrow-string ``isin`` walks the pool in
+    Python: 25 s for 4M rows against a million ids, this well under a second). Missing values are not in it."""
+    pool = pool if isinstance(pool, pd.Series) else pd.Series(list(pool), dtype="object")
+    value_set = pyarrow.array(pd.unique(pool.dropna().astype("str")), type=pyarrow.string())
+    found = pc.is_in(pyarrow.array(values.astype("str"), type=pyarrow.string(), from_pandas=True), value_set=value_set)
+    return np.asarray(found.fill_null(False), dtype=bool)
+
+
 def _in(col: str, allowed: Iterable, nullable: bool = False) -> Callable[[pd.DataFrame], pd.Series]:
-    allowed = pd.Index(pd.unique(pd.Series(list(allowed), dtype="object")))
+    allowed = list(pd.unique(pd.Series(list(allowed), dtype="object")))
 
     def check(d: pd.DataFrame) -> pd.Series:
-        ok = d[col].isin(allowed)
+        ok = pd.Series(isin(d[col], allowed), index=d.index)
         return ok | d[col].isna() if nullable else ok
 
     return check

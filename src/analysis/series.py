@@ -120,12 +120,29 @@ def model_draws(y: np.ndarray, hs: list[int], model: str, draws: int = 1000, see
         return _sarimax(y, hs, draws, rng)
 
 
+def _forecast_group(level: str, group: str, y: np.ndarray, seed: int, models, hs: list[int], periods: list[str], draws: int):
+    """Every model's forecast rows for one group's series, and what could not be fitted."""
+    rows, skipped = [], []
+    for model in models:
+        try:
+            sims = model_draws(y, hs, model, draws, seed)
+        except (ValueError, np.linalg.LinAlgError) as err:  # a fit that cannot be made is reported, not fatal
+            skipped.append((level, group, model, str(err)[:120]))
+            continue
+        for period, h in zip(periods, hs, strict=True):
+            x = np.maximum(sims[h], 0.0)  # bookings are not negative
+            q = np.quantile(x, QUANTILES)
+            rows.append({"level": level, "group": group, "period": period, "mean": float(x.mean()),
+                         "p10": q[0], "p50": q[1], "p90": q[2], "method": model})
+    return rows, skipped
+
+
 class SeriesForecaster:
     """Seasonal naive, ETS and SARIMAX on each group's quarterly bookings. Settings here; ``fit`` reads the
     series known at a snapshot's as-of date; ``predict`` forecasts a later quarter (1 to 4+ steps ahead)."""
 
     def __init__(self, models: tuple[str, ...] = MODELS, draws: int = 1000, seed: int = 0, min_quarters: int = 6,
-                 levels: tuple[str, ...] = ("company", "team", "segment")):
+                 levels: tuple[str, ...] = ("company", "team", "segment"), n_jobs: int | None = None):
         unknown = set(models) - set(MODELS)
         if unknown:
             raise ValueError(f"unknown model(s) {sorted(unknown)}; known: {MODELS}")
@@ -134,6 +151,7 @@ class SeriesForecaster:
         self.seed = seed
         self.min_quarters = min_quarters
         self.levels = levels
+        self.n_jobs = n_jobs  # None: one process below 40 groups, every core above
 
     def fit(self, ds: Dataset) -> SeriesForecaster:
         self.fiscal_year_start_ = ds.fiscal_year_start
@@ -149,24 +167,23 @@ class SeriesForecaster:
         hs = [len(period_range(self.last_, p, self.fiscal_year_start_)) - 1 for p in periods]
         if min(hs) < 1:
             raise ValueError(f"{periods[hs.index(min(hs))]} is not after the last complete quarter {self.last_}")
-        rows, self.skipped_ = [], []
+        tasks, self.skipped_ = [], []
         for level, wide in self.series_.items():
             for i, group in enumerate(wide.columns):
                 y = wide[group].dropna().to_numpy(dtype=float)
                 if len(y) < self.min_quarters:
                     self.skipped_.append((level, group, "all", f"{len(y)} quarters of history, {self.min_quarters} needed"))
-                    continue
-                for model in self.models:
-                    try:
-                        sims = model_draws(y, hs, model, self.draws, self.seed * 1000 + i)
-                    except (ValueError, np.linalg.LinAlgError) as err:  # a fit that cannot be made is reported, not fatal
-                        self.skipped_.append((level, group, model, str(err)[:120]))
-                        continue
-                    for period, h in zip(periods, hs, strict=True):
-                        x = np.maximum(sims[h], 0.0)  # bookings are not negative
-                        q = np.quantile(x, QUANTILES)
-                        rows.append({"level": level, "group": str(group), "period": period, "mean": float(x.mean()),
-                                     "p10": q[0], "p50": q[1], "p90": q[2], "method": model})
+                else:
+                    tasks.append((level, str(group), y, self.seed * 1000 + i))
+        n_jobs = self.n_jobs if self.n_jobs is not None else (1 if len(tasks) < 40 else -1)
+        if n_jobs == 1:
+            done = [_forecast_group(*t, self.models, hs, periods, self.draws) for t in tasks]
+        else:  # many groups: the fits are independent and seeded per group, so spreading them over cores changes nothing
+            from joblib import Parallel, delayed
+
+            done = Parallel(n_jobs=n_jobs)(delayed(_forecast_group)(*t, self.models, hs, periods, self.draws) for t in tasks)
+        rows = [row for part_rows, _ in done for row in part_rows]
+        self.skipped_ += [skip for _, skips in done for skip in skips]
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
