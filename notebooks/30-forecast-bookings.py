@@ -23,7 +23,7 @@ from IPython.display import Markdown, display
 
 import analysis
 from analysis import plots, series, summary
-from analysis.backtest import scores
+from analysis.backtest import calibration, reliability, scores
 from analysis.forecast import versus_target
 
 # %% tags=["parameters"]
@@ -37,12 +37,13 @@ draws: int = 2000  # Monte Carlo draws per rep
 seed: int = 0  # random seed: the same seed and data give the same forecast
 ramp_schedule: list = [0.25, 0.5, 0.75, 1.0]  # new hires' share of full productivity by quarter of tenure
 backtest_quarters: int = 6  # past quarters replayed to check the forecast
+recalibrate_quarters: int = 4  # past quarters a recalibrated pipeline variant learns from (0 switches it off)
 run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
 out = Path(run_dir)
-result = series.forecast_report(ds, period, horizon, draws, seed, backtest_quarters, tuple(ramp_schedule))
+result = series.forecast_report(ds, period, horizon, draws, seed, backtest_quarters, tuple(ramp_schedule), recalibrate_quarters)
 forecast, headline = result.table, result.headline()
 reach = versus_target(result.sims, ds.targets)
 
@@ -69,7 +70,7 @@ plots.close(ax)
 # ## Which model carries the forecast, and why
 
 # %% tags=["remove_input"]
-display(Markdown(summary.weights_sentence(result.weights)))
+display(Markdown(summary.weights_sentence(result.weights, result.pipeline_method)))
 result.weights.round(3)
 
 # %% [markdown]
@@ -85,6 +86,19 @@ display(ax.figure)
 plots.close(ax)
 scores_by_method = result.backtest.groupby("method").apply(scores, include_groups=False).reset_index(level=0)
 scores_by_method.pivot(index="method", columns="level", values=["mase", "bias", "coverage_80"]).round(2)
+
+# %% [markdown]
+# ## Are the deal probabilities honest?
+# Every deal open at each past quarter end, grouped by the chance the model gave it of being won in the next
+# quarter, against the share that was. The recalibrated variant corrects the chances with this comparison,
+# learned from earlier quarters only.
+
+# %% tags=["remove_input"]
+cal = calibration(ds, backtest_quarters)
+ax = plots.reliability_chart(reliability(cal))
+display(ax.figure)
+plots.close(ax)
+display(Markdown(summary.calibration_sentence(cal)))
 
 # %% [markdown]
 # ## Forecast by team and segment, and the quarters ahead

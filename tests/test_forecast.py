@@ -128,3 +128,57 @@ def test_backtest_table_and_scores(demo_dir):
     assert bt[(bt.level == "company") & (bt.period == "2026Q2")].actual.iloc[0] == pytest.approx(won.amount.sum())
     s = scores(bt).set_index("level")
     assert set(s.index) == {"company", "team"} and (s["coverage_80"].between(0, 1)).all() and (s["mase"] > 0).all()
+
+
+def test_calibration_table_and_reliability_by_hand(demo_dir):
+    from analysis.backtest import calibration, reliability
+
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    cal = calibration(ds, n=3)
+    assert set(cal.columns) == {"cutoff", "period", "opportunity_id", "segment", "age_days", "amount", "pi", "won"}
+    assert cal.pi.between(0, 1).all() and cal.cutoff.nunique() == 3
+    # A deal marked won here was won inside the quarter after its cutoff, by the full data.
+    o = ds.opportunities.set_index("opportunity_id")
+    row = cal[cal.won].iloc[0]
+    start, end = analysis.calendar.period_bounds(row.period)
+    assert o.loc[row.opportunity_id, "status"] == "won" and start <= o.loc[row.opportunity_id, "close_date"] <= end
+    toy = pd.DataFrame({"pi": [0.1, 0.1, 0.4, 0.4], "won": [False, True, False, False]})
+    r = reliability(toy, edges=(0, 0.2, 1)).set_index("bin")
+    first, second = r.iloc[0], r.iloc[1]
+    assert first.deals == 2 and first.predicted == pytest.approx(0.1) and first.observed == pytest.approx(0.5)
+    assert first.z == pytest.approx((0.5 - 0.1) * 2 / np.sqrt(2 * 0.1 * 0.9))
+    assert second.brier == pytest.approx(0.16) and second.observed == 0
+
+
+def test_recalibration_learns_from_the_past_only_and_fixes_zombie_deals(demo_dir, tmp_path):
+    """Seeded truth: 400 stale deals that never close are added across the history. The plain model keeps giving
+    them a chance; the recalibrated one learns from earlier quarter ends that such deals are not won."""
+    from analysis.backtest import calibration
+
+    folder = tmp_path / "zombies"
+    demo.write(demo.generate(seed=3, reps=12, years=2, as_of=AS_OF), folder)
+    opps = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(5)
+    reps = pd.read_csv(folder / "reps.csv", parse_dates=["hire_date"])
+    owners = reps.loc[reps.hire_date <= "2024-11-15", "rep_id"].to_numpy()  # hired before their stale deals began
+    created = pd.to_datetime("2024-11-15") + pd.to_timedelta(rng.integers(0, 700, 400), unit="D")
+    zombies = pd.DataFrame({"opportunity_id": [f"Z{i:05d}" for i in range(400)], "owner_id": rng.choice(owners, 400),
+                            "created_date": created.strftime("%Y-%m-%d"), "close_date": "", "status": "open",
+                            "amount": "20000", "segment": "SMB"})
+    pd.concat([opps, zombies], ignore_index=True).fillna("").to_csv(folder / "opportunities.csv", index=False)
+    ds = analysis.load(folder, as_of=AS_OF)
+    plain = calibration(ds, n=2, make=lambda: PipelineForecaster(draws=10))
+    fixed = calibration(ds, n=2, make=lambda: PipelineForecaster(draws=10, recalibrate=3))
+    gap_plain = abs(plain.pi.sum() - plain.won.sum()) / plain.won.sum()
+    gap_fixed = abs(fixed.pi.sum() - fixed.won.sum()) / fixed.won.sum()
+    assert gap_fixed < gap_plain / 2
+    z = fixed.opportunity_id.str.startswith("Z")
+    assert fixed[z].pi.mean() < 0.9 * plain[plain.opportunity_id.str.startswith("Z")].pi.mean()  # the stale deals lose chance
+    # Nothing leaks: the recalibrated forecast is the same from the full history or an extract taken at the cutoff.
+    cutoff = "2026-06-30"
+    full = ds.as_of(cutoff)
+    demo.write(full.tables, tmp_path / "then")
+    then = analysis.load(tmp_path / "then", as_of=cutoff)
+    a = PipelineForecaster(draws=200, seed=2, recalibrate=3).fit(full).predict("next")
+    b = PipelineForecaster(draws=200, seed=2, recalibrate=3).fit(then).predict("next")
+    np.testing.assert_allclose(a.draws, b.draws, atol=1e-9)

@@ -52,7 +52,7 @@ def _rows(method, cutoffs, offset, spread, actual=100.0):
 
 
 def test_weights_follow_backtest_pinball_and_exclude_what_does_not_beat_the_naive():
-    cutoffs = ["2026-03-31", "2026-06-30"]
+    cutoffs = ["2025-12-31", "2026-03-31", "2026-06-30"]
     bt = _bt(_rows("a", cutoffs, 2, 5) + _rows("b", cutoffs, 4, 5) + _rows("c", cutoffs, 30, 5) + _rows("seasonal_naive", cutoffs, 20, 5))
     w = series.combination_weights(bt).set_index("method")
     loss = {m: np.mean([pinball(100, 100 + o - 5, 0.1) + pinball(100, 100 + o, 0.5) + pinball(100, 100 + o + 5, 0.9)]) / 3 / 10
@@ -63,6 +63,10 @@ def test_weights_follow_backtest_pinball_and_exclude_what_does_not_beat_the_naiv
     # When nothing beats the naive, every model, the naive included, gets a share.
     w2 = series.combination_weights(_bt(_rows("c", cutoffs, 30, 5) + _rows("seasonal_naive", cutoffs, 20, 5))).set_index("method")
     assert (w2["weight"] > 0).all()
+    # A model backtested on too few quarters gets nothing, however good, and is judged only where the naive also ran.
+    short = _rows("d", cutoffs[-1:], 0, 1)
+    w3 = series.combination_weights(_bt(_rows("a", cutoffs, 2, 5) + short + _rows("seasonal_naive", cutoffs, 20, 5))).set_index("method")
+    assert w3.loc["d", "weight"] == 0 and "fewer than 3" in w3.loc["d", "why"] and w3.loc["a", "weight"] == pytest.approx(1.0)
 
 
 def test_combine_is_the_weighted_average_and_renormalises_missing_models():
@@ -76,14 +80,15 @@ def test_combine_is_the_weighted_average_and_renormalises_missing_models():
 
 
 def test_combined_backtest_uses_only_earlier_cutoffs():
-    cutoffs = ["2026-03-31", "2026-06-30"]
-    bt = _bt(_rows("a", cutoffs[:1], 0, 5) + _rows("b", cutoffs[:1], 10, 5)
-             + _rows("a", cutoffs[1:], 10, 5, actual=200) + _rows("b", cutoffs[1:], 0, 5, actual=200))
+    early, late = ["2025-09-30", "2025-12-31", "2026-03-31"], "2026-06-30"
+    rows = _rows("a", early, 0, 5) + _rows("b", early, 10, 5) + _rows("seasonal_naive", early, 20, 5)
+    rows += _rows("a", [late], 10, 5, actual=200) + _rows("b", [late], 0, 5, actual=200) + _rows("seasonal_naive", [late], 20, 5, actual=200)
+    bt = _bt(rows)
     cb = series.combined_backtest(bt).set_index("cutoff")
-    assert cb.loc["2026-03-31", "p50"] == pytest.approx(105)  # first cutoff: equal weights
-    w = series.combination_weights(bt[bt.cutoff == cutoffs[0]]).set_index("method")["weight"]
-    assert w["a"] > w["b"]  # a was better at the first cutoff ...
-    assert cb.loc["2026-06-30", "p50"] == pytest.approx(w["a"] * 210 + w["b"] * 200)  # ... so it leads at the second, whatever happens then
+    assert cb.loc["2025-09-30", "p50"] == pytest.approx((100 + 110 + 120) / 3)  # first cutoff: equal weights
+    w = series.combination_weights(bt[bt.cutoff < late]).set_index("method")["weight"]
+    assert w["a"] > w["b"] > 0 == w["seasonal_naive"]  # a was better before the last cutoff ...
+    assert cb.loc[late, "p50"] == pytest.approx(w["a"] * 210 + w["b"] * 200)  # ... so it leads there, whatever happens then
 
 
 def test_series_forecast_sees_nothing_after_the_cutoff(demo_dir, tmp_path):

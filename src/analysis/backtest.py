@@ -105,3 +105,38 @@ def scores(bt: pd.DataFrame) -> pd.DataFrame:
             row[f"pinball_{col}"] = float((pinball(b["actual"], b[col], tau) / b["scale"])[ok].mean())
         out.append(row)
     return pd.DataFrame(out)
+
+
+def calibration(ds: Dataset, n: int = 6, make: Callable[[], PipelineForecaster] | None = None) -> pd.DataFrame:
+    """Are the open deals' win probabilities honest? At each rolling origin, every deal open at the cutoff with the
+    chance π the model gave it of being won inside the next quarter, and whether it was: ``cutoff``, ``period``,
+    ``opportunity_id``, ``segment``, ``age_days``, ``amount``, ``pi``, ``won``."""
+    make = make or (lambda: PipelineForecaster(draws=10, seed=0))
+    o = ds.opportunities.set_index("opportunity_id")
+    parts = []
+    for target, cutoff, snap in rolling_origins(ds, n):
+        if (snap.opportunities["created_date"] > cutoff - pd.Timedelta(days=365)).sum() < 50:
+            continue  # before the data (or almost): nothing to learn or check
+        probs = make().fit(snap).open_deal_probabilities(target)
+        start, end = period_bounds(target, ds.fiscal_year_start)
+        close = probs["opportunity_id"].map(o["close_date"])
+        won = (probs["opportunity_id"].map(o["status"]) == "won") & (close >= start) & (close <= end)
+        parts.append(pd.DataFrame({"cutoff": cutoff.date().isoformat(), "period": target, "opportunity_id": probs["opportunity_id"],
+                                   "segment": probs["segment"], "age_days": (cutoff - probs["created_date"]).dt.days,
+                                   "amount": probs["amount"], "pi": probs["pi"], "won": won.to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["cutoff", "period", "opportunity_id", "segment", "age_days", "amount", "pi", "won"])
+
+
+def reliability(cal: pd.DataFrame, by: str = "pi", edges=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)) -> pd.DataFrame:
+    """Predicted against observed, per bin of ``by`` (π, or e.g. ``age_days`` with other edges): ``bin``,
+    ``deals``, ``predicted`` (mean π), ``observed`` (share won), ``z`` ((observed − predicted) / binomial SE of
+    the prediction), and ``brier`` (mean squared error of π in the bin)."""
+    c = cal.assign(bin=pd.cut(cal[by], bins=list(edges), include_lowest=True))
+    g = c.groupby("bin", observed=True)
+    out = g.agg(deals=("pi", "size"), predicted=("pi", "mean"), observed=("won", "mean")).reset_index()
+    var = g["pi"].apply(lambda p: float((p * (1 - p)).sum())).to_numpy()
+    out["z"] = (out["observed"] - out["predicted"]) * out["deals"] / np.sqrt(np.where(var > 0, var, np.nan))
+    out["brier"] = g.apply(lambda d: float(((d["pi"] - d["won"]) ** 2).mean()), include_groups=False).to_numpy()
+    out["bin"] = out["bin"].astype(str)
+    return out

@@ -40,6 +40,7 @@ class Settings:
     interval: float = 0.90  # width of reported intervals
     backtest_quarters: int = 6  # rolling-origin cutoffs
     horizon: int = 4  # quarters after the as-of date to forecast
+    recalibrate_quarters: int = 4  # past quarters a recalibrated pipeline variant learns from (0: no such variant)
     draws: int = 2000  # Monte Carlo draws per rep
     seed: int = 0
 

@@ -44,6 +44,11 @@ def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_
     return out
 
 
+def _calibration_features(pi, age) -> np.ndarray:
+    p = np.clip(np.asarray(pi, dtype=float), 1e-4, 1 - 1e-4)
+    return np.column_stack([np.log(p / (1 - p)), np.log1p(np.maximum(np.asarray(age, dtype=float), 0.0))])
+
+
 def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.ndarray:
     """Share of full productivity by completed quarters of tenure (``schedule[k]`` in quarter k; then 1)."""
     tenure = np.asarray(tenure_months, dtype=float)
@@ -96,10 +101,11 @@ class PipelineForecaster:
 
     def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 730, rate_days: int = 365,
                  ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50,
-                 measure: str = "amount"):
+                 measure: str = "amount", recalibrate: int = 0):
         if measure not in MEASURES:
             raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
         self.measure = measure
+        self.recalibrate = recalibrate  # earlier quarters to learn a correction of the deal probabilities from (0: off)
         self.draws = draws
         self.seed = seed
         self.window_days = window_days
@@ -135,7 +141,7 @@ class PipelineForecaster:
         # Reps: active at the as-of date, their main segment, tenure, shrunk creation rate and deal size.
         reps = ds.reps.copy()
         reps["active"] = ~(reps["end_date"] <= as_of)
-        main_seg = opps.groupby("owner_id")["segment"].agg(lambda s: s.value_counts().index[0])
+        main_seg = opps.groupby("owner_id")["segment"].agg(lambda s: s.value_counts().sort_index().idxmax())  # ties: by name, not row order
         reps["segment"] = reps["rep_id"].map(main_seg).fillna(opps["segment"].mode().iloc[0] if len(opps) else "all")
         start = as_of - pd.Timedelta(days=self.rate_days)
         recent = opps[opps["created_date"] > start]
@@ -164,8 +170,25 @@ class PipelineForecaster:
             reps["log_size"] = np.nan
         reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
         self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size"]].reset_index(drop=True)
-        self.open_ = opps[opps["status"] == "open"][["owner_id", "segment", "created_date", "amount", "margin"]].reset_index(drop=True)
+        self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
+        self.open_ = opps[opps["status"] == "open"][["opportunity_id", "owner_id", "segment", "created_date", "amount", "margin"]].reset_index(drop=True)
         return self
+
+    def _learn_calibration(self, ds: Dataset):
+        """A logistic correction of π learned from this snapshot's own past: at each of its last ``recalibrate``
+        quarter ends, the deals then open, the π this model gave them and whether they were won in the next quarter
+        (all known at the snapshot's date, so nothing leaks). Features: logit π and log(1 + age). None when there is
+        too little to learn from (fewer than 200 deals or 20 wins)."""
+        from sklearn.linear_model import LogisticRegression
+
+        from analysis.backtest import calibration
+
+        settings = {k: getattr(self, k) for k in ("window_days", "rate_days", "ramp_schedule", "shock_sd", "min_at_risk")}
+        cal = calibration(ds, self.recalibrate, make=lambda: PipelineForecaster(draws=10, seed=0, **settings))
+        cal = cal[cal["pi"] > 0]
+        if len(cal) < 200 or cal["won"].sum() < 20 or (~cal["won"]).sum() < 20:
+            return None
+        return LogisticRegression(C=1.0).fit(_calibration_features(cal["pi"], cal["age_days"]), cal["won"].to_numpy())
 
     def _curve(self, segment: str) -> pd.DataFrame:
         return self.curves_.get(segment, self.curve_all_)
@@ -192,6 +215,9 @@ class PipelineForecaster:
             pi[m] = win_probability_between(self._curve(seg), age[m], start, end)
         fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2))
         out["amount"] = out["amount"].fillna(fill)
+        if self.calibrator_ is not None:  # deals the curve gives no chance keep none
+            fixed = self.calibrator_.predict_proba(_calibration_features(pi, age))[:, 1]
+            pi = np.where(pi > 0, fixed, 0.0)
         out["pi"] = pi
         if self.measure == "count":
             out["value"] = 1.0

@@ -281,3 +281,14 @@ def what_if_sweep(sweep: pd.DataFrame, x: str = "target", axes=None):
     axes[0].set(ylim=(0, 1), title="How realistic the plan is")
     axes[1].set(title="What it costs (variable pay ÷ bookings)")
     return axes[0]
+
+
+def reliability_chart(table: pd.DataFrame, ax=None):
+    """Predicted chance against observed share won, per bin (``backtest.reliability``); the diagonal is honest."""
+    ax = ax or plt.subplots(figsize=(5, 4))[1]
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.scatter(table["predicted"], table["observed"], s=20 + 200 * table["deals"] / table["deals"].max(), alpha=0.7)
+    top = float(max(table["predicted"].max(), table["observed"].max(), 0.05)) * 1.15
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="chance the model gave", ylabel="share actually won",
+           title="Open deals at past quarter ends: won next quarter")
+    return ax

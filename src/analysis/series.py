@@ -208,45 +208,64 @@ def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"])
 
 
-def _model_scores(bt: pd.DataFrame) -> pd.DataFrame:
-    """Per level and method: mean scaled pinball loss over p10/p50/p90, MASE and the number of backtest points."""
+def _scaled_pinball(b: pd.DataFrame) -> pd.Series:
+    """Mean of the p10 / p50 / p90 pinball losses, scaled like MASE."""
     from analysis.backtest import pinball
 
-    b = bt[bt["scale"] > 0].copy()
-    loss = sum(pinball(b["actual"], b[c], t) for c, t in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))) / 3
-    b["pinball"] = loss / b["scale"]
-    b["ase"] = np.abs(b["actual"] - b["p50"]) / b["scale"]
+    return sum(pinball(b["actual"], b[c], t) for c, t in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))) / 3 / b["scale"]
+
+
+def _model_scores(bt: pd.DataFrame) -> pd.DataFrame:
+    """Per level and method: mean scaled pinball loss over p10/p50/p90, MASE and the number of backtest points."""
+    b = bt[bt["scale"] > 0]
+    b = b.assign(pinball=_scaled_pinball(b), ase=np.abs(b["actual"] - b["p50"]) / b["scale"])
     return b.groupby(["level", "method"]).agg(pinball=("pinball", "mean"), mase=("ase", "mean"), n=("ase", "size")).reset_index()
 
 
-def combination_weights(bt: pd.DataFrame) -> pd.DataFrame:
+def combination_weights(bt: pd.DataFrame, min_cutoffs: int = 3) -> pd.DataFrame:
     """Weights per level from a backtest with a ``method`` column: ``level``, ``method``, ``pinball``, ``mase``,
-    ``n``, ``weight``, ``why``. Weight ∝ 1 / pinball among the models whose MASE beats the seasonal naive's (all
-    models when none does); models are compared only on the cutoffs and groups every one of them forecast."""
-    if bt.empty:
-        return pd.DataFrame(columns=["level", "method", "pinball", "mase", "n", "weight", "why"])
-    key = ["cutoff", "level", "group"]
-    count = bt.groupby(key)["method"].transform("nunique")
-    per_level = bt.groupby("level")["method"].transform("nunique")
-    common = bt[count == per_level]  # like with like
-    s = _model_scores(common)
-    if s.empty:  # nothing could be scored (no seasonal-naive scale yet): no weights
-        return pd.DataFrame(columns=["level", "method", "pinball", "mase", "n", "weight", "why"])
+    ``relative_pinball``, ``n``, ``cutoffs``, ``weight``, ``why``.
+
+    Each model is compared with the seasonal naive on the cutoffs and groups both forecast (like with like, so a
+    model with a shorter history is not judged on other quarters): ``relative_pinball`` = its scaled pinball loss
+    ÷ the naive's there. Weight ∝ 1 / relative pinball among the models whose MASE beats the naive's on those
+    rows and that were backtested on at least ``min_cutoffs`` quarters; when none qualifies (a short history),
+    every model with enough quarters (or every model) is weighted ∝ 1 / its own pinball loss, the naive included."""
+    cols = ["level", "method", "pinball", "mase", "relative_pinball", "n", "cutoffs", "weight", "why"]
+    b = bt[bt["scale"] > 0]
+    if b.empty:
+        return pd.DataFrame(columns=cols)
+    b = b.assign(pinball=_scaled_pinball(b), ase=np.abs(b["actual"] - b["p50"]) / b["scale"])
     out = []
-    for level, g in s.groupby("level"):
-        g = g.copy()
-        naive = g.loc[g["method"] == "seasonal_naive", "mase"]
-        bar = float(naive.iloc[0]) if len(naive) else np.inf
-        eligible = (g["mase"] < bar) | (g["method"] == "seasonal_naive") if (g["mase"] < bar).any() else pd.Series(True, index=g.index)
-        if (g["mase"] < bar).any():
-            eligible &= g["method"] != "seasonal_naive"
-        inv = np.where(eligible, 1.0 / g["pinball"].clip(lower=1e-12), 0.0)
-        g["weight"] = inv / inv.sum() if inv.sum() > 0 else 1.0 / len(g)
-        g["why"] = np.where(eligible, "weight ∝ 1 / backtest pinball loss",
-                            np.where(g["method"] == "seasonal_naive", "baseline: other models beat it",
-                                     "no weight: does not beat the seasonal naive"))
-        out.append(g)
-    return pd.concat(out, ignore_index=True)
+    for level, g in b.groupby("level"):
+        naive = g[g["method"] == "seasonal_naive"].set_index(["cutoff", "group"])[["pinball", "ase"]]
+        rows = []
+        for method, m in g.groupby("method"):
+            own = m.set_index(["cutoff", "group"])[["pinball", "ase"]]
+            both = own.join(naive.add_suffix("_naive"), how="inner")
+            rel = both["pinball"].mean() / both["pinball_naive"].mean() if len(both) and both["pinball_naive"].mean() > 0 else np.nan
+            beats = bool(len(both) and both["ase"].mean() < both["ase_naive"].mean()) and method != "seasonal_naive"
+            rows.append({"level": level, "method": method, "pinball": float(m["pinball"].mean()), "mase": float(m["ase"].mean()),
+                         "relative_pinball": float(rel) if method != "seasonal_naive" else 1.0, "n": int(len(m)),
+                         "cutoffs": int(m["cutoff"].nunique()), "beats": beats})
+        r = pd.DataFrame(rows)
+        enough = r["cutoffs"] >= min_cutoffs
+        eligible = r["beats"] & enough & r["relative_pinball"].notna()
+        if eligible.any():
+            inv = np.where(eligible, 1.0 / r["relative_pinball"].clip(lower=1e-12), 0.0)
+            r["weight"] = inv / inv.sum()
+            r["why"] = np.where(eligible, "weight ∝ 1 / pinball loss relative to the seasonal naive",
+                                np.where(r["method"] == "seasonal_naive", "baseline: other models beat it",
+                                         np.where(~enough, f"no weight: backtested on fewer than {min_cutoffs} quarters",
+                                                  "no weight: does not beat the seasonal naive")))
+        else:
+            share = enough if enough.any() else pd.Series(True, index=r.index)
+            inv = np.where(share, 1.0 / r["pinball"].clip(lower=1e-12), 0.0)
+            r["weight"] = inv / inv.sum()
+            r["why"] = np.where(share, "no model has yet beaten the seasonal naive over enough quarters: weight ∝ 1 / pinball loss",
+                                f"no weight: backtested on fewer than {min_cutoffs} quarters")
+        out.append(r.drop(columns="beats"))
+    return pd.concat(out, ignore_index=True)[cols]
 
 
 def combine(forecasts: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
@@ -289,20 +308,22 @@ def combined_backtest(bt: pd.DataFrame) -> pd.DataFrame:
 
 class ForecastReport:
     """Everything the forecast page and the run need: ``sims`` (the pipeline draws of the planned period, for the
-    quotas), ``table`` (forecast.csv: every level, period of the horizon and method, ``combined`` included),
-    ``weights`` (which model carries how much weight per level, and why) and ``backtest`` (every method's rolling
-    origin, the combination scored with earlier cutoffs' weights only)."""
+    quotas, from the pipeline variant in ``pipeline_method``), ``table`` (forecast.csv: every level, period of the
+    horizon and method, ``combined`` included), ``weights`` (which model carries how much weight per level, and
+    why) and ``backtest`` (every method's rolling origin, the combination scored with earlier cutoffs' weights
+    only)."""
 
-    def __init__(self, sims, table: pd.DataFrame, weights: pd.DataFrame, backtest: pd.DataFrame):
+    def __init__(self, sims, table: pd.DataFrame, weights: pd.DataFrame, backtest: pd.DataFrame, pipeline_method: str = "pipeline"):
         self.sims, self.table, self.weights, self.backtest = sims, table, weights, backtest
+        self.pipeline_method = pipeline_method
 
     def headline(self, period: str | None = None) -> pd.DataFrame:
-        """The forecast to show: ``combined`` where there is one, else the pipeline model, for ``period``
-        (default the planned one)."""
+        """The forecast to show: ``combined`` where there is one, else the pipeline variant that supplies the rep
+        draws, for ``period`` (default the planned one)."""
         period = period or self.sims.period
         t = self.table[self.table["period"] == period]
         best = t[t["method"] == "combined"]
-        rest = t[(t["method"] == "pipeline") & ~t.set_index(["level", "group"]).index.isin(best.set_index(["level", "group"]).index)]
+        rest = t[(t["method"] == self.pipeline_method) & ~t.set_index(["level", "group"]).index.isin(best.set_index(["level", "group"]).index)]
         return pd.concat([best, rest], ignore_index=True)
 
 
@@ -316,23 +337,37 @@ def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:
 
 
 def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 2000, seed: int = 0, backtest_quarters: int = 6,
-                    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> ForecastReport:
+                    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), recalibrate_quarters: int = 4) -> ForecastReport:
     """Pipeline model (every level, rep draws for ``period``), the time-series models (company, team, segment),
-    their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters."""
+    their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters.
+
+    With ``recalibrate_quarters`` > 0 a second pipeline variant, ``pipeline_recalibrated``, corrects the open deals'
+    win chances with what the model's own past quarters showed (``PipelineForecaster(recalibrate=…)``); both enter
+    the combination, and the rep draws for the quotas come from whichever scored the lower company-level pinball
+    loss in the backtest."""
     from analysis.backtest import backtest
     from analysis.forecast import PipelineForecaster
 
     periods = forecast_periods(ds, period, horizon)
-    pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule).fit(ds)
-    sims = {p: pipe.predict(p) for p in periods}
+    variants = {"pipeline": 0} | ({"pipeline_recalibrated": recalibrate_quarters} if recalibrate_quarters else {})
+    tables, draws_for, bts = [], {}, []
+    for name, k in variants.items():
+        pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
+        sims = {p: pipe.predict(p) for p in periods}
+        draws_for[name] = sims[period]
+        tables.append(pd.concat([s.table(method=name) for s in sims.values()], ignore_index=True))
+        make = (lambda k=k: PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k))
+        bts.append(backtest(ds, n=backtest_quarters, make=make).assign(method=name))
     series = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds)
     models = series.predict(periods)
-    bt_pipe = backtest(ds, n=backtest_quarters, make=lambda: PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule))
-    bt_all = pd.concat([bt_pipe.assign(method="pipeline"), series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))],
-                       ignore_index=True)
+    bt_all = pd.concat([*bts, series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))], ignore_index=True)
     weights = combination_weights(bt_all)
-    pipeline = pd.concat([s.table() for s in sims.values()], ignore_index=True)
+    chosen = "pipeline"
+    scored = _model_scores(bt_all[bt_all["method"].isin(list(variants)) & (bt_all["level"] == "company")])
+    if len(scored) == len(variants) > 1:
+        chosen = str(scored.sort_values(["pinball", "method"]).iloc[0]["method"])
+    pipeline = pd.concat(tables, ignore_index=True)
     combined = combine(pd.concat([pipeline[pipeline["level"] != "rep"], models], ignore_index=True), weights)
     table = pd.concat([combined, pipeline, models], ignore_index=True)
     backtests = pd.concat([bt_all, combined_backtest(bt_all)], ignore_index=True)
-    return ForecastReport(sims[period], table, weights, backtests)
+    return ForecastReport(draws_for[chosen], table, weights, backtests, chosen)

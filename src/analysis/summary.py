@@ -102,12 +102,16 @@ def quantity(value: float, quota_type: str = "bookings") -> str:
     return "n/a" if pd.isna(value) else f"{value:,.0f} {quota_type.replace('_', ' ')}"
 
 
-def weights_sentence(weights: pd.DataFrame) -> str:
-    """Which forecasting model carries how much weight, per level, in words (``series.combination_weights``)."""
-    names = {"pipeline": "pipeline model", "ets": "ETS", "sarimax": "SARIMAX", "seasonal_naive": "seasonal naive"}
+def weights_sentence(weights: pd.DataFrame, pipeline_method: str = "pipeline") -> str:
+    """Which forecasting model carries how much weight, per level, in words (``series.combination_weights``), and
+    which pipeline variant the quotas' per-rep draws come from."""
+    names = {"pipeline": "pipeline model", "pipeline_recalibrated": "recalibrated pipeline", "ets": "ETS", "sarimax": "SARIMAX",
+             "seasonal_naive": "seasonal naive"}
+    source = (f"\n\nThe per-rep simulations behind the quotas come from the **{names.get(pipeline_method, pipeline_method)}**, "
+              "the pipeline variant with the lower backtest loss at company level.")
     if weights.empty:
         return ("The forecast shown is the pipeline model alone: the history is too short to backtest and weigh "
-                "time-series models against it.")
+                "time-series models against it." + source)
     lines = []
     for level, g in weights.groupby("level", sort=False):
         used = g[g["weight"] > 0].sort_values("weight", ascending=False)
@@ -118,7 +122,18 @@ def weights_sentence(weights: pd.DataFrame) -> str:
             line += f" ({', '.join(dropped)} did not beat the seasonal naive in the backtest, so get none)"
         lines.append(line)
     return ("The forecast shown combines the models, each weighted by how well it forecast the past quarters "
-            "(inverse pinball loss of its 10th, 50th and 90th percentiles):\n" + "\n".join(lines))
+            "(inverse pinball loss of its 10th, 50th and 90th percentiles):\n" + "\n".join(lines) + source)
+
+
+def calibration_sentence(cal: pd.DataFrame) -> str:
+    """Expected against actual wins of the deals open at past quarter ends (``backtest.calibration``)."""
+    if cal.empty:
+        return "Too little history to check the deal probabilities yet."
+    expected, won = float(cal["pi"].sum()), int(cal["won"].sum())
+    return (f"Of {len(cal):,} deals open at the last {cal['cutoff'].nunique()} quarter ends, the model expected "
+            f"{expected:,.0f} to be won in the next quarter; {won:,} were ({expected / won - 1:+.0%} "
+            f"{'over' if expected > won else 'under'}-predicted)." if won else
+            f"Of {len(cal):,} deals open at past quarter ends the model expected {expected:,.0f} wins; none came.")
 
 
 def plan_sentence(record: dict) -> str:
