@@ -45,7 +45,7 @@ ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start
 out = Path(run_dir)
 result = series.forecast_report(ds, period, horizon, draws, seed, backtest_quarters, tuple(ramp_schedule), recalibrate_quarters)
 forecast, headline = result.table, result.headline()
-reach = versus_target(result.sims, ds.targets)
+reach = versus_target(result.sims, *ds.targets_for(period))
 
 # %% tags=["remove_cell"]
 forecast.to_csv(out / "forecast.csv", index=False)

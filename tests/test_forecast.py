@@ -182,3 +182,19 @@ def test_recalibration_learns_from_the_past_only_and_fixes_zombie_deals(demo_dir
     a = PipelineForecaster(draws=200, seed=2, recalibrate=3).fit(full).predict("next")
     b = PipelineForecaster(draws=200, seed=2, recalibrate=3).fit(then).predict("next")
     np.testing.assert_allclose(a.draws, b.draws, atol=1e-9)
+
+
+def test_chance_of_reaching_targets_is_read_from_the_same_draws(demo_dir):
+    from analysis.forecast import versus_target
+
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    sims = PipelineForecaster(draws=400, seed=1).fit(ds).predict("next")
+    company, teams = ds.targets_for(sims.period)
+    assert company is not None and len(teams)
+    reach = versus_target(sims, company, teams).set_index("group")
+    total = sims.draws.sum(axis=0)
+    assert reach.loc["all", "p_reach"] == pytest.approx((total >= company).mean())
+    team, target = teams.index[0], teams.iloc[0]
+    in_team = (sims.cells["team"] == team).to_numpy()
+    assert reach.loc[team, "p_reach"] == pytest.approx((sims.draws[in_team].sum(axis=0) >= target).mean())
+    assert versus_target(sims, None, None).empty

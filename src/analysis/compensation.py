@@ -196,7 +196,7 @@ def payout(plan: CompPlan, quota, bookings, tenure_quarters=None, active=None) -
         np.maximum(part, 0.0, out=part)
         if np.isfinite(end):
             np.minimum(part, (end - tier.start) * safe_q, out=part)
-        commission += tier.multiplier * part if tier.multiplier != 1 else part
+        commission += tier.multiplier * part
     commission *= rate
     for at, amount in plan.bonuses:
         commission += amount * (b >= at * safe_q)
@@ -272,8 +272,9 @@ def compensation_table(plan: CompPlan, quotas: pd.DataFrame, rep_draws: pd.DataF
     ``payout_p10``, ``payout_p90``, ``p_reach_on_target_variable`` (rep: chance; company: expected share of reps),
     ``cost_of_sales`` (+ ``_p10``, ``_p90``; company), ``reps``. Reps without a quota under a method (no sales
     last year for last year + growth) are left out of that method, and counted in ``reps``."""
-    value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
-    wide = rep_draws.pivot(index="rep_id", columns="draw", values=value)
+    from analysis.forecast import wide_draws
+
+    wide = wide_draws(rep_draws)
     q = quotas.set_index("rep_id")
     ids = q.index.intersection(wide.index)
     m = wide.loc[ids].to_numpy(dtype=float)

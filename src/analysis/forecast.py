@@ -57,6 +57,13 @@ def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.nd
     return values[k]
 
 
+def wide_draws(rep_draws: pd.DataFrame) -> pd.DataFrame:
+    """A long draws table (``rep_id``, ``draw`` and one value column, as :meth:`ForecastDraws.rep_draws` or
+    ``rep_draws.parquet``) as reps × draws, reps sorted."""
+    value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
+    return rep_draws.pivot(index="rep_id", columns="draw", values=value).sort_index()
+
+
 @dataclass
 class ForecastDraws:
     """Simulated bookings of one period: ``draws`` (cells × draws) with ``cells`` (rep_id, team, segment,
@@ -357,19 +364,18 @@ class ActivityForecaster:
         return ForecastDraws(period=period, cells=cells.loc[order].reset_index(drop=True), draws=out[order])
 
 
-def versus_target(draws: ForecastDraws, targets: pd.DataFrame) -> pd.DataFrame:
-    """Chance of reaching each target of the period (company, and teams with a target), from the draws:
-    ``level``, ``group``, ``period``, ``target``, ``p_reach``, ``p50``."""
+def versus_target(draws: ForecastDraws, company: float | None, teams: pd.Series | None = None) -> pd.DataFrame:
+    """Chance of reaching each target of the period, from the draws (targets as :meth:`Dataset.targets_for` gives
+    them: the company's, or None, and the teams' by team): ``level``, ``group``, ``period``, ``target``,
+    ``p_reach``, ``p50``."""
     rows = []
-    t = targets[(targets["period"] == draws.period) & (targets.get("quota_type", "bookings") == "bookings")]
-    for level, subset in (("company", t[t["team"].isna()]), ("team", t[t["team"].notna()])):
-        if subset.empty:
+    wanted = [("company", "all", company)] + [("team", t, v) for t, v in (teams if teams is not None else pd.Series(dtype=float)).items()]
+    for level, key, target in wanted:
+        if target is None or pd.isna(target):
             continue
         groups, m = draws.by(level)
-        for _, row in subset.iterrows():
-            key = "all" if level == "company" else row["team"]
-            if key in groups:
-                sims = m[groups.get_loc(key)]
-                rows.append({"level": level, "group": key, "period": draws.period, "target": row["target"],
-                             "p_reach": float((sims >= row["target"]).mean()), "p50": float(np.median(sims))})
+        if key in groups:
+            sims = m[groups.get_loc(key)]
+            rows.append({"level": level, "group": key, "period": draws.period, "target": float(target),
+                         "p_reach": float((sims >= target).mean()), "p50": float(np.median(sims))})
     return pd.DataFrame(rows, columns=["level", "group", "period", "target", "p_reach", "p50"])

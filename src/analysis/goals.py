@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.forecast import wide_draws
+
 
 def gonik_payout(forecast, actual, quota, beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8):
     """Payout in percent of the standard bonus (Gonik 1978; Weitzman's form, 0 < α < β < γ), floored at 0:
@@ -36,11 +38,6 @@ def roll_up(draws: np.ndarray, q: float = 0.5) -> float:
     return float(np.quantile(draws.sum(axis=0), q))
 
 
-def _wide(rep_draws: pd.DataFrame) -> pd.DataFrame:
-    value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
-    return rep_draws.pivot(index="rep_id", columns="draw", values=value).sort_index()
-
-
 def goals_rollup(rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, target: float | None = None,
                  team_targets: pd.Series | None = None) -> pd.DataFrame:
     """The collective goal against the forecast and the leader's targets, per team and for the company.
@@ -50,7 +47,7 @@ def goals_rollup(rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, 
     ``p_reach_goals`` (chance the sum reaches Σ goals), ``target`` and ``goals_vs_target`` (Σ goals / target − 1;
     for the company and for teams with a target).
     """
-    wide = _wide(rep_draws)
+    wide = wide_draws(rep_draws)
     g = goals.dropna()
     g = g[g.index.isin(wide.index)]
     team_of = reps.set_index("rep_id")["team"].reindex(g.index).fillna("unassigned")
@@ -78,7 +75,7 @@ def goal_positions(rep_draws: pd.DataFrame, goals: pd.Series, quotas: pd.Series 
     If our forecast were the rep's belief, the truthful goal would pay at least as much as any other goal (exactly
     without the floor at 0; with it, within a percent when outcomes far below the goal are likely).
     """
-    wide = _wide(rep_draws)
+    wide = wide_draws(rep_draws)
     g = goals.dropna()
     g = g[g.index.isin(wide.index)]
     tau = gonik_elicited_quantile(beta, alpha, gamma)

@@ -21,15 +21,20 @@ def quantile_quotas(draws: np.ndarray, p: float, presorted: bool = False) -> np.
     """Quota each rep (row of ``draws``) reaches with probability ``p``: the (1 − p) quantile of their draws
     (linear interpolation, as ``np.quantile``). ``presorted``: rows already sorted, so a quantile costs O(reps)
     — what lets the solver and the what-if sweep evaluate many p cheaply."""
-    s = draws if presorted else np.sort(draws, axis=1)
+    return _row_quantile(draws if presorted else np.sort(draws, axis=1), 1.0 - p)
+
+
+def _row_quantile(s: np.ndarray, q: float) -> np.ndarray:
+    """The q quantile of each row of ``s`` (rows sorted), with numpy's own interpolation so results match
+    ``np.quantile``."""
     n = s.shape[1]
-    pos = (1.0 - p) * (n - 1)
+    pos = q * (n - 1)
     lo = int(np.floor(pos))
     hi = min(lo + 1, n - 1)
     t = pos - lo
     a, b = s[:, lo], s[:, hi]
     diff = b - a
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's own lerp, so results match np.quantile
+    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
 def attainment_chance(draws: np.ndarray, quotas: np.ndarray) -> np.ndarray:
@@ -113,6 +118,18 @@ def _fmt(value: float, quota_type: str) -> str:
     return f"{value:,.0f}" if quota_type in {"bookings", "margin"} else f"{value:,.1f} {UNITS[quota_type]}"
 
 
+def sorted_quantiles(m_sorted: np.ndarray, qs) -> list[np.ndarray]:
+    """Per-rep quantiles ``qs`` of draws already sorted per rep (no second sort)."""
+    return [_row_quantile(m_sorted, q) for q in qs]
+
+
+def team_of(ids: pd.Index, reps: pd.DataFrame | None) -> pd.Series:
+    """Each rep's team by rep_id (``unassigned`` when unknown)."""
+    if reps is None or "team" not in reps:
+        return pd.Series("unassigned", index=ids)
+    return pd.Series(ids, index=ids).map(reps.set_index("rep_id")["team"]).fillna("unassigned")
+
+
 def headline_chance(pools: pd.DataFrame, p_attain: np.ndarray) -> float:
     """The plan's p̂: the common chance when one pool covers every rep, else the expected share of reps attaining."""
     if len(pools) == 1 and pools["p_hat"].notna().all():
@@ -148,18 +165,19 @@ class QuotaRecommender:
         ``reps``: optional ``rep_id``, ``name``, ``team``, ``ramp_factor``. ``last_year``: the same quarter last
         year by rep_id; ``goals``: reps' own goals by rep_id; ``team_targets``: targets by team, respected first;
         ``previous``: last quarter's quota by rep_id (the cap applies to these reps)."""
-        value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
-        wide = rep_draws.pivot(index="rep_id", columns="draw", values=value).sort_index()
+        from analysis.forecast import wide_draws
+
+        wide = wide_draws(rep_draws)
         ids = wide.index.astype(str)
         m = np.sort(wide.to_numpy(dtype=float), axis=1)  # each rep's draws in order: quantiles in O(reps)
         info = reps.set_index("rep_id") if reps is not None else pd.DataFrame(index=ids)
-        team = pd.Series(ids, index=ids).map(info["team"]).fillna("unassigned") if "team" in info else pd.Series("unassigned", index=ids)
+        team = team_of(ids, reps)
         lower, upper = self.bounds(ids, previous)
         quotas, pools, warnings = self.allocate(m, team, target, team_targets, lower, upper)
         p_attain = attainment_chance(m, quotas)
         p_hat = headline_chance(pools, p_attain)
         asked = None if target is None else target * (1 + self.overassignment)
-        q10, q50, q90 = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
+        q10, q50, q90 = sorted_quantiles(m, (0.1, 0.5, 0.9))
         label = f"equal chance ({self.mode})" if target is not None else "equal chance (realistic: no target)"
         out = pd.DataFrame({"rep_id": ids, "period": period, "quota": quotas, "p_attain": p_attain, "method": label,
                             "forecast_p10": q10, "forecast_p50": q50, "forecast_p90": q90, "quota_type": self.quota_type})
@@ -276,7 +294,7 @@ class QuotaRecommender:
         return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": asked - realistic}
 
     def _flags(self, out: pd.DataFrame, m: np.ndarray, lower, upper) -> np.ndarray:
-        q25, q90 = np.quantile(m, [0.25, 0.9], axis=1)
+        q25, q90 = sorted_quantiles(m, (0.25, 0.9))
         goal = out["goal"].to_numpy(dtype=float)
         parts = [np.where(goal < q25, "goal below own p25 (sandbagging?)", np.where(goal > q90, "goal above own p90 (over-reach?)", ""))]
         if lower is not None:
@@ -460,12 +478,10 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
     rows = []
     for period, _, snap in rolling_origins(ds, n):  # the day before the quarter began
         target, _ = snap.targets_for(period, quota_type)
-        draws = make().fit(snap).predict(period).rep_draws()
-        if draws.empty:
+        groups, m = make().fit(snap).predict(period).by("rep")
+        if not len(groups):
             continue
-        wide = draws.pivot(index="rep_id", columns="draw", values=draws.columns[-1]).sort_index()
-        m = wide.to_numpy(dtype=float)
-        ids = wide.index.astype(str)
+        ids = groups.astype(str)
         booked = actuals(ds, period, quota_type).reindex(ids).fillna(0.0).to_numpy()
         methods = {"equal chance (realistic)": quantile_quotas(m, attainment_share)}
         if target is not None:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.compensation import CompPlan, summarise
-from analysis.forecast import ramp_factor
-from analysis.quota import QuotaRecommender, attainment_chance, headline_chance
+from analysis.forecast import ramp_factor, wide_draws
+from analysis.quota import QuotaRecommender, attainment_chance, headline_chance, team_of
 
 HEADLINE = ["target", "overassignment", "attainment_share", "ramp_schedule", "comp_plan", "p_hat", "expected_share_attaining",
             "quota_total", "asked", "gap", "expected_bookings", "p_reach_target", "expected_variable_pay", "variable_pay_p10",
@@ -57,12 +57,10 @@ def prepare(rep_draws: pd.DataFrame, reps: pd.DataFrame, target: float | None, p
             mode: str = "plan", quota_type: str = "bookings", comp_plan: CompPlan | None = None) -> ScenarioBase:
     """Pivot and sort the draws once. ``reps``: ``rep_id``, ``team``, ``hire_date``; the other arguments as for
     :meth:`QuotaRecommender.recommend` and its settings."""
-    value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
-    wide = rep_draws.pivot(index="rep_id", columns="draw", values=value).sort_index()
+    wide = wide_draws(rep_draws)
     ids = wide.index.astype(str)
-    info = reps.set_index("rep_id")
-    team = pd.Series(ids, index=ids).map(info["team"]).fillna("unassigned") if "team" in info else pd.Series("unassigned", index=ids)
-    hire = pd.Series(ids, index=ids).map(info["hire_date"]) if "hire_date" in info else pd.Series(pd.NaT, index=ids)
+    team = team_of(ids, reps)
+    hire = pd.Series(ids, index=ids).map(reps.set_index("rep_id")["hire_date"]) if "hire_date" in reps else pd.Series(pd.NaT, index=ids)
     tenure = ((period_start - pd.to_datetime(hire)).dt.days / 30.44).to_numpy(dtype=float)
     rec = QuotaRecommender(overassignment=overassignment, attainment_share=attainment_share, max_change=max_change, mode=mode, quota_type=quota_type)
     lower, upper = rec.bounds(ids, previous)

@@ -19,12 +19,14 @@ cutoff come only from the cutoffs before it.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from analysis.calendar import last_complete_period, period_range, shift_period
 from analysis.data import Dataset
+from analysis.forecast import ForecastDraws
 
 MODELS = ("seasonal_naive", "ets", "sarimax")
 QUANTILES = (0.1, 0.5, 0.9)
@@ -306,6 +308,7 @@ def combined_backtest(bt: pd.DataFrame) -> pd.DataFrame:
 
 
 
+@dataclass
 class ForecastReport:
     """Everything the forecast page and the run need: ``sims`` (the pipeline draws of the planned period, for the
     quotas, from the pipeline variant in ``pipeline_method``), ``table`` (forecast.csv: every level, period of the
@@ -313,9 +316,11 @@ class ForecastReport:
     why) and ``backtest`` (every method's rolling origin, the combination scored with earlier cutoffs' weights
     only)."""
 
-    def __init__(self, sims, table: pd.DataFrame, weights: pd.DataFrame, backtest: pd.DataFrame, pipeline_method: str = "pipeline"):
-        self.sims, self.table, self.weights, self.backtest = sims, table, weights, backtest
-        self.pipeline_method = pipeline_method
+    sims: ForecastDraws
+    table: pd.DataFrame
+    weights: pd.DataFrame
+    backtest: pd.DataFrame
+    pipeline_method: str = "pipeline"
 
     def headline(self, period: str | None = None) -> pd.DataFrame:
         """The forecast to show: ``combined`` where there is one, else the pipeline variant that supplies the rep
