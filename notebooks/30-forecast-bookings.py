@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -67,6 +72,16 @@ display(ax.figure)
 plots.close(ax)
 
 # %% [markdown]
+# ## This quarter, and month by month
+# The pipeline model alone (the time-series models read whole quarters): the quarter under way counts what is
+# already booked, and the planned quarter is split by calendar month. The quarter-end rush shows in its last month.
+
+# %% tags=["remove_input"]
+display(Markdown(summary.nowcast_sentence(forecast, ds, result.pipeline_method)))
+monthly = forecast[(forecast.level == "company") & (forecast.method == result.pipeline_method) & forecast.period.str.contains("-")]
+monthly[["period", "mean", "p10", "p50", "p90"]].set_index("period").round(0)
+
+# %% [markdown]
 # ## Which model carries the forecast, and why
 
 # %% tags=["remove_input"]
@@ -107,4 +122,4 @@ display(Markdown(summary.calibration_sentence(cal)))
 headline[headline.level.isin(["company", "team", "segment"])].round(0)
 
 # %% tags=["remove_input"]
-forecast[(forecast.level == "company")].pivot(index="period", columns="method", values="p50").round(0)
+forecast[(forecast.level == "company") & ~forecast.period.str.contains("-")].pivot(index="period", columns="method", values="p50").round(0)

@@ -111,7 +111,10 @@ def test_recommendation_sums_to_what_was_asked_and_is_fairer_than_budget_per_rep
 def test_realistic_mode_shows_the_gap_instead_of_spreading_it(demo_plan):
     ds, sims, target = demo_plan
     plan = QuotaRecommender(attainment_share=0.65, mode="realistic").recommend(sims.rep_draws(), target * 3, period=sims.period)
-    assert plan.quotas.p_attain.mean() == pytest.approx(0.65, abs=0.02)
+    q = plan.quotas
+    priced = q[q.quota > 0]  # a rep who books nothing in over 35 % of draws gets 0 at this chance, flagged for a person
+    assert len(priced) >= len(q) - 2 and priced.p_attain.to_numpy() == pytest.approx(0.65, abs=0.02)
+    assert q[q.quota <= 0]["flags"].str.contains("set this quota by hand").all()
     assert plan.quotas.quota.sum() < target * 3 * 1.1 and "short of target" in plan.warnings[0]
 
 

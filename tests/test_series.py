@@ -116,7 +116,11 @@ def test_partial_first_quarter_is_left_out(demo_dir):
 def test_forecast_report_on_demo_data(demo_dir):
     ds = analysis.load(demo_dir, as_of=AS_OF)
     r = series.forecast_report(ds, "2027Q1", horizon=4, draws=300, backtest_quarters=3)
-    assert set(r.table.period) == {"2027Q1", "2027Q2", "2027Q3", "2027Q4"}
+    quarters = {"2027Q1", "2027Q2", "2027Q3", "2027Q4"}
+    inside = {"2026Q4", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03"}  # the quarter under way, and months
+    assert set(r.table.period) == quarters | inside
+    assert set(r.table[r.table.method == "combined"].period) == quarters
+    assert set(r.table[r.table.period.isin(inside)].method) <= {"pipeline", "pipeline_recalibrated"}
     assert {"pipeline", "combined"} <= set(r.table.method)
     head = r.headline()
     assert head.level.value_counts()["company"] == 1 and (head.period == "2027Q1").all()

@@ -70,3 +70,21 @@ def test_check14_deal_size_estimators():
     assert abs(means.mean() / true_mean - 1) < 0.03
     rmse = lambda est: np.sqrt(np.mean((est - true_mean) ** 2))  # noqa: E731
     assert rmse(mle) <= rmse(means)
+
+
+def test_ratio_shrinkage_recovers_a_known_spread_and_beats_the_raw_ratios():
+    """Seeded truth: 300 reps whose true ratios are gamma(mean 1, variance 0.09), observed as Poisson counts."""
+    from analysis.shrinkage import shrink_ratios
+
+    rng = np.random.default_rng(4)
+    truth = rng.gamma(1 / 0.09, 0.09, 300)
+    expected = rng.uniform(2, 40, 300)
+    observed = rng.poisson(truth * expected)
+    r = shrink_ratios(observed, expected)
+    assert 1 / r.k.iloc[0] == pytest.approx(0.09, rel=0.35)
+    assert ((r.estimate - truth) ** 2).mean() < 0.8 * ((r.raw - truth) ** 2).mean()
+    few = r.expected < 5  # small samples move most
+    assert (np.abs(r.estimate - 1)[few] <= np.abs(r.raw - 1)[few] + 1e-12).all()
+    # No spread beyond Poisson noise: everyone is average.
+    flat = shrink_ratios(rng.poisson(np.full(200, 10.0)), np.full(200, 10.0))
+    assert (flat.estimate == 1.0).all()

@@ -110,7 +110,8 @@ def scores(bt: pd.DataFrame) -> pd.DataFrame:
 def calibration(ds: Dataset, n: int = 6, make: Callable[[], PipelineForecaster] | None = None) -> pd.DataFrame:
     """Are the open deals' win probabilities honest? At each rolling origin, every deal open at the cutoff with the
     chance π the model gave it of being won inside the next quarter, and whether it was: ``cutoff``, ``period``,
-    ``opportunity_id``, ``segment``, ``age_days``, ``amount``, ``pi``, ``won``."""
+    ``opportunity_id``, ``segment``, ``age_days``, ``amount``, ``pi``, ``won``, and what the deal looked like then:
+    ``stage``, ``stage_days``, ``cycle_days``, ``amount_rel``, ``owner_ratio``."""
     make = make or (lambda: PipelineForecaster(draws=10, seed=0))
     o = ds.opportunities.set_index("opportunity_id")
     parts = []
@@ -123,9 +124,10 @@ def calibration(ds: Dataset, n: int = 6, make: Callable[[], PipelineForecaster] 
         won = (probs["opportunity_id"].map(o["status"]) == "won") & (close >= start) & (close <= end)
         parts.append(pd.DataFrame({"cutoff": cutoff.date().isoformat(), "period": target, "opportunity_id": probs["opportunity_id"],
                                    "segment": probs["segment"], "age_days": (cutoff - probs["created_date"]).dt.days,
-                                   "amount": probs["amount"], "pi": probs["pi"], "won": won.to_numpy()}))
+                                   "amount": probs["amount"], "pi": probs["pi"], "won": won.to_numpy(), "stage": probs["stage"],
+                                   "stage_days": probs["stage_days"], "cycle_days": probs["cycle_days"], "amount_rel": probs["amount_rel"], "owner_ratio": probs["owner_ratio"]}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["cutoff", "period", "opportunity_id", "segment", "age_days", "amount", "pi", "won"])
+        columns=["cutoff", "period", "opportunity_id", "segment", "age_days", "amount", "pi", "won", "stage", "stage_days", "cycle_days", "amount_rel", "owner_ratio"])
 
 
 def reliability(cal: pd.DataFrame, by: str = "pi", edges=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)) -> pd.DataFrame:

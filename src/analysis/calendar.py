@@ -1,4 +1,5 @@
-"""Fiscal quarters: labels like ``2026Q1``, their bounds, and the quarter after a date.
+"""Fiscal quarters: labels like ``2026Q1``, their bounds, and the quarter after a date; calendar months
+(``2026-01``) for forecasts inside a quarter.
 
 A fiscal year is named by the calendar year in which it **ends** (pandas' ``Q-<month>`` convention):
 with the fiscal year starting in February, 2026-02-01 falls in ``2027Q1``.
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 _LABEL = re.compile(r"^(\d{4})Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
 
@@ -24,6 +26,16 @@ def quarter_freq(fiscal_year_start: int = 1) -> str:
 
 def is_period_label(label: object) -> bool:
     return isinstance(label, str) and bool(_LABEL.match(label))
+
+
+def is_month_label(label: object) -> bool:
+    return isinstance(label, str) and bool(_MONTH.match(label))
+
+
+def months_of(label: str, fiscal_year_start: int = 1) -> list[str]:
+    """The calendar months (``2026-01``) of a fiscal quarter."""
+    start, end = period_bounds(label, fiscal_year_start)
+    return [str(m) for m in pd.period_range(start, end, freq="M")]
 
 
 def to_period(label: str, fiscal_year_start: int = 1) -> pd.Period:
@@ -46,8 +58,8 @@ def period_of(dates: pd.Series | pd.Timestamp | str, fiscal_year_start: int = 1)
 
 
 def period_bounds(label: str, fiscal_year_start: int = 1) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day (inclusive, midnight) of a fiscal quarter."""
-    p = to_period(label, fiscal_year_start)
+    """First and last day (inclusive, midnight) of a fiscal quarter (or of a calendar month, ``2026-01``)."""
+    p = pd.Period(label, freq="M") if is_month_label(label) else to_period(label, fiscal_year_start)
     return p.start_time.normalize(), p.end_time.normalize()
 
 

@@ -88,10 +88,15 @@ def generate(
     dirty: bool = False,
     activities: bool = True,
     volume: float = 1.0,
+    growth: float = 0.0,
+    rush: float = RUSH_SHARE,
 ) -> dict[str, pd.DataFrame]:
     """The tables of a synthetic company (contract column names), as of ``as_of``.
 
-    ``volume`` multiplies every rep's opportunity creation rate (benchmarks use it to reach 1M deals).
+    ``volume`` multiplies every rep's opportunity creation rate (benchmarks use it to reach 1M deals);
+    ``growth`` is the yearly growth of every rep's creation rate (0.2: 20 % more deals a year, at the as-of
+    date's level), a known trend for tests; ``rush`` the share of won deals due in a quarter's first three weeks
+    that are pulled into the last week of the one before.
     """
     rng = np.random.default_rng(seed)
     as_of = pd.Timestamp(as_of).normalize()
@@ -155,7 +160,8 @@ def generate(
     tenure = ((m_start[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / 30.44
     ramp = _ramp(np.maximum(tenure, 0.0), np.array([SEGMENTS[s].ramp_months for s in rep_seg])[:, None])
     base = np.array([SEGMENTS[s].creation_per_month for s in rep_seg])
-    rate = volume * base[:, None] * activity[:, None] * SEASON[months.month.to_numpy() - 1][None, :] * ramp * frac
+    trend = (1.0 + growth) ** (((m_start - np.datetime64(as_of)) / np.timedelta64(1, "D")) / 365.25)
+    rate = volume * base[:, None] * activity[:, None] * (SEASON[months.month.to_numpy() - 1] * trend)[None, :] * ramp * frac
     counts = rng.poisson(rate)
     n = int(counts.sum())
     o_rep = np.repeat(np.repeat(np.arange(n_reps), len(months)), counts.ravel())
@@ -180,7 +186,7 @@ def generate(
     freq = quarter_freq(fiscal_year_start)
     close_ts = pd.DatetimeIndex(close)
     q_start = close_ts.to_period(freq).start_time.to_numpy().astype("datetime64[D]")
-    early = won & ((close - q_start) < np.timedelta64(21, "D")) & (rng.random(n) < RUSH_SHARE)
+    early = won & ((close - q_start) < np.timedelta64(21, "D")) & (rng.random(n) < rush)
     pulled = q_start - rng.integers(1, 8, n).astype("timedelta64[D]")
     early &= pulled > created
     close = np.where(early, pulled, close)

@@ -8,7 +8,8 @@ predicts can see the future. For a future fiscal quarter it simulates, per rep a
   from the Aalen–Johansen curve of the deal's segment; amount as entered (segment mean when missing);
 - deals not yet created: won-inside-the-quarter counts are Poisson (thinning of the rep's creation rate by
   the chance a deal created on day t is won by the quarter's end), amounts lognormal with the rep's shrunk
-  log-mean; the creation rate is shrunk to the team's (gamma-Poisson) and scaled by the ramp for new hires;
+  log-mean; the creation rate is shrunk to the team's (gamma-Poisson), scaled by the ramp for new hires and
+  by the company's month-of-year pattern and trend in creation (:mod:`analysis.creation`);
 - one shared lognormal shock per draw, so reps' outcomes are correlated as real quarters are.
 
 Team, segment and company totals are sums of the same draws, so the levels are coherent by construction.
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import period_bounds, resolve_period
+from analysis.calendar import is_month_label, period_bounds, period_of, resolve_period
+from analysis.seasonality import ClosingPattern, CreationProfile, closing_pattern, creation_profile
 from analysis.data import Dataset
-from analysis.shrinkage import shrink_log_means
+from analysis.schemas import isin
+from analysis.shrinkage import shrink_log_means, shrink_ratios
 from analysis.survival import cif_at, cumulative_incidence, deal_times, win_probability_between
 
 LEFT = "(left)"
@@ -44,9 +47,58 @@ def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_
     return out
 
 
-def _calibration_features(pi, age) -> np.ndarray:
-    p = np.clip(np.asarray(pi, dtype=float), 1e-4, 1 - 1e-4)
-    return np.column_stack([np.log(p / (1 - p)), np.log1p(np.maximum(np.asarray(age, dtype=float), 0.0))])
+#: What the recalibration may learn from, besides the model's own π: a deal's age, stage (and days in it), amount
+#: and owner. Stage and amount are used only when the data can be trusted with them (:func:`usable_features`).
+DEAL_FEATURES = ("logit_pi", "log_age", "stage", "log_stage_days", "log_amount", "log_owner")
+
+
+def usable_features(ds: Dataset) -> dict[str, str]:
+    """Which deal features a snapshot of ``ds`` can be trusted with, and why not the others (feature → reason).
+
+    A snapshot knows a past deal's stage only from ``stage_history`` (otherwise deals closed since show ``unknown``
+    and those still open their stage of today, which gives the outcome away); and an amount only where lost deals
+    keep theirs (some CRMs, Maven's for one, zero the amount of a lost deal, which again gives the outcome away).
+    """
+    o = ds.opportunities
+    why = {}
+    covered = isin(o["opportunity_id"], ds.stage_history["opportunity_id"]).mean() if ds.has("stage_history") and len(o) else 0.0
+    if covered < 0.9:
+        why["stage"] = why["log_stage_days"] = f"stage history covers {covered:.0%} of deals (needs 90 %): past stages unknown"
+    lost = o[o["status"] == "lost"]
+    priced = float((lost["amount"] > 0).mean()) if len(lost) else 0.0
+    if priced < 0.5:
+        why["log_amount"] = f"only {priced:.0%} of lost deals keep an amount: amounts would give the outcome away"
+    return why
+
+
+def deal_features(deals: pd.DataFrame, drop=()) -> pd.DataFrame:
+    """The recalibration's inputs from open deals with ``pi``, ``age_days``, ``stage``, ``stage_days``,
+    ``cycle_days`` (the segment's median days to win: ages are read relative to it, so a long enterprise cycle is
+    not taken for a stalled deal), ``amount_rel`` (amount over the segment's typical one; NaN when not entered) and
+    ``owner_ratio``."""
+    p = np.clip(deals["pi"].to_numpy(dtype=float), 1e-4, 1 - 1e-4)
+    cycle = np.maximum(deals["cycle_days"].to_numpy(dtype=float), 1.0)
+    out = pd.DataFrame({
+        "logit_pi": np.log(p / (1 - p)),
+        "log_age": np.log1p(np.maximum(deals["age_days"].to_numpy(dtype=float), 0.0) / cycle),
+        "stage": deals["stage"].astype(str).to_numpy(dtype=object),
+        "log_stage_days": np.log1p(np.nan_to_num(deals["stage_days"].to_numpy(dtype=float), nan=0.0) / cycle),
+        "log_amount": np.nan_to_num(np.log(deals["amount_rel"].to_numpy(dtype=float)), nan=0.0, posinf=0.0, neginf=0.0),
+        "log_owner": np.log(deals["owner_ratio"].to_numpy(dtype=float)),
+    })
+    return out.drop(columns=list(drop))
+
+
+def _classifier(columns):
+    """Standardised numbers and one-hot stages into an L2 logistic regression (scikit-learn)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [c for c in columns if c != "stage"]
+    parts = [("num", StandardScaler(), numeric)] + ([("stage", OneHotEncoder(handle_unknown="ignore", min_frequency=20), ["stage"])] if "stage" in columns else [])
+    return make_pipeline(ColumnTransformer(parts), LogisticRegression(C=1.0, max_iter=1000))
 
 
 def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.ndarray:
@@ -108,11 +160,13 @@ class PipelineForecaster:
 
     def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 730, rate_days: int = 365,
                  ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50,
-                 measure: str = "amount", recalibrate: int = 0):
+                 measure: str = "amount", recalibrate: int = 0, seasonality: bool = True, owner_effect: bool = True):
         if measure not in MEASURES:
             raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
         self.measure = measure
         self.recalibrate = recalibrate  # earlier quarters to learn a correction of the deal probabilities from (0: off)
+        self.seasonality = seasonality  # creation rate follows the month-of-year pattern and trend (analysis.creation)
+        self.owner_effect = owner_effect  # each rep's deals are won at the rep's own (shrunk) rate relative to the segment's
         self.draws = draws
         self.seed = seed
         self.window_days = window_days
@@ -136,6 +190,9 @@ class PipelineForecaster:
         self.curve_all_ = everyone
         won = window[(window["status"] == "won") & (window["amount"] > 0)]
         logs = np.log(won["amount"])
+        days_to_win = (won["close_date"] - won["created_date"]).dt.days
+        self.cycle_ = days_to_win.groupby(won["segment"]).median()
+        self.cycle_all_ = float(days_to_win.median()) if len(won) else 30.0
         self.size_ = won.assign(y=logs).groupby("segment")["y"].agg(["mean", "std"]).fillna({"std": 0.0})
         self.size_all_ = (float(logs.mean()), float(logs.std())) if len(won) else (np.log(1.0), 0.0)
         if self.measure == "margin":
@@ -176,26 +233,58 @@ class PipelineForecaster:
         else:
             reps["log_size"] = np.nan
         reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
-        self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size"]].reset_index(drop=True)
+        reps["owner_ratio"] = self._owner_ratios(window, reps["rep_id"]) if self.owner_effect else 1.0
+        self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size", "owner_ratio"]].reset_index(drop=True)
+        self.creation_ = (creation_profile(opps, ds.reps, as_of, self.rate_days, self.ramp_schedule) if self.seasonality
+                          else CreationProfile(window_start=start, window_end=as_of))
+        won_all = opps.loc[opps["status"] == "won", "close_date"]
+        self.closing_ = (closing_pattern(won_all, as_of - pd.Timedelta(days=max(self.window_days, 730)), as_of, ds.fiscal_year_start)
+                         if self.seasonality else ClosingPattern(fiscal_year_start=ds.fiscal_year_start))
         self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
-        self.open_ = opps[opps["status"] == "open"][["opportunity_id", "owner_id", "segment", "created_date", "amount", "margin"]].reset_index(drop=True)
+        q_start = period_bounds(period_of(as_of, ds.fiscal_year_start), ds.fiscal_year_start)[0]
+        self.booked_ = opps[(opps["status"] == "won") & (opps["close_date"] >= q_start)][["owner_id", "segment", "close_date", "amount", "margin"]].reset_index(drop=True)
+        self.open_ = opps[opps["status"] == "open"][["opportunity_id", "owner_id", "segment", "created_date", "amount", "margin", "stage"]].reset_index(drop=True)
+        since = self.open_["created_date"]  # no history: in its first stage since creation
+        if ds.has("stage_history"):
+            entered = ds.stage_history.groupby("opportunity_id")["entered_date"].max()
+            since = self.open_["opportunity_id"].map(entered).fillna(since)
+        self.open_["stage_days"] = (as_of - since).dt.days.astype(float)
         return self
 
-    def _learn_calibration(self, ds: Dataset):
-        """A logistic correction of π learned from this snapshot's own past: at each of its last ``recalibrate``
-        quarter ends, the deals then open, the π this model gave them and whether they were won in the next quarter
-        (all known at the snapshot's date, so nothing leaks). Features: logit π and log(1 + age). None when there is
-        too little to learn from (fewer than 200 deals or 20 wins)."""
-        from sklearn.linear_model import LogisticRegression
+    @staticmethod
+    def _owner_ratios(window: pd.DataFrame, rep_ids: pd.Series) -> np.ndarray:
+        """Each rep's wins among their closed deals against what their segments' win shares would give, shrunk
+        to 1 (gamma-Poisson, :func:`analysis.shrinkage.shrink_ratios`): the rep's skill as a multiplier of the odds."""
+        closed = window[window["status"].isin(["won", "lost"])]
+        if closed.empty:
+            return np.ones(len(rep_ids))
+        won = (closed["status"] == "won").astype(float)
+        share = won.groupby(closed["segment"]).transform("mean")
+        per_rep = pd.DataFrame({"o": won, "e": share}).groupby(closed["owner_id"]).sum()
+        ratios = shrink_ratios(per_rep["o"], per_rep["e"])["estimate"].set_axis(per_rep.index)
+        return rep_ids.map(ratios).fillna(1.0).to_numpy(dtype=float)
 
+    def _learn_calibration(self, ds: Dataset):
+        """A correction of π learned from this snapshot's own past: at each of its last ``recalibrate`` quarter ends,
+        the deals then open, the π this model gave them, their age, stage, days in it, amount and owner, and whether
+        they were won in the next quarter (all known at the snapshot's date, so nothing leaks); a regularised
+        logistic regression on :func:`deal_features` (those :func:`usable_features` allows). None when there is too
+        little to learn from (fewer than 200 deals or 20 wins or 20 misses)."""
         from analysis.backtest import calibration
 
-        settings = {k: getattr(self, k) for k in ("window_days", "rate_days", "ramp_schedule", "shock_sd", "min_at_risk")}
+        settings = {k: getattr(self, k) for k in ("window_days", "rate_days", "ramp_schedule", "shock_sd", "min_at_risk", "seasonality", "owner_effect")}
         cal = calibration(ds, self.recalibrate, make=lambda: PipelineForecaster(draws=10, seed=0, **settings))
         cal = cal[cal["pi"] > 0]
+        self.features_left_out_ = usable_features(ds)
         if len(cal) < 200 or cal["won"].sum() < 20 or (~cal["won"]).sum() < 20:
             return None
-        return LogisticRegression(C=1.0).fit(_calibration_features(cal["pi"], cal["age_days"]), cal["won"].to_numpy())
+        x = deal_features(cal, drop=self.features_left_out_)
+        return _classifier(list(x.columns)).fit(x, cal["won"].to_numpy())
+
+    def _spans(self, period: str) -> list[tuple[pd.Timestamp, pd.Timestamp, float]]:
+        """The days whose natural wins count for the period, with their weights (the quarter-end pull)."""
+        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
+        return self.closing_.spans(max(p_start, self.as_of_ + pd.Timedelta(days=1)), p_end)
 
     def _curve(self, segment: str) -> pd.DataFrame:
         return self.curves_.get(segment, self.curve_all_)
@@ -210,20 +299,34 @@ class PipelineForecaster:
     def open_deal_probabilities(self, period: str) -> pd.DataFrame:
         """Each open deal's chance to be won inside ``period``: ``owner_id``, ``segment``, ``amount``, ``pi``, and
         ``value``, what the deal adds when won (its amount, 1 for a count, or its margin)."""
-        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
-        # A deal of age a today is won inside the period if its age at winning is in (a + start, a + end].
-        start = max(float((p_start - self.as_of_).days - 1), 0.0)
-        end = float((p_end - self.as_of_).days)
         out = self.open_.copy()
         age = (self.as_of_ - out["created_date"]).dt.days.to_numpy(dtype=float)
         pi = np.zeros(len(out))
+        # A deal of age a today would win on day d if its age at winning is a + (d − today); those due early in the
+        # quarter count at 1 − ρ (pulled into the last one), those due early in the next at ρ.
+        for first, last, weight in self._spans(period):
+            start, end = float((first - self.as_of_).days - 1), float((last - self.as_of_).days)
+            for seg in out["segment"].unique():
+                m = (out["segment"] == seg).to_numpy()
+                pi[m] += weight * win_probability_between(self._curve(seg), age[m], start, end)
+        # The owner's skill moves the deal's eventual chance w on the odds scale, and every period's share of it
+        # in proportion (so months still add up to their quarter).
+        w = np.zeros(len(out))
         for seg in out["segment"].unique():
             m = (out["segment"] == seg).to_numpy()
-            pi[m] = win_probability_between(self._curve(seg), age[m], start, end)
+            w[m] = win_probability_between(self._curve(seg), age[m], 0.0, np.inf)
+        ratio = out["owner_id"].map(self.reps_.set_index("rep_id")["owner_ratio"]).fillna(1.0).to_numpy(dtype=float)
+        w_owner = ratio * w / np.maximum(1.0 - w + ratio * w, 1e-12)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pi = np.clip(np.where(w > 0, pi * w_owner / w, 0.0), 0.0, 1.0)
         fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2))
+        out["amount_rel"] = out["amount"].where(out["amount"] > 0) / fill
         out["amount"] = out["amount"].fillna(fill)
+        out["owner_ratio"] = ratio
+        out["age_days"] = age
+        out["cycle_days"] = out["segment"].map(self.cycle_).fillna(self.cycle_all_).to_numpy(dtype=float)
         if self.calibrator_ is not None:  # deals the curve gives no chance keep none
-            fixed = self.calibrator_.predict_proba(_calibration_features(pi, age))[:, 1]
+            fixed = self.calibrator_.predict_proba(deal_features(out.assign(pi=pi), drop=self.features_left_out_))[:, 1]
             pi = np.where(pi > 0, fixed, 0.0)
         out["pi"] = pi
         if self.measure == "count":
@@ -236,34 +339,52 @@ class PipelineForecaster:
 
     def new_deal_expectations(self, period: str) -> pd.DataFrame:
         """Per rep: expected number of deals created after the as-of date and won inside ``period`` (``m``)."""
-        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
+        p_end = period_bounds(period, self.fiscal_year_start_)[1]
         days = pd.date_range(self.as_of_ + pd.Timedelta(days=1), p_end, freq="D")
         r = self.reps_.copy()
+        season = self.creation_.factor(days)  # the calendar's effect on creation, relative to the rate window
+        spans = self._spans(period)
         m = np.zeros(len(r))
         for seg in r["segment"].unique():
             sel = (r["segment"] == seg).to_numpy()
             curve = self._curve(seg)
-            # Created on day t, a deal is won inside the period if its age at winning is in (start - t - 1, end - t].
-            to_end = (p_end - days).days.to_numpy(dtype=float)
-            to_start = (p_start - days).days.to_numpy(dtype=float) - 1
-            p = cif_at(curve, to_end) - cif_at(curve, to_start)
+            # Created on day t, a deal would win on day d if its age at winning is d − t; weighed as above.
+            p = np.zeros(len(days))
+            for first, last, weight in spans:
+                p += weight * (cif_at(curve, (last - days).days.to_numpy(dtype=float)) - cif_at(curve, (first - days).days.to_numpy(dtype=float) - 1))
             tenure = r.loc[sel, "tenure_months"].to_numpy()[:, None] + ((days - self.as_of_).days.to_numpy() / 30.44)[None, :]
             ramp = ramp_factor(tenure, self.ramp_schedule)
-            m[sel] = (r.loc[sel, "rate"].to_numpy()[:, None] * ramp * p[None, :]).sum(axis=1)
-        r["m"] = np.where(r["active"], m, 0.0)
+            m[sel] = (r.loc[sel, "rate"].to_numpy()[:, None] * ramp * (p * season)[None, :]).sum(axis=1)
+        r["m"] = np.where(r["active"], m * r["owner_ratio"].to_numpy(), 0.0)
         return r
 
+    def booked(self, period: str) -> pd.DataFrame:
+        """Deals already won inside ``period`` by the as-of date (a quarter or month in progress): ``owner_id``,
+        ``segment``, ``close_date``, ``amount``, ``margin`` and ``value`` (as in :meth:`open_deal_probabilities`)."""
+        p_start, p_end = period_bounds(period, self.fiscal_year_start_)
+        b = self.booked_[(self.booked_["close_date"] >= p_start) & (self.booked_["close_date"] <= p_end)].copy()
+        b["value"] = 1.0 if self.measure == "count" else (b["margin"].fillna(b["amount"] * self._ratio(b["segment"])) if self.measure == "margin" else b["amount"])
+        return b
+
+    def _rep_team(self, owners: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The cell keys of deals: the owner if still active (else ``(left)``) and the owner's team."""
+        status = self.reps_.set_index("rep_id")
+        active = owners.map(status["active"]).fillna(False).to_numpy(dtype=bool)
+        return np.where(active, owners.to_numpy(dtype=object), LEFT), owners.map(status["team"]).fillna("unassigned").to_numpy(dtype=object)
+
     def predict(self, period: str = "next") -> ForecastDraws:
-        """Monte Carlo draws of bookings in ``period`` per (rep, segment) cell."""
-        period = resolve_period(period, today=self.as_of_, fiscal_year_start=self.fiscal_year_start_)
+        """Monte Carlo draws of bookings in ``period`` (a fiscal quarter, ``next``, or a calendar month ``2027-01``)
+        per (rep, segment) cell. A period already under way counts what it has booked by the as-of date (a nowcast)."""
+        if not is_month_label(period):
+            period = resolve_period(period, today=self.as_of_, fiscal_year_start=self.fiscal_year_start_)
         rng = np.random.default_rng(self.seed)
         opens = self.open_deal_probabilities(period)
         reps = self.new_deal_expectations(period)
-        status = reps.set_index("rep_id")
-        owner_active = opens["owner_id"].map(status["active"]).fillna(False).to_numpy(dtype=bool)
-        open_rep = np.where(owner_active, opens["owner_id"].to_numpy(dtype=object), LEFT)
-        open_team = opens["owner_id"].map(status["team"]).fillna("unassigned").to_numpy(dtype=object)
-        cells = pd.DataFrame({"rep_id": open_rep, "team": open_team, "segment": opens["segment"].to_numpy(dtype=object)})
+        done = self.booked(period)
+        open_rep, open_team = self._rep_team(opens["owner_id"])
+        done_rep, done_team = self._rep_team(done["owner_id"])
+        cells = pd.DataFrame({"rep_id": np.r_[open_rep, done_rep], "team": np.r_[open_team, done_team],
+                              "segment": np.r_[opens["segment"].to_numpy(dtype=object), done["segment"].to_numpy(dtype=object)]})
         cells = pd.concat([cells, reps.loc[reps["active"], ["rep_id", "team", "segment"]]], ignore_index=True)
         cells = cells.drop_duplicates(["rep_id", "team", "segment"]).sort_values(["team", "rep_id", "segment"]).reset_index(drop=True)
         cells["active"] = cells["rep_id"] != LEFT
@@ -290,6 +411,9 @@ class PipelineForecaster:
         if self.shock_sd > 0:
             shock = np.exp(self.shock_sd * rng.standard_normal(self.draws) - self.shock_sd**2 / 2)
             out *= shock[None, :]
+        if len(done):  # already booked: the same in every draw
+            cell_of_done = key.get_indexer(pd.MultiIndex.from_arrays([done_rep, done_team, done["segment"].to_numpy(dtype=object)]))
+            out += np.bincount(cell_of_done, weights=done["value"].to_numpy(dtype=float), minlength=len(cells))[:, None]
         return ForecastDraws(period=period, cells=cells, draws=out)
 
 

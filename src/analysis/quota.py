@@ -305,6 +305,8 @@ class QuotaRecommender:
             parts.append(at_cap)
         flags = np.array(["; ".join(p for p in row if p) for row in zip(*parts, strict=True)], dtype=object)
         no_forecast = (m <= 0).all(axis=1)  # quota 0 and P(attain) 1 by arithmetic: a person must decide
+        lumpy = (out["quota"].to_numpy() <= 0) & ~no_forecast  # books nothing in too many draws (few, large deals)
+        flags[lumpy] = "quota 0: the forecast books nothing in too many draws (few, large deals): set this quota by hand"
         flags[no_forecast] = "no forecast (every draw is 0): set this quota by hand"
         return flags
 

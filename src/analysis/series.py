@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import last_complete_period, period_range, shift_period
+from analysis.calendar import last_complete_period, months_of, period_bounds, period_of, period_range, shift_period
 from analysis.data import Dataset
 from analysis.forecast import ForecastDraws
 
@@ -341,10 +341,24 @@ def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:
     return periods if period in periods else [period, *periods]
 
 
+def inside_periods(ds: Dataset, period: str) -> list[str]:
+    """Periods only the pipeline model forecasts: the quarter under way at the as-of date (a nowcast: booked so far
+    plus the rest) and its months still to come, then the months of the planned ``period``."""
+    fy = ds.fiscal_year_start
+    now = period_of(ds.as_of_date, fy)
+    out = []
+    if period_bounds(now, fy)[1] > ds.as_of_date:
+        month = str(ds.as_of_date.to_period("M"))
+        out += [now, *[m for m in months_of(now, fy) if m >= month]]
+    out += [m for m in months_of(period, fy) if m not in out]
+    return [p for p in out if p != period]
+
+
 def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 2000, seed: int = 0, backtest_quarters: int = 6,
                     ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), recalibrate_quarters: int = 4) -> ForecastReport:
     """Pipeline model (every level, rep draws for ``period``), the time-series models (company, team, segment),
-    their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters.
+    their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters; the
+    pipeline model also month by month and for the quarter under way (:func:`inside_periods`).
 
     With ``recalibrate_quarters`` > 0 a second pipeline variant, ``pipeline_recalibrated``, corrects the open deals'
     win chances with what the model's own past quarters showed (``PipelineForecaster(recalibrate=…)``); both enter
@@ -354,11 +368,12 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     from analysis.forecast import PipelineForecaster
 
     periods = forecast_periods(ds, period, horizon)
+    inside = inside_periods(ds, period)
     variants = {"pipeline": 0} | ({"pipeline_recalibrated": recalibrate_quarters} if recalibrate_quarters else {})
     tables, draws_for, bts = [], {}, []
     for name, k in variants.items():
         pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
-        sims = {p: pipe.predict(p) for p in periods}
+        sims = {p: pipe.predict(p) for p in [*periods, *inside]}
         draws_for[name] = sims[period]
         tables.append(pd.concat([s.table(method=name) for s in sims.values()], ignore_index=True))
         make = (lambda k=k: PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k))
@@ -372,7 +387,8 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     if len(scored) == len(variants) > 1:
         chosen = str(scored.sort_values(["pinball", "method"]).iloc[0]["method"])
     pipeline = pd.concat(tables, ignore_index=True)
-    combined = combine(pd.concat([pipeline[pipeline["level"] != "rep"], models], ignore_index=True), weights)
+    whole = pipeline[(pipeline["level"] != "rep") & pipeline["period"].isin(periods)]  # quarters the time series forecast too
+    combined = combine(pd.concat([whole, models], ignore_index=True), weights)
     table = pd.concat([combined, pipeline, models], ignore_index=True)
     backtests = pd.concat([bt_all, combined_backtest(bt_all)], ignore_index=True)
     return ForecastReport(draws_for[chosen], table, weights, backtests, chosen)

@@ -101,3 +101,24 @@ def shrink_log_means(groups: pd.Series, values: pd.Series, interval: float = 0.9
             "log_mean_shrunk": post.to_numpy(),
         }
     ).reset_index(drop=True)
+
+
+def shrink_ratios(observed, expected) -> pd.DataFrame:
+    """Observed / expected counts per group (a rep's wins against what their deals' segments would give),
+    shrunk towards 1 under a gamma-Poisson model: ``(O + k) / (E + k)``.
+
+    The prior's variance v comes from the method of moments, Σ(O − E)²/E = n + v·ΣE, and k = 1/v; with no spread
+    beyond Poisson noise, every ratio is 1 (complete pooling). Returns ``observed``, ``expected``, ``raw``,
+    ``estimate`` and ``k`` aligned with the inputs.
+    """
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    seen = e > 0
+    n = int(seen.sum())
+    excess = float(((o[seen] - e[seen]) ** 2 / e[seen]).sum() - n) if n >= 2 else 0.0
+    v = excess / float(e[seen].sum()) if excess > 0 else 0.0
+    k = 1.0 / v if v > 0 else np.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(seen, o / e, np.nan)
+        est = np.where(np.isfinite(k), (o + k) / (e + k), 1.0)
+    return pd.DataFrame({"observed": o, "expected": e, "raw": raw, "estimate": est, "k": k})
