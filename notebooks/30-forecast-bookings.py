@@ -78,6 +78,7 @@ plots.close(ax)
 
 # %% tags=["remove_input"]
 display(Markdown(summary.nowcast_sentence(forecast, ds, result.pipeline_method)))
+display(Markdown(summary.calendar_sentence(result.pipeline)))
 monthly = forecast[(forecast.level == "company") & (forecast.method == result.pipeline_method) & forecast.period.str.contains("-")]
 monthly[["period", "mean", "p10", "p50", "p90"]].set_index("period").round(0)
 

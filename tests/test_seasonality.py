@@ -121,3 +121,17 @@ def test_calendar_makes_the_expected_wins_honest_over_seeds(tmp_path):
     on, off = sums[True], sums[False]
     assert on[0] / on[1] == pytest.approx(1.0, abs=0.06) and on[2] / on[3] == pytest.approx(1.0, abs=0.06)
     assert off[0] / off[1] > on[0] / on[1] + 0.05 and off[2] / off[3] < on[2] / on[3] - 0.03
+
+
+def test_the_report_says_what_the_model_learned_about_the_calendar(demo_dir):
+    from analysis import summary
+
+    ds = analysis.load(demo_dir, as_of="2026-11-15")
+    f = PipelineForecaster(draws=10).fit(ds)
+    text = summary.calendar_sentence(f)
+    if f.closing_.rho > 0:
+        assert f"{f.closing_.rho:.0%} of the wins due" in text
+    else:
+        assert "No quarter-end rush" in text
+    flat = PipelineForecaster(draws=10, seasonality=False, owner_effect=False).fit(ds)
+    assert summary.calendar_sentence(flat).startswith("No quarter-end rush") and "Reps win" not in summary.calendar_sentence(flat)

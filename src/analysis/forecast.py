@@ -238,7 +238,8 @@ class PipelineForecaster:
         self.creation_ = (creation_profile(opps, ds.reps, as_of, self.rate_days, self.ramp_schedule) if self.seasonality
                           else CreationProfile(window_start=start, window_end=as_of))
         won_all = opps.loc[opps["status"] == "won", "close_date"]
-        self.closing_ = (closing_pattern(won_all, as_of - pd.Timedelta(days=max(self.window_days, 730)), as_of, ds.fiscal_year_start)
+        since = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
+        self.closing_ = (closing_pattern(won_all, since, as_of, ds.fiscal_year_start)
                          if self.seasonality else ClosingPattern(fiscal_year_start=ds.fiscal_year_start))
         self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
         q_start = period_bounds(period_of(as_of, ds.fiscal_year_start), ds.fiscal_year_start)[0]

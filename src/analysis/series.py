@@ -321,6 +321,7 @@ class ForecastReport:
     weights: pd.DataFrame
     backtest: pd.DataFrame
     pipeline_method: str = "pipeline"
+    pipeline: object = None  # the fitted PipelineForecaster of that variant (its calendar, owners, features)
 
     def headline(self, period: str | None = None) -> pd.DataFrame:
         """The forecast to show: ``combined`` where there is one, else the pipeline variant that supplies the rep
@@ -370,11 +371,12 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     periods = forecast_periods(ds, period, horizon)
     inside = inside_periods(ds, period)
     variants = {"pipeline": 0} | ({"pipeline_recalibrated": recalibrate_quarters} if recalibrate_quarters else {})
-    tables, draws_for, bts = [], {}, []
+    tables, draws_for, bts, fitted = [], {}, [], {}
     for name, k in variants.items():
         pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
         sims = {p: pipe.predict(p) for p in [*periods, *inside]}
         draws_for[name] = sims[period]
+        fitted[name] = pipe
         tables.append(pd.concat([s.table(method=name) for s in sims.values()], ignore_index=True))
         make = (lambda k=k: PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k))
         bts.append(backtest(ds, n=backtest_quarters, make=make).assign(method=name))
@@ -391,4 +393,4 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     combined = combine(pd.concat([whole, models], ignore_index=True), weights)
     table = pd.concat([combined, pipeline, models], ignore_index=True)
     backtests = pd.concat([bt_all, combined_backtest(bt_all)], ignore_index=True)
-    return ForecastReport(draws_for[chosen], table, weights, backtests, chosen)
+    return ForecastReport(draws_for[chosen], table, weights, backtests, chosen, fitted[chosen])

@@ -112,6 +112,33 @@ def nowcast_sentence(forecast: pd.DataFrame, ds, method: str = "pipeline") -> st
             f"still to be created it should land at **{money(c['p50'])}** (80 % range {money(c['p10'])} to {money(c['p90'])}).")
 
 
+def calendar_sentence(pipeline) -> str:
+    """What the fitted pipeline model learned about the calendar, the owners and the deal features, in words."""
+    parts = []
+    rho = pipeline.closing_.rho
+    parts.append(f"Quarter-end rush: {rho:.0%} of the wins due in a quarter's first {pipeline.closing_.pull_days} days are pulled into the "
+                 "quarter before." if rho > 0 else "No quarter-end rush is visible in the wins of the last two years (or too little history to tell).")
+    c = pipeline.creation_.summary()
+    if (c["factor"] != 1).any():
+        lo, hi = c.loc[c["factor"].idxmin()], c.loc[c["factor"].idxmax()]
+        parts.append(f"New deals are created at {lo['factor']:.0%} of the average pace in {pd.Timestamp(2000, int(lo['month']), 1):%B} and "
+                     f"{hi['factor']:.0%} in {pd.Timestamp(2000, int(hi['month']), 1):%B}.")
+    trend = float(c["trend"].iloc[0])
+    if trend != 1:
+        parts.append(f"Deals created per rep change by {trend - 1:+.0%} a year.")
+    r = pipeline.reps_.loc[pipeline.reps_["active"], "owner_ratio"]
+    if len(r) and r.std() > 0:
+        parts.append(f"Reps win between {r.quantile(0.1):.2f}× and {r.quantile(0.9):.2f}× their segment's average (10th to 90th percentile, shrunk).")
+    left = getattr(pipeline, "features_left_out_", {})
+    if pipeline.recalibrate and left:
+        names = {"stage": "stage", "log_stage_days": "days in stage", "log_amount": "amount"}
+        by_reason: dict[str, list[str]] = {}
+        for feature, why in left.items():
+            by_reason.setdefault(why, []).append(names.get(feature, feature))
+        parts.append("The recalibration does not use " + "; nor ".join(f"{' and '.join(f)} ({why})" for why, f in by_reason.items()) + ".")
+    return " ".join(parts)
+
+
 def quantity(value: float, quota_type: str = "bookings") -> str:
     """A quota-type value in words: money for bookings and margin, a count otherwise."""
     if quota_type in {"bookings", "margin"}:
