@@ -77,7 +77,7 @@ plots.close(ax)
 # already booked, and the planned quarter is split by calendar month. The quarter-end rush shows in its last month.
 
 # %% tags=["remove_input"]
-display(Markdown(summary.nowcast_sentence(forecast, ds, result.pipeline_method)))
+display(Markdown(summary.nowcast_sentence(forecast, result.pipeline, result.pipeline_method)))
 display(Markdown(summary.calendar_sentence(result.pipeline)))
 monthly = forecast[(forecast.level == "company") & (forecast.method == result.pipeline_method) & forecast.period.str.contains("-")]
 monthly[["period", "mean", "p10", "p50", "p90"]].set_index("period").round(0)

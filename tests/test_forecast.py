@@ -212,6 +212,11 @@ def test_months_add_up_to_their_quarter_and_a_quarter_under_way_counts_its_booki
     so_far = o[(o.status == "won") & o.close_date.between("2026-10-01", AS_OF)]
     assert f.booked("2026Q4").amount.sum() == pytest.approx(so_far.amount.sum()) and len(so_far)
     now = f.predict("2026Q4")
+    from analysis import summary
+
+    text = summary.nowcast_sentence(now.table(["company"]), f)
+    assert text.startswith(f"**2026Q4, under way:** {summary.money(so_far.amount.sum())} booked by 15 November 2026")
+    assert summary.nowcast_sentence(now.table(["company"]).assign(period="2027Q1"), f) == ""  # no quarter under way in it
     assert now.draws.sum(axis=0).min() >= so_far.amount.sum()
     assert now.by("rep")[1].min(axis=1).sum() >= so_far[so_far.owner_id.isin(ds.active_reps().rep_id)].amount.sum() - 1e-6
     # On the quarter's last day nothing is left to forecast: every draw is what was booked.

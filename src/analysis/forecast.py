@@ -9,7 +9,7 @@ predicts can see the future. For a future fiscal quarter it simulates, per rep a
 - deals not yet created: won-inside-the-quarter counts are Poisson (thinning of the rep's creation rate by
   the chance a deal created on day t is won by the quarter's end), amounts lognormal with the rep's shrunk
   log-mean; the creation rate is shrunk to the team's (gamma-Poisson), scaled by the ramp for new hires and
-  by the company's month-of-year pattern and trend in creation (:mod:`analysis.creation`);
+  by the company's month-of-year pattern and trend in creation (:mod:`analysis.seasonality`);
 - one shared lognormal shock per draw, so reps' outcomes are correlated as real quarters are.
 
 Team, segment and company totals are sums of the same draws, so the levels are coherent by construction.
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.calendar import is_month_label, period_bounds, period_of, resolve_period
-from analysis.seasonality import ClosingPattern, CreationProfile, closing_pattern, creation_profile
 from analysis.data import Dataset
 from analysis.schemas import isin
+from analysis.seasonality import ClosingPattern, CreationProfile, closing_pattern, creation_profile
 from analysis.shrinkage import shrink_log_means, shrink_ratios
 from analysis.survival import cif_at, cumulative_incidence, deal_times, win_probability_between
 
@@ -45,11 +45,6 @@ def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_
         hit = rng.random((hi - lo, draws)) < pi[lo:hi, None]
         np.add.at(out, cell[lo:hi], hit * amount[lo:hi, None])
     return out
-
-
-#: What the recalibration may learn from, besides the model's own π: a deal's age, stage (and days in it), amount
-#: and owner. Stage and amount are used only when the data can be trusted with them (:func:`usable_features`).
-DEAL_FEATURES = ("logit_pi", "log_age", "stage", "log_stage_days", "log_amount", "log_owner")
 
 
 def usable_features(ds: Dataset) -> dict[str, str]:
@@ -165,7 +160,7 @@ class PipelineForecaster:
             raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
         self.measure = measure
         self.recalibrate = recalibrate  # earlier quarters to learn a correction of the deal probabilities from (0: off)
-        self.seasonality = seasonality  # creation rate follows the month-of-year pattern and trend (analysis.creation)
+        self.seasonality = seasonality  # creation rate follows the month-of-year pattern and trend, and closing the quarter-end rush (analysis.seasonality)
         self.owner_effect = owner_effect  # each rep's deals are won at the rep's own (shrunk) rate relative to the segment's
         self.draws = draws
         self.seed = seed
@@ -238,8 +233,8 @@ class PipelineForecaster:
         self.creation_ = (creation_profile(opps, ds.reps, as_of, self.rate_days, self.ramp_schedule) if self.seasonality
                           else CreationProfile(window_start=start, window_end=as_of))
         won_all = opps.loc[opps["status"] == "won", "close_date"]
-        since = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
-        self.closing_ = (closing_pattern(won_all, since, as_of, ds.fiscal_year_start)
+        history_from = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
+        self.closing_ = (closing_pattern(won_all, history_from, as_of, ds.fiscal_year_start)
                          if self.seasonality else ClosingPattern(fiscal_year_start=ds.fiscal_year_start))
         self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
         q_start = period_bounds(period_of(as_of, ds.fiscal_year_start), ds.fiscal_year_start)[0]
@@ -302,20 +297,19 @@ class PipelineForecaster:
         ``value``, what the deal adds when won (its amount, 1 for a count, or its margin)."""
         out = self.open_.copy()
         age = (self.as_of_ - out["created_date"]).dt.days.to_numpy(dtype=float)
-        pi = np.zeros(len(out))
+        pi, w = np.zeros(len(out)), np.zeros(len(out))
         # A deal of age a today would win on day d if its age at winning is a + (d − today); those due early in the
-        # quarter count at 1 − ρ (pulled into the last one), those due early in the next at ρ.
-        for first, last, weight in self._spans(period):
-            start, end = float((first - self.as_of_).days - 1), float((last - self.as_of_).days)
-            for seg in out["segment"].unique():
-                m = (out["segment"] == seg).to_numpy()
-                pi[m] += weight * win_probability_between(self._curve(seg), age[m], start, end)
+        # quarter count at 1 − ρ (pulled into the last one), those due early in the next at ρ. w: its chance to be
+        # won at all.
+        windows = [(float((first - self.as_of_).days - 1), float((last - self.as_of_).days), weight) for first, last, weight in self._spans(period)]
+        codes, segments = pd.factorize(out["segment"])
+        for i, seg in enumerate(segments):
+            m = codes == i
+            curve, a = self._curve(seg), age[m]
+            pi[m] = sum(weight * win_probability_between(curve, a, start, end) for start, end, weight in windows)
+            w[m] = win_probability_between(curve, a, 0.0, np.inf)
         # The owner's skill moves the deal's eventual chance w on the odds scale, and every period's share of it
         # in proportion (so months still add up to their quarter).
-        w = np.zeros(len(out))
-        for seg in out["segment"].unique():
-            m = (out["segment"] == seg).to_numpy()
-            w[m] = win_probability_between(self._curve(seg), age[m], 0.0, np.inf)
         ratio = out["owner_id"].map(self.reps_.set_index("rep_id")["owner_ratio"]).fillna(1.0).to_numpy(dtype=float)
         w_owner = ratio * w / np.maximum(1.0 - w + ratio * w, 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -330,13 +324,16 @@ class PipelineForecaster:
             fixed = self.calibrator_.predict_proba(deal_features(out.assign(pi=pi), drop=self.features_left_out_))[:, 1]
             pi = np.where(pi > 0, fixed, 0.0)
         out["pi"] = pi
-        if self.measure == "count":
-            out["value"] = 1.0
-        elif self.measure == "margin":
-            out["value"] = out["margin"].fillna(out["amount"] * self._ratio(out["segment"]))
-        else:
-            out["value"] = out["amount"]
+        out["value"] = self._value(out)
         return out
+
+    def _value(self, deals: pd.DataFrame):
+        """What each deal adds when won: its amount, 1 for a count, or its margin (else amount × the segment's ratio)."""
+        if self.measure == "count":
+            return 1.0
+        if self.measure == "margin":
+            return deals["margin"].fillna(deals["amount"] * self._ratio(deals["segment"]))
+        return deals["amount"]
 
     def new_deal_expectations(self, period: str) -> pd.DataFrame:
         """Per rep: expected number of deals created after the as-of date and won inside ``period`` (``m``)."""
@@ -364,7 +361,7 @@ class PipelineForecaster:
         ``segment``, ``close_date``, ``amount``, ``margin`` and ``value`` (as in :meth:`open_deal_probabilities`)."""
         p_start, p_end = period_bounds(period, self.fiscal_year_start_)
         b = self.booked_[(self.booked_["close_date"] >= p_start) & (self.booked_["close_date"] <= p_end)].copy()
-        b["value"] = 1.0 if self.measure == "count" else (b["margin"].fillna(b["amount"] * self._ratio(b["segment"])) if self.measure == "margin" else b["amount"])
+        b["value"] = self._value(b)
         return b
 
     def _rep_team(self, owners: pd.Series) -> tuple[np.ndarray, np.ndarray]:

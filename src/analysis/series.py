@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.calendar import last_complete_period, months_of, period_bounds, period_of, period_range, shift_period
 from analysis.data import Dataset
-from analysis.forecast import ForecastDraws
+from analysis.forecast import ForecastDraws, PipelineForecaster
 
 MODELS = ("seasonal_naive", "ets", "sarimax")
 QUANTILES = (0.1, 0.5, 0.9)
@@ -321,7 +321,7 @@ class ForecastReport:
     weights: pd.DataFrame
     backtest: pd.DataFrame
     pipeline_method: str = "pipeline"
-    pipeline: object = None  # the fitted PipelineForecaster of that variant (its calendar, owners, features)
+    pipeline: PipelineForecaster | None = None  # the fitted model of that variant (its calendar, owners, features)
 
     def headline(self, period: str | None = None) -> pd.DataFrame:
         """The forecast to show: ``combined`` where there is one, else the pipeline variant that supplies the rep
@@ -366,7 +366,6 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     the combination, and the rep draws for the quotas come from whichever scored the lower company-level pinball
     loss in the backtest."""
     from analysis.backtest import backtest
-    from analysis.forecast import PipelineForecaster
 
     periods = forecast_periods(ds, period, horizon)
     inside = inside_periods(ds, period)

@@ -95,20 +95,19 @@ def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str) 
     return text
 
 
-def nowcast_sentence(forecast: pd.DataFrame, ds, method: str = "pipeline") -> str:
-    """Where the quarter under way at the as-of date will land: booked so far and the pipeline's nowcast (the
-    ``forecast`` table's company row for that quarter). Empty when the as-of date is the quarter's last day."""
-    from analysis.calendar import period_bounds, period_of
+def nowcast_sentence(forecast: pd.DataFrame, pipeline, method: str = "pipeline") -> str:
+    """Where the quarter under way at the as-of date will land: booked so far (the fitted ``pipeline`` model's
+    :meth:`booked`) and its nowcast (the ``forecast`` table's company row for that quarter, from ``method``). Empty
+    when the as-of date is the quarter's last day."""
+    from analysis.calendar import period_of
 
-    now = period_of(ds.as_of_date, ds.fiscal_year_start)
+    now = period_of(pipeline.as_of_, pipeline.fiscal_year_start_)
     f = forecast[(forecast["level"] == "company") & (forecast["period"] == now) & (forecast["method"] == method)]
     if f.empty:
         return ""
-    start = period_bounds(now, ds.fiscal_year_start)[0]
-    o = ds.opportunities
-    booked = float(o.loc[(o["status"] == "won") & (o["close_date"] >= start), "amount"].sum())
+    booked = float(pipeline.booked(now)["value"].sum())
     c = f.iloc[0]
-    return (f"**{now}, under way:** {money(booked)} booked by {ds.as_of_date:%d %B %Y}; with the open pipeline and the deals "
+    return (f"**{now}, under way:** {money(booked)} booked by {pipeline.as_of_:%d %B %Y}; with the open pipeline and the deals "
             f"still to be created it should land at **{money(c['p50'])}** (80 % range {money(c['p10'])} to {money(c['p90'])}).")
 
 
