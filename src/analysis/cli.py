@@ -24,13 +24,20 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fiscal-year-start", type=int, default=None, help="first month of the fiscal year, 1-12 (default 1, or the config file's)")
 
 
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--period", default="next", help="fiscal quarter to plan, e.g. 2026Q1, or 'next' (the quarter after the as-of date)")
+    p.add_argument("--config", type=Path, default=None, help="YAML settings file (see analysis.config.Settings)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a setting, e.g. draws=500 (see analysis.config.Settings)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quotacast", description="Sales metrics, bookings forecasts and realistic quotas from a CRM extract.")
     parser.add_argument("--version", action="version", version=f"quotacast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    v = sub.add_parser("validate", help="load and validate a data source; print a summary per table")
+    v = sub.add_parser("validate", help="load and validate a data source and the run's settings; print a summary per table")
     _data_args(v)
+    _settings_args(v)
     v.add_argument("--out", type=Path, default=None, help="folder to write quarantine.csv and accounting.csv into")
 
     d = sub.add_parser("demo-data", help="write a seeded synthetic company in the data contract's format")
@@ -45,10 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-activities", action="store_true", help="leave out the activities table")
     r = sub.add_parser("run", help="the quarterly job: validate, run the scheduled notebooks, render the reports, write the tables")
     _data_args(r)
-    r.add_argument("--period", default="next", help="fiscal quarter to plan, e.g. 2026Q1, or 'next' (the quarter after the as-of date)")
+    _settings_args(r)
     r.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default: reports)")
-    r.add_argument("--config", type=Path, default=None, help="YAML settings file (see analysis.config.Settings)")
-    r.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a notebook parameter (refused if no notebook declares it)")
 
     s = sub.add_parser("schedule", help="print a crontab line and a systemd timer that run next quarter's plan before each quarter")
     s.add_argument("--data", required=True, help="data source the scheduled run reads")
@@ -68,24 +73,30 @@ def _value(text: str):
 
 
 def run_settings(args: argparse.Namespace):
-    """Settings for ``quotacast run``: defaults, then the config file, then options given on the command line."""
+    """Settings for ``quotacast run`` and ``validate``: defaults, then the config file, then options given on the
+    command line (``--fiscal-year-start``, then every ``--param``), each checked (a bad one: :class:`DataError`)."""
     from analysis.config import Settings
+    from analysis.data import Problem
+    from analysis.preflight import settings_with
 
     given = {} if args.fiscal_year_start is None else {"fiscal_year_start": args.fiscal_year_start}
-    return Settings.from_file(args.config, **given) if args.config else Settings(**given)
+    try:
+        settings = Settings.from_file(args.config, **given) if args.config else Settings(**given)
+    except ValueError as exc:
+        raise DataError(Problem(f"--config {args.config}" if args.config else "--fiscal-year-start", str(exc), "see analysis.config.Settings")) from None
+    overrides = {}
+    for item in getattr(args, "param", []):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise DataError(Problem(f"--param {item!r}", "expected NAME=VALUE", "e.g. --param draws=500"))
+        overrides[name.strip()] = _value(value)
+    return settings_with(settings, overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import run
 
-    overrides = {}
-    for item in args.param:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
-        overrides[name] = _value(value)
-    settings = run_settings(args)
-    run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=settings, overrides=overrides)
+    run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=run_settings(args))
     return 0
 
 
@@ -108,8 +119,13 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    ds = load(args.data, mapping=args.mapping, as_of=args.as_of, fiscal_year_start=args.fiscal_year_start or 1)
-    print(f"Source: {describe_source(args.data)}  (mapping: {ds.mapping}, as of {ds.as_of_date.date()})\n")
+    from analysis import preflight, sections
+
+    settings = run_settings(args)
+    as_of = preflight.parse_as_of(args.as_of)
+    period = preflight.run_period(args.period, as_of, settings.fiscal_year_start)
+    ds = load(args.data, mapping=args.mapping, as_of=as_of, fiscal_year_start=settings.fiscal_year_start)
+    print(f"Source: {describe_source(args.data)}  (mapping: {ds.mapping}, as of {ds.as_of_date.date()}, planning {period})\n")
     print("Tables:")
     _print_frame(ds.summary().drop(columns=["file"]))
     print("\nQuarantined rows by reason:")
@@ -125,7 +141,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         ds.summary().to_csv(args.out / "accounting.csv", index=False)
         print(f"\nWrote {args.out / 'quarantine.csv'} and {args.out / 'accounting.csv'}")
     total = ds.accounting[["rows_in", "rows_used", "rows_quarantined"]].sum()
-    print(f"\nOK: {total.rows_used:,} of {total.rows_in:,} rows usable, {total.rows_quarantined:,} quarantined.")
+    preflight.check(ds, settings, period)  # what the run needs: refused here, never half-way through a run
+    gaps = sections.missing(sections.facts(ds, period, settings.quota_type, settings.backtest_quarters, settings.policy_backtest_quarters))
+    shown = len(sections.SECTIONS) - len(gaps)
+    print(f"\nReport sections: {shown} of {len(sections.SECTIONS)} will be shown." + (" The others will say why:" if gaps else ""))
+    for key, why in gaps.items():
+        print(f"  - {sections.BY_KEY[key].title} ({sections.BY_KEY[key].page}): {why}")
+    print(f"\nOK: {total.rows_used:,} of {total.rows_in:,} rows usable, {total.rows_quarantined:,} quarantined; "
+          f"`quotacast run` with these settings will complete.")
     return 0
 
 

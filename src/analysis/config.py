@@ -23,6 +23,9 @@ REPORTS_DIR = PROJECT_DIR / "reports"
 PASSWORD_ENV = "QUOTACAST_DB_PASSWORD"
 
 
+_KINDS = {"int": "a whole number", "float": "a number", "str": "text", "tuple[float, ...]": "a list of numbers"}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting a run uses. Defaults live here only; override from a config file, the CLI or
@@ -38,14 +41,17 @@ class Settings:
     gonik_coefficients: tuple[float, ...] = (1.2, 0.6, 1.8)  # beta, alpha, gamma of the Gonik goal-bonus view
     consecutive_misses: int = 2  # quarters below quota before a rep is flagged
     interval: float = 0.90  # width of reported intervals
-    backtest_quarters: int = 6  # rolling-origin cutoffs
+    backtest_quarters: int = 6  # most past quarters the forecast backtest replays (fewer when the history is shorter; 0: none)
+    policy_backtest_quarters: int = 6  # most past quarters the quota policy backtest replays (fewer when the history is shorter; 0: none)
     horizon: int = 4  # quarters after the as-of date to forecast
     recalibrate_quarters: int = 4  # past quarters a recalibrated pipeline variant learns from (0: no such variant)
     draws: int = 2000  # Monte Carlo draws per rep
     seed: int = 0
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = self._type_problems()
+        if problems:
+            raise ValueError("Invalid settings: " + "; ".join(problems))
         if not 1 <= self.fiscal_year_start <= 12:
             problems.append(f"fiscal_year_start must be a month 1-12, got {self.fiscal_year_start!r}")
         if not 0 <= self.overassignment <= 1:
@@ -63,15 +69,40 @@ class Settings:
             problems.append(f"gonik_coefficients must be beta, alpha, gamma with 0 < alpha < beta < gamma, got {g!r}")
         if self.max_quota_change is not None and not self.max_quota_change > 0:
             problems.append(f"max_quota_change must be a positive share (0.5 is ±50 %), got {self.max_quota_change!r}")
+        for name, low, high in (("draws", 100, 200_000), ("seed", 0, 2**32 - 1), ("backtest_quarters", 0, 20),
+                                ("policy_backtest_quarters", 0, 20), ("recalibrate_quarters", 0, 12), ("consecutive_misses", 1, 12)):
+            if not low <= getattr(self, name) <= high:
+                problems.append(f"{name} must be a whole number from {low} to {high:,}, got {getattr(self, name)!r}")
         if self.quota_type not in QUOTA_TYPES:
             problems.append(f"quota_type must be bookings, won_deals, activities or margin, got {self.quota_type!r}")
         if problems:
             raise ValueError("Invalid settings: " + "; ".join(problems))
 
+    def _type_problems(self) -> list[str]:
+        """Each setting's type (a YAML file or ``--param`` can give anything): whole numbers for ints, numbers for
+        floats (not booleans), text for strings, lists of numbers for tuples."""
+        out = []
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if v is None and f.name == "max_quota_change":  # no cap
+                continue
+            ok = {
+                "int": isinstance(v, int) and not isinstance(v, bool),
+                "float": isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf"),
+                "str": isinstance(v, str),
+                "tuple[float, ...]": isinstance(v, tuple) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+            }.get(str(f.type), True)
+            if not ok:
+                out.append(f"{f.name} must be {_KINDS.get(str(f.type), f.type)}, got {v!r}")
+        return out
+
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
         """Read settings from a YAML file; unknown keys are refused, ``overrides`` win."""
-        raw = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"settings file {path}: cannot be read ({str(exc).splitlines()[0]})") from None
         if not isinstance(raw, dict):
             raise ValueError(f"{path}: expected a mapping of setting: value, got {type(raw).__name__}")
         return cls.from_dict({**raw, **overrides}, origin=str(path))
@@ -84,8 +115,8 @@ class Settings:
             raise ValueError(f"{origin}: unknown setting(s) {unknown}; known settings are {sorted(known)}")
         values = dict(values)
         for key in ("ramp_schedule", "gonik_coefficients"):
-            if key in values:
-                values[key] = tuple(float(v) for v in values[key])
+            if key in values and isinstance(values[key], (list, tuple)):
+                values[key] = tuple(values[key])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""What each report section needs: the facts read from a dataset, the sentences, and the docs kept in step."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import history, sections, variants
+from conftest import AS_OF, ROOT
+
+
+def test_the_docs_list_every_section_with_what_it_needs():
+    text = (ROOT / "docs" / "data-contract.md").read_text()
+    part = text.split("## What each report needs", 1)[1].split("\n## ", 1)[0].replace("`", "")
+    for s in sections.SECTIONS:
+        assert s.title in part, f"docs/data-contract.md does not list the section {s.title!r}"
+        assert s.needs in part, f"docs/data-contract.md does not say what {s.title!r} needs: {s.needs}"
+
+
+def test_facts_count_what_the_data_hold(demo_dir):
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    f = sections.facts(ds, "2027Q1")
+    o = ds.opportunities
+    assert (f.deals, f.open_deals, f.won) == (len(o), int((o.status == "open").sum()), int((o.status == "won").sum()))
+    assert f.closed == f.deals - f.open_deals and f.last_complete == "2026Q3"
+    # Two years of data from 2024-11: whole quarters 2025Q1 to 2026Q3.
+    assert history.complete_quarters(ds)[0] == "2025Q1" and f.quarters == 7
+    assert f.backtest_quarters == 6 and f.series_backtest_quarters == 1
+    assert f.target and f.team_targets and f.goals and f.has_stage_history and f.quota_quarters > 0
+    assert sections.missing(f) == {}
+
+
+@pytest.mark.parametrize("wanted, have, minimum, expected", [(6, 7, 1, 6), (6, 2, 1, 1), (6, 1, 1, 0), (0, 9, 1, 0), (6, 7, 6, 1)])
+def test_a_backtest_replays_only_the_quarters_the_data_allow(wanted, have, minimum, expected, monkeypatch):
+    monkeypatch.setattr(history, "complete_quarters", lambda ds: [f"q{i}" for i in range(have)])
+    assert history.replayable_quarters(None, wanted, minimum) == expected
+
+
+def test_an_extract_starting_mid_quarter_does_not_count_that_quarter(tmp_path):
+    case = variants.make("one_quarter", tmp_path, reps=6)
+    ds = analysis.load(case.data, as_of=case.as_of)
+    assert history.complete_quarters(ds) == ["2026Q3"]
+    f = sections.facts(ds, case.period)
+    gaps = sections.missing(f)
+    assert {"time_series", "backtest", "policy_backtest"} <= set(gaps)
+    assert "1 complete quarter:" in gaps["backtest"]
+
+
+def test_each_page_says_each_sentence_once():
+    notes = sections.Notes({"backtest": "Too few quarters."})
+    assert notes.say("backtest") == "Too few quarters." and notes.say("backtest") == ""
+
+
+def test_the_sections_table_reads_as_a_checklist(demo_dir):
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    empty = ds.as_of(AS_OF)
+    object.__setattr__(empty, "tables", {k: v for k, v in ds.tables.items() if k in {"opportunities", "reps"}})
+    table = sections.table(sections.facts(empty, "2027Q1"))
+    assert list(table.columns) == ["page", "section", "needs", "shown", "why not"]
+    off = table[table["shown"] == "no"]
+    assert set(off["section"]) >= {"Stage funnel", "Quota attainment", "Chance of reaching the target", "Bottom-up goals"}
+    assert (off["why not"].str.len() > 20).all() and (table.loc[table["shown"] == "yes", "why not"] == "").all()
+    assert isinstance(table, pd.DataFrame)
