@@ -316,3 +316,22 @@ def test_loading_does_not_depend_on_row_order(seed):
         pd.testing.assert_frame_equal(
             da.tables[name].sort_values(key).reset_index(drop=True), db.tables[name].sort_values(key).reset_index(drop=True), obj=name
         )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_infinite_numbers_are_quarantined_not_used(tmp_path, fmt):
+    """'inf', '1e400' and '-Infinity' parse as floats but are not amounts: quarantined as not a finite number, from
+    text and from a typed (Parquet) column alike; the other rows are untouched."""
+    tables = demo.generate(seed=1, reps=5, years=1, as_of=AS_OF, activities=False)
+    opps = tables["opportunities"].astype({"amount": "object"})
+    won = opps.index[opps["status"] == "won"][:3]
+    opps.loc[won, "amount"] = ["inf", "1e400", "-Infinity"]
+    if fmt == "parquet":
+        opps["amount"] = pd.to_numeric(opps["amount"])
+    tables["opportunities"] = opps
+    demo.write(tables, tmp_path, fmt=fmt)
+    ds = analysis.load(tmp_path, as_of=AS_OF)
+    q = ds.quarantine[ds.quarantine["table"] == "opportunities"]
+    assert list(q["rule"]) == ["opportunities.amount.unparseable"] * 3 and list(q["source_row"]) == list(won + 1)
+    assert (q["reason"] == "amount is not a finite number").all()
+    assert np.isfinite(ds.opportunities["amount"].dropna()).all() and len(ds.opportunities) == len(opps) - 3

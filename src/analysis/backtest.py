@@ -95,14 +95,16 @@ def scores(bt: pd.DataFrame) -> pd.DataFrame:
     ``pinball_p10``/``_p50``/``_p90`` (mean, scaled like MASE), ``coverage_80`` (share of actuals within
     p10–p90) and ``n`` (cutoff × group pairs)."""
     out = []
+    bt = bt.astype({c: "float64" for c in ("actual", "mean", "p10", "p50", "p90", "scale")})  # an empty part can leave them as objects
     for level, b in bt.groupby("level", sort=False):
         ok = b["scale"] > 0
+        scale = b["scale"].where(ok)
         row = {"level": level, "n": len(b),
-               "mase": float((np.abs(b["actual"] - b["p50"]) / b["scale"])[ok].mean()),
+               "mase": float((np.abs(b["actual"] - b["p50"]) / scale)[ok].mean()) if ok.any() else np.nan,
                "bias": float((b["p50"] - b["actual"]).sum() / b["actual"].sum()) if b["actual"].sum() else np.nan,
                "coverage_80": float(((b["actual"] >= b["p10"]) & (b["actual"] <= b["p90"])).mean())}
         for col, tau in QUANTILES.items():
-            row[f"pinball_{col}"] = float((pinball(b["actual"], b[col], tau) / b["scale"])[ok].mean())
+            row[f"pinball_{col}"] = float((pinball(b["actual"], b[col], tau) / scale)[ok].mean()) if ok.any() else np.nan
         out.append(row)
     return pd.DataFrame(out)
 

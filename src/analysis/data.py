@@ -226,7 +226,11 @@ def _parse(table: str, frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
         elif col.kind == "month":
             out[col.name] = _parse_dates(raw, ("%Y-%m", "ISO8601")).dt.to_period("M").dt.to_timestamp()
         elif col.kind == "number":
-            out[col.name] = _parse_numbers(raw, mapping.thousands)
+            number = _parse_numbers(raw, mapping.thousands)
+            infinite = number.notna() & ~np.isfinite(number.to_numpy(dtype=float))  # "inf", 1e400: quarantined, never used
+            out[col.name] = number.where(~infinite)
+            if typed and infinite.any():  # a typed source has no raw text: keep the offending values to name them
+                out[f"__raw_{col.name}"] = raw.astype("str").where(raw.notna())
         elif col.kind == "period":
             out[col.name] = raw_text.where(period_ok(raw_text))
         elif col.kind == "enum":

@@ -202,7 +202,12 @@ class PipelineForecaster:
         reps["active"] = ~(reps["end_date"] <= as_of)
         main_seg = opps.groupby("owner_id")["segment"].agg(lambda s: s.value_counts().sort_index().idxmax())  # ties: by name, not row order
         reps["segment"] = reps["rep_id"].map(main_seg).fillna(opps["segment"].mode().iloc[0] if len(opps) else "all")
+        # The creation rate's window: the last ``rate_days``, or since the data begin when the extract is shorter
+        # (a rep cannot have created deals before the first one in the data: counting those days halves the rate).
         start = as_of - pd.Timedelta(days=self.rate_days)
+        if len(opps) and opps["created_date"].min() - pd.Timedelta(days=1) > start:
+            start = opps["created_date"].min() - pd.Timedelta(days=1)
+        rate_days = max(int((as_of - start).days), 1)
         recent = opps[opps["created_date"] > start]
         created = recent.groupby("owner_id").size()
         hire = reps["hire_date"]
@@ -230,7 +235,7 @@ class PipelineForecaster:
         reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
         reps["owner_ratio"] = self._owner_ratios(window, reps["rep_id"]) if self.owner_effect else 1.0
         self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size", "owner_ratio"]].reset_index(drop=True)
-        self.creation_ = (creation_profile(opps, ds.reps, as_of, self.rate_days, self.ramp_schedule) if self.seasonality
+        self.creation_ = (creation_profile(opps, ds.reps, as_of, rate_days, self.ramp_schedule) if self.seasonality
                           else CreationProfile(window_start=start, window_end=as_of))
         won_all = opps.loc[opps["status"] == "won", "close_date"]
         history_from = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
@@ -314,13 +319,13 @@ class PipelineForecaster:
         w_owner = ratio * w / np.maximum(1.0 - w + ratio * w, 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):
             pi = np.clip(np.where(w > 0, pi * w_owner / w, 0.0), 0.0, 1.0)
-        fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2))
+        fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2)).astype("float64")
         out["amount_rel"] = out["amount"].where(out["amount"] > 0) / fill
         out["amount"] = out["amount"].fillna(fill)
         out["owner_ratio"] = ratio
         out["age_days"] = age
         out["cycle_days"] = out["segment"].map(self.cycle_).fillna(self.cycle_all_).to_numpy(dtype=float)
-        if self.calibrator_ is not None:  # deals the curve gives no chance keep none
+        if self.calibrator_ is not None and len(out):  # deals the curve gives no chance keep none
             fixed = self.calibrator_.predict_proba(deal_features(out.assign(pi=pi), drop=self.features_left_out_))[:, 1]
             pi = np.where(pi > 0, fixed, 0.0)
         out["pi"] = pi
@@ -486,10 +491,10 @@ class ActivityForecaster:
         return ForecastDraws(period=period, cells=cells.loc[order].reset_index(drop=True), draws=out[order])
 
 
-def versus_target(draws: ForecastDraws, company: float | None, teams: pd.Series | None = None) -> pd.DataFrame:
+def versus_target(draws: ForecastDraws, company: float | None, teams: pd.Series | None = None, method: str = "pipeline") -> pd.DataFrame:
     """Chance of reaching each target of the period, from the draws (targets as :meth:`Dataset.targets_for` gives
     them: the company's, or None, and the teams' by team): ``level``, ``group``, ``period``, ``target``,
-    ``p_reach``, ``p50``."""
+    ``p_reach``, ``p50`` (the draws' median) and ``method`` (the model the draws come from)."""
     rows = []
     wanted = [("company", "all", company)] + [("team", t, v) for t, v in (teams if teams is not None else pd.Series(dtype=float)).items()]
     for level, key, target in wanted:
@@ -499,5 +504,5 @@ def versus_target(draws: ForecastDraws, company: float | None, teams: pd.Series 
         if key in groups:
             sims = m[groups.get_loc(key)]
             rows.append({"level": level, "group": key, "period": draws.period, "target": float(target),
-                         "p_reach": float((sims >= target).mean()), "p50": float(np.median(sims))})
-    return pd.DataFrame(rows, columns=["level", "group", "period", "target", "p_reach", "p50"])
+                         "p_reach": float((sims >= target).mean()), "p50": float(np.median(sims)), "method": method})
+    return pd.DataFrame(rows, columns=["level", "group", "period", "target", "p_reach", "p50", "method"])

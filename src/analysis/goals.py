@@ -38,6 +38,10 @@ def roll_up(draws: np.ndarray, q: float = 0.5) -> float:
     return float(np.quantile(draws.sum(axis=0), q))
 
 
+ROLLUP_COLUMNS = ["level", "group", "reps_with_goal", "goals", "forecast_p10", "forecast_p50", "forecast_p90", "p_reach_goals", "target",
+                  "goals_vs_target"]
+
+
 def goals_rollup(rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, target: float | None = None,
                  team_targets: pd.Series | None = None) -> pd.DataFrame:
     """The collective goal against the forecast and the leader's targets, per team and for the company.
@@ -62,7 +66,7 @@ def goals_rollup(rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, 
         rows.append({"level": level, "group": name, "reps_with_goal": len(idx), "goals": total, "forecast_p10": q10,
                      "forecast_p50": q50, "forecast_p90": q90, "p_reach_goals": float((sims >= total).mean()) if len(idx) else np.nan,
                      "target": tgt, "goals_vs_target": total / tgt - 1 if tgt and tgt > 0 else np.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=ROLLUP_COLUMNS)
 
 
 def goal_positions(rep_draws: pd.DataFrame, goals: pd.Series, quotas: pd.Series | None = None, beta: float = 1.2,

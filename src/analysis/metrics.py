@@ -308,8 +308,12 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
     labels["closed"] = labels["won"] + labels["lost"]
     labels["naive"] = labels["won"] / labels["closed"].where(labels["closed"] > 0)
     labels["n_lo"], labels["n_hi"] = wilson(labels["won"], labels["closed"], interval)
-    read_note = np.array([f"read at day {int(t)} of {int(n)} deals" for t, n in zip(r["t_star"], r["cohort"], strict=True)], dtype=object)
-    no_win = np.where(r["q50"].notna(), read_note, "no won deals in the cohort")
+    # A cohort none of whose deals has closed has no win rate yet (the estimate would read 0 with a [0, 0] interval).
+    closed_n = labels["closed"].to_numpy()[read["gid"].to_numpy()]
+    r.loc[closed_n == 0, ["cif_won", "lo", "hi"]] = np.nan
+    read_note = np.array([f"read at day {int(t)} of {int(n)} deals" if c > 0 else "none of its deals has closed yet"
+                          for t, n, c in zip(r["t_star"], r["cohort"], closed_n, strict=True)], dtype=object)
+    no_win = np.where(r["q50"].notna(), read_note, np.where(closed_n > 0, "no won deals in the cohort", "none of its deals has closed yet"))
     return pd.concat(
         [
             _rows(r, "win_rate_cohort", "cif_won", "cohort", "lo", "hi", read_note),
@@ -601,6 +605,8 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         for col in {_DIM_COLUMN[d] for d in dimensions} - {None}:
             base[col] = open_now[col].to_numpy()
         a = _aggregate(base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum"))
+        unpriced = a["missing"] >= a["n"]  # no open deal of the group carries an amount: no pipeline value to speak of
+        a.loc[unpriced, ["amount", "exp"]] = np.nan
         a["p_q"] = a["exp"] / a["amount"].where(a["amount"] > 0)
         a["required"] = 1.0 / a["p_q"].where(a["p_q"] > 0)
         company_t, team_t = ds.targets_for(nxt)
@@ -618,12 +624,14 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         a["denom"] = np.where(denom > 0, denom, np.nan)
         a["coverage"] = a["amount"] / a["denom"]
         a["exp_att"] = a["exp"] / a["denom"]
-        miss_note = np.where(a["missing"] > 0, a["missing"].astype(int).astype(str) + " open deal(s) without an amount count as 0", "")
-        no_target = np.where(a["denom"].isna(), f"no target or quota for {nxt}", miss_note)
+        miss_note = np.where(unpriced, "open deals carry no amount",
+                             np.where(a["missing"] > 0, a["missing"].astype(int).astype(str) + " open deal(s) without an amount count as 0", ""))
+        no_target = np.where(unpriced, "open deals carry no amount", np.where(a["denom"].isna(), f"no target or quota for {nxt}", miss_note))
         out += [
             _rows(a, "pipeline_open_amount", "amount", "n", note=miss_note),
-            _rows(a, "pipeline_expected_won", "exp", "n", note=f"expected to be won in {nxt}"),
-            _rows(a, "required_coverage", "required", "n", note=np.where(a["p_q"] > 0, f"1 / chance an open deal is won in {nxt}", "no open amount")),
+            _rows(a, "pipeline_expected_won", "exp", "n", note=np.where(unpriced, "open deals carry no amount", f"expected to be won in {nxt}")),
+            _rows(a, "required_coverage", "required", "n", note=np.where(a["p_q"] > 0, f"1 / chance an open deal is won in {nxt}",
+                                                                          np.where(unpriced, "open deals carry no amount", f"no open deal is expected to be won in {nxt}"))),
             _rows(a, "pipeline_coverage", "coverage", "n", note=no_target),
             _rows(a, "pipeline_expected_attainment", "exp_att", "n", note=no_target),
         ]

@@ -159,12 +159,13 @@ class QuotaRecommender:
 
     def recommend(self, rep_draws: pd.DataFrame, target: float | None, reps: pd.DataFrame | None = None,
                   last_year: pd.Series | None = None, goals: pd.Series | None = None, period: str = "",
-                  team_targets: pd.Series | None = None, previous: pd.Series | None = None) -> QuotaPlan:
+                  team_targets: pd.Series | None = None, previous: pd.Series | None = None, history: pd.Series | None = None) -> QuotaPlan:
         """``rep_draws``: long ``rep_id``, ``draw`` and one value column (``bookings``, or the quota type's unit),
         active reps only. ``target``: the company target (None: realistic quotas, nothing to reconcile with).
         ``reps``: optional ``rep_id``, ``name``, ``team``, ``ramp_factor``. ``last_year``: the same quarter last
         year by rep_id; ``goals``: reps' own goals by rep_id; ``team_targets``: targets by team, respected first;
-        ``previous``: last quarter's quota by rep_id (the cap applies to these reps)."""
+        ``previous``: last quarter's quota by rep_id (the cap applies to these reps); ``history``: each rep's number of
+        deals in the data (:func:`deal_counts`), to flag quotas that rest on no deal of the rep's own."""
         from analysis.forecast import wide_draws
 
         wide = wide_draws(rep_draws)
@@ -196,7 +197,7 @@ class QuotaRecommender:
             out["quota_last_year_plus_growth"] = ly
             out["p_attain_last_year_plus_growth"] = np.where(np.isnan(ly), np.nan, attainment_chance(m, np.nan_to_num(ly)))
         out["goal"] = out["rep_id"].map(goals) if goals is not None else np.nan
-        out["flags"] = self._flags(out, m, lower, upper)
+        out["flags"] = self._flags(out, m, lower, upper, history)
         out["reason"] = [self._reason(r, pools) for r in out.itertuples()]
         methods = [self._method_row("equal chance", out["quota"], out["p_attain"])]
         if asked is not None:
@@ -293,7 +294,7 @@ class QuotaRecommender:
                 f"to close with hiring or pipeline.")
         return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": asked - realistic}
 
-    def _flags(self, out: pd.DataFrame, m: np.ndarray, lower, upper) -> np.ndarray:
+    def _flags(self, out: pd.DataFrame, m: np.ndarray, lower, upper, history: pd.Series | None = None) -> np.ndarray:
         q25, q90 = sorted_quantiles(m, (0.25, 0.9))
         goal = out["goal"].to_numpy(dtype=float)
         parts = [np.where(goal < q25, "goal below own p25 (sandbagging?)", np.where(goal > q90, "goal above own p90 (over-reach?)", ""))]
@@ -303,12 +304,14 @@ class QuotaRecommender:
             at_cap = np.where(np.abs(q - np.nan_to_num(upper, nan=-1)) <= tol, f"held at +{self.max_change:.0%} of last quarter's quota",
                               np.where(np.abs(q - np.nan_to_num(lower, nan=-1)) <= tol, f"held at −{self.max_change:.0%} of last quarter's quota", ""))
             parts.append(at_cap)
-        flags = np.array(["; ".join(p for p in row if p) for row in zip(*parts, strict=True)], dtype=object)
+        if history is not None:
+            none = out["rep_id"].map(history).fillna(0).to_numpy() == 0
+            parts.append(np.where(none, "no deal of their own in the data: the forecast is the team's pace", ""))
         no_forecast = (m <= 0).all(axis=1)  # quota 0 and P(attain) 1 by arithmetic: a person must decide
         lumpy = (out["quota"].to_numpy() <= 0) & ~no_forecast  # books nothing in too many draws (few, large deals)
-        flags[lumpy] = "quota 0: the forecast books nothing in too many draws (few, large deals): set this quota by hand"
-        flags[no_forecast] = "no forecast (every draw is 0): set this quota by hand"
-        return flags
+        parts.insert(0, np.where(no_forecast, "no forecast (every draw is 0): set this quota by hand",
+                                 np.where(lumpy, "quota 0: the forecast books nothing in too many draws (few, large deals): set this quota by hand", "")))
+        return np.array(["; ".join(p for p in row if p) for row in zip(*parts, strict=True)], dtype=object)
 
     def _reason(self, r, pools: pd.DataFrame) -> str:
         u = self.quota_type
@@ -373,6 +376,11 @@ class PlanInputs:
     quota_type: str = "bookings"
 
 
+def deal_counts(ds) -> pd.Series:
+    """Each rep's number of opportunities in the data, by rep_id (reps with none are absent)."""
+    return ds.opportunities.groupby("owner_id").size().rename_axis("rep_id")
+
+
 def actuals(ds, period: str, quota_type: str = "bookings") -> pd.Series:
     """What each rep achieved in ``period`` in the unit of ``quota_type`` (by rep_id): won amount, won deals,
     gross margin of won deals (by close date), or activities (by date)."""
@@ -402,8 +410,8 @@ def forecaster_for(quota_type: str, draws: int = 2000, seed: int = 0, ramp_sched
 
 
 def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), quota_type: str = "bookings") -> PlanInputs:
-    """What a plan needs from the data: the company target for ``period`` in the quota type's unit (a clear
-    error for bookings if there is none; None for other types, which are then set at the attainment share),
+    """What a plan needs from the data: the company target for ``period`` in the quota type's unit (None when there is
+    none: quotas are then set at the attainment share, with no target to reconcile),
     team targets, reps with their ramp factor at the period's start, the same quarter last year, goals (bookings
     only), and last quarter's quotas of reps who were fully ramped then (bookings only: the quotas history is in
     bookings; the quarter-on-quarter cap applies to them)."""
@@ -411,8 +419,6 @@ def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 
     from analysis.forecast import ramp_factor
 
     company, teams = ds.targets_for(period, quota_type)
-    if company is None and quota_type == "bookings":
-        raise ValueError(f"no company target for {period} in the targets table (add a row: period={period}, target=..., team empty)")
     fy = ds.fiscal_year_start
     start, _ = period_bounds(period, fy)
     reps = ds.active_reps().copy()
@@ -460,6 +466,9 @@ def plan_record(plan: QuotaPlan) -> dict:
             "warnings": plan.warnings}
 
 
+REPLAY_COLUMNS = ["period", "method", "reps", "expected_share", "realised_share", "attainment_sd", "within_20pct", "plan_vs_actual"]
+
+
 def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignment: float = 0.10, growth: float = 0.10,
                     make=None, quota_type: str = "bookings") -> pd.DataFrame:
     """Replay the last ``n`` complete quarters: set quotas with each method from what was known the day before
@@ -503,4 +512,4 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
                          "realised_share": float((att >= 1).mean()), "attainment_sd": float(att.std()),
                          "within_20pct": float((np.abs(att - 1) <= 0.2).mean()),
                          "plan_vs_actual": float(q[ok].sum() / booked[ok].sum() - 1) if booked[ok].sum() > 0 else np.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=REPLAY_COLUMNS)

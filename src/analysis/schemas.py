@@ -281,7 +281,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
             what = {
                 "date": "a date (YYYY-MM-DD)",
                 "month": "a month (YYYY-MM)",
-                "number": "a number",
+                "number": "a finite number",
                 "period": "a fiscal quarter like 2026Q1",
                 "enum": "one of " + ", ".join(col.values),
             }[col.kind]

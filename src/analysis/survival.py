@@ -40,6 +40,9 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
     Kaplan–Meier after the time), ``cif_won``, ``cif_lost``, ``se_won`` (statsmodels' standard error).
     """
     frame = pd.DataFrame({"gid": gid, "time": time, "won": event == WON, "lost": event == LOST})
+    if frame.empty:  # no deals: no curve (callers read an empty curve as "no chance known")
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "gid" else "float64")
+                             for c in ("gid", "time", "n_at_risk", "won", "lost", "cohort", "surv", "cif_won", "cif_lost", "se_won")})
     agg = frame.groupby(["gid", "time"], sort=True).agg(total=("won", "size"), won=("won", "sum"), lost=("lost", "sum"))
     g = agg.index.get_level_values("gid").to_numpy()
     t = agg.index.get_level_values("time").to_numpy()
@@ -117,6 +120,8 @@ def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[f
 def _step(curve: pd.DataFrame, column: str, x: np.ndarray, before: float) -> np.ndarray:
     """A right-continuous step curve read at ``x`` (``before`` ahead of its first time; flat after its last)."""
     t = curve["time"].to_numpy()
+    if len(t) == 0:  # an empty curve (no deals): nothing has happened at any age
+        return np.full(np.shape(x), before, dtype=float)
     idx = np.searchsorted(t, np.asarray(x, dtype=float), side="right") - 1
     return np.where(idx >= 0, curve[column].to_numpy()[np.clip(idx, 0, None)], before)
 
