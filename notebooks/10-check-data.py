@@ -18,10 +18,9 @@
 # %% tags=["remove_cell"]
 from pathlib import Path
 
-from IPython.display import Markdown, display
-
 import analysis
-from analysis import plots, summary
+from analysis import plots, steps, summary
+from analysis.present import show, table
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -29,12 +28,18 @@ mapping: str = ""  # column mapping: maven | salesforce | hubspot | path to a YA
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+quota_type: str = "bookings"  # what quotas count: bookings | won_deals | activities | margin
+backtest_quarters: int = 6  # most past quarters replayed to check the forecast
+policy_backtest_quarters: int = 6  # most past quarters replayed to check the quota method
 run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-out = Path(run_dir)
-display(Markdown(summary.header("Data check", period, as_of, ds)))
+settings = analysis.Settings(fiscal_year_start=fiscal_year_start, quota_type=quota_type, backtest_quarters=backtest_quarters,
+                             policy_backtest_quarters=policy_backtest_quarters)
+checked = steps.check(ds, settings, period, Path(run_dir))
+show(summary.header("Data check", period, as_of, ds))
+show(checked.history)
 
 # %% [markdown]
 # ## Freshness
@@ -42,7 +47,7 @@ display(Markdown(summary.header("Data check", period, as_of, ds)))
 # well before the as-of date may be a stale export.
 
 # %% tags=["remove_input"]
-summary.freshness(ds)
+show(table(checked.freshness, {"rows used": "count", "quarantined": "count", "days before as-of": "count"}))
 
 # %% [markdown]
 # ## Quarantined rows
@@ -50,13 +55,13 @@ summary.freshness(ds)
 # every one of them.
 
 # %% tags=["remove_input"]
-ax = plots.quarantine(ds.quarantine_summary())
-display(ax.figure)
-plots.close(ax)
+show(plots.quarantine(checked.quarantine))
+show(table(checked.quarantine, {"rows": "count"}))
+
+# %% [markdown]
+# ## What these data can show
+# Every section of the reports, what it needs, and whether these data serve it. A section the data cannot
+# serve says so on its page, in the words of the last column.
 
 # %% tags=["remove_input"]
-ds.quarantine_summary()
-
-# %% tags=["remove_cell"]
-ds.quarantine.to_csv(out / "quarantine.csv", index=False)
-ds.summary().to_csv(out / "accounting.csv", index=False)
+show(table(checked.sections))

@@ -18,13 +18,9 @@
 # %% tags=["remove_cell"]
 from pathlib import Path
 
-from IPython.display import Markdown, display
-
 import analysis
-from analysis import plots, summary
-from analysis.calendar import last_complete_period
-from analysis.metrics import metrics_table
-from analysis.survival import winner_curves_by
+from analysis import plots, steps, summary
+from analysis.present import section, show, table
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -37,10 +33,10 @@ run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-out = Path(run_dir)
-table = metrics_table(ds, interval=interval)
-table.to_csv(out / "metrics.csv", index=False)
-display(Markdown(summary.header("Pipeline metrics", period, as_of, ds)))
+settings = analysis.Settings(fiscal_year_start=fiscal_year_start, interval=interval)
+measured = steps.measure(ds, settings, period, Path(run_dir))
+notes = measured.notes
+show(summary.header("Pipeline metrics", period, as_of, ds))
 
 # %% [markdown]
 # ## Bookings and win rate
@@ -49,10 +45,8 @@ display(Markdown(summary.header("Pipeline metrics", period, as_of, ds)))
 # interval. Recent quarters have many open deals, so their estimates are wider.
 
 # %% tags=["remove_input"]
-for draw in (plots.bookings_trend, plots.win_rates):
-    ax = draw(table)
-    display(ax.figure)
-    plots.close(ax)
+section(notes, "bookings", plots.bookings_trend, measured.metrics)
+section(notes, "win_rates", plots.win_rates, measured.metrics)
 
 # %% [markdown]
 # ## Deal size and sales cycle
@@ -60,30 +54,23 @@ for draw in (plots.bookings_trend, plots.win_rates):
 # long eventual winners take, counting the deals still open.
 
 # %% tags=["remove_input"]
-ax = plots.deal_sizes(ds.opportunities)
-display(ax.figure)
-plots.close(ax)
-ax = plots.cycle_curves(winner_curves_by(ds.opportunities, ds.as_of_date, "segment"))
-display(ax.figure)
-plots.close(ax)
+section(notes, "deal_sizes", plots.deal_sizes, measured.won)
+section(notes, "cycle", plots.cycle_curves, measured.curves)
 
 # %% [markdown]
 # ## Funnel, coverage, attainment and acquisition cost
 
 # %% tags=["remove_input"]
-for draw in (plots.stage_funnel, plots.coverage, plots.attainment, plots.cac):
-    ax = draw(table)
-    display(ax.figure)
-    plots.close(ax)
+section(notes, "stage_funnel", plots.stage_funnel, measured.metrics)
+section(notes, "coverage", plots.coverage, measured.metrics)
+section(notes, "attainment", plots.attainment, measured.metrics)
+section(notes, "cac", plots.cac, measured.metrics)
 
 # %% [markdown]
 # ## By segment, last complete quarter
 
 # %% tags=["remove_input"]
-last = last_complete_period(ds.as_of_date, fiscal_year_start)
-shown = ["bookings", "win_rate", "win_rate_cohort", "avg_deal_size", "median_deal_size", "median_cycle_days", "cycle_days_cohort"]
-seg = table[(table.dimension == "segment") & (table.period == last) & table.metric.isin(shown)]
-seg.pivot(index="group", columns="metric", values="value")[[m for m in shown if m in set(seg.metric)]].round(3)
+section(notes, "segments", table, measured.segments, steps.SEGMENT_FORMATS)
 
 # %% tags=["remove_input"]
-display(Markdown(summary.definitions_markdown(shown + ["stage_win_rate", "pipeline_coverage", "required_coverage", "attainment_rate", "cac", "cac_lagged", "cac_paid"])))
+show(measured.definitions)

@@ -2,11 +2,6 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -24,12 +19,9 @@
 # %% tags=["remove_cell"]
 from pathlib import Path
 
-from IPython.display import Markdown, display
-
 import analysis
-from analysis import plots, series, summary
-from analysis.backtest import calibration, reliability, scores
-from analysis.forecast import versus_target
+from analysis import plots, steps, summary
+from analysis.present import section, show, table
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -41,35 +33,23 @@ horizon: int = 4  # quarters after the as-of date to forecast
 draws: int = 2000  # Monte Carlo draws per rep
 seed: int = 0  # random seed: the same seed and data give the same forecast
 ramp_schedule: list = [0.25, 0.5, 0.75, 1.0]  # new hires' share of full productivity by quarter of tenure
-backtest_quarters: int = 6  # past quarters replayed to check the forecast
+backtest_quarters: int = 6  # most past quarters replayed to check the forecast (fewer when the history is shorter)
 recalibrate_quarters: int = 4  # past quarters a recalibrated pipeline variant learns from (0 switches it off)
 run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-out = Path(run_dir)
-result = series.forecast_report(ds, period, horizon, draws, seed, backtest_quarters, tuple(ramp_schedule), recalibrate_quarters)
-forecast, headline = result.table, result.headline()
-reach = versus_target(result.sims, *ds.targets_for(period))
-
-# %% tags=["remove_cell"]
-forecast.to_csv(out / "forecast.csv", index=False)
-result.sims.rep_draws().to_parquet(out / "rep_draws.parquet", index=False)
-reach.to_csv(out / "forecast_vs_target.csv", index=False)
-result.backtest.to_csv(out / "backtest.csv", index=False)
-result.weights.to_csv(out / "forecast_weights.csv", index=False)
-display(Markdown(summary.header("Bookings forecast", period, as_of, ds)))
-display(Markdown(summary.forecast_sentence(forecast, reach, period)))
+settings = analysis.Settings(fiscal_year_start=fiscal_year_start, horizon=horizon, draws=draws, seed=seed, ramp_schedule=tuple(ramp_schedule),
+                             backtest_quarters=backtest_quarters, recalibrate_quarters=recalibrate_quarters)
+forecasted = steps.forecast(ds, settings, period, Path(run_dir))
+notes = forecasted.notes
+show(summary.header("Bookings forecast", period, as_of, ds))
+show(forecasted.sentence)
+show(forecasted.basis)
 
 # %% tags=["remove_input"]
-target = reach.loc[reach.level == "company", "target"]
-ahead = forecast[forecast.method == "combined"] if (forecast.method == "combined").any() else forecast[forecast.method == "pipeline"]
-ax = plots.forecast_fan(series.history(ds), ahead, target.iloc[0] if len(target) else None)
-display(ax.figure)
-plots.close(ax)
-ax = plots.team_ranges(headline, reach[reach.level == "team"].set_index("group")["target"])
-display(ax.figure)
-plots.close(ax)
+section(notes, "forecast_basis", plots.forecast_fan, forecasted.history, forecasted.fan, forecasted.target)
+section(notes, "forecast_basis", plots.team_ranges, forecasted.headline, forecasted.team_targets)
 
 # %% [markdown]
 # ## This quarter, and month by month
@@ -77,17 +57,17 @@ plots.close(ax)
 # already booked, and the planned quarter is split by calendar month. The quarter-end rush shows in its last month.
 
 # %% tags=["remove_input"]
-display(Markdown(summary.nowcast_sentence(forecast, result.pipeline, result.pipeline_method)))
-display(Markdown(summary.calendar_sentence(result.pipeline)))
-monthly = forecast[(forecast.level == "company") & (forecast.method == result.pipeline_method) & forecast.period.str.contains("-")]
-monthly[["period", "mean", "p10", "p50", "p90"]].set_index("period").round(0)
+section(notes, "nowcast", show, forecasted.nowcast)
+show(forecasted.calendar)
+section(notes, "forecast_basis", table, forecasted.monthly, dict.fromkeys(["mean", "p10", "p50", "p90"], "money"))
 
 # %% [markdown]
 # ## Which model carries the forecast, and why
 
 # %% tags=["remove_input"]
-display(Markdown(summary.weights_sentence(result.weights, result.pipeline_method)))
-result.weights.round(3)
+section(notes, "time_series")
+show(forecasted.weights_text)
+show(table(forecasted.weights, {"weight": "share", "n": "count", "cutoffs": "count"}))
 
 # %% [markdown]
 # ## How past forecasts did
@@ -97,11 +77,9 @@ result.weights.round(3)
 # outcome about 8 times in 10.
 
 # %% tags=["remove_input"]
-ax = plots.backtest_chart(result.backtest)
-display(ax.figure)
-plots.close(ax)
-scores_by_method = result.backtest.groupby("method").apply(scores, include_groups=False).reset_index(level=0)
-scores_by_method.pivot(index="method", columns="level", values=["mase", "bias", "coverage_80"]).round(2)
+show(forecasted.backtest_text)
+section(notes, "backtest", plots.backtest_chart, forecasted.backtest)
+show(table(forecasted.scores, {"bias": "share", "coverage_80": "share", "n": "count"}))
 
 # %% [markdown]
 # ## Are the deal probabilities honest?
@@ -110,17 +88,13 @@ scores_by_method.pivot(index="method", columns="level", values=["mase", "bias", 
 # learned from earlier quarters only.
 
 # %% tags=["remove_input"]
-cal = calibration(ds, backtest_quarters)
-ax = plots.reliability_chart(reliability(cal))
-display(ax.figure)
-plots.close(ax)
-display(Markdown(summary.calibration_sentence(cal)))
+section(notes, "calibration", plots.reliability_chart, forecasted.reliability)
+section(notes, "calibration", show, forecasted.calibration_text)
 
 # %% [markdown]
 # ## Forecast by team and segment, and the quarters ahead
 
 # %% tags=["remove_input"]
-headline[headline.level.isin(["company", "team", "segment"])].round(0)
-
-# %% tags=["remove_input"]
-forecast[(forecast.level == "company") & ~forecast.period.str.contains("-")].pivot(index="period", columns="method", values="p50").round(0)
+section(notes, "forecast_basis", table, forecasted.headline, dict.fromkeys(["mean", "p10", "p50", "p90"], "money"))
+section(notes, "forecast_basis", table, forecasted.quarters_ahead, {"combined": "money", "pipeline": "money", "pipeline_recalibrated": "money",
+                                                                    "ets": "money", "sarimax": "money", "seasonal_naive": "money"})

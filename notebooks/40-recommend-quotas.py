@@ -16,15 +16,11 @@
 # budget ÷ reps and last year plus growth are shown beside it, with each rep's chance under them.
 
 # %% tags=["remove_cell"]
-import json
 from pathlib import Path
 
-import pandas as pd
-from IPython.display import Markdown, display
-
 import analysis
-from analysis import compensation, goals, monitoring, plots, quota, scenarios, summary
-from analysis.calendar import last_complete_period, period_bounds, shift_period
+from analysis import outputs, plots, steps, summary
+from analysis.present import section, show, table
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -42,34 +38,23 @@ gonik_coefficients: list = [1.2, 0.6, 1.8]  # beta, alpha, gamma of the Gonik go
 consecutive_misses: int = 2  # quarters below quota in a row before a rep is listed for attention
 draws: int = 2000  # Monte Carlo draws per rep (quota types other than bookings are forecast here)
 seed: int = 0  # random seed: the same seed and data give the same quotas
-backtest_quarters: int = 6  # past quarters replayed to check the method
-run_dir: str = "."  # folder of this run: reads rep_draws.parquet, writes quotas.csv and quotas.xlsx
+policy_backtest_quarters: int = 6  # most past quarters replayed to check the quota method (fewer when the history is shorter)
+run_dir: str = "."  # folder of this run: reads rep_draws.parquet and metrics.csv, writes quotas.csv and quotas.xlsx
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-out = Path(run_dir)
-inputs = quota.plan_inputs(ds, period, tuple(ramp_schedule), quota_type)
-if quota_type == "bookings":
-    rep_draws = pd.read_parquet(out / "rep_draws.parquet")  # the same draws as the bookings forecast
-else:
-    rep_draws = quota.forecaster_for(quota_type, draws, seed, tuple(ramp_schedule)).fit(ds).predict(period).rep_draws()
-recommender = quota.QuotaRecommender(overassignment=overassignment, attainment_share=attainment_share,
-                                     max_change=max_quota_change, quota_type=quota_type)
-plan = recommender.recommend(rep_draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals,
-                             period=period, team_targets=inputs.team_targets, previous=inputs.previous)
-
-# %% tags=["remove_cell"]
-plan.quotas.to_csv(out / "quotas.csv", index=False)
-plan.methods.to_csv(out / "quota_methods.csv", index=False)
-quota.to_excel(plan, out / "quotas.xlsx")
-(out / "quota_plan.json").write_text(json.dumps(quota.plan_record(plan), indent=2))
-display(Markdown(summary.header("Quota recommendation", period, as_of, ds)))
-display(Markdown(summary.plan_sentence(quota.plan_record(plan))))
+settings = analysis.Settings(fiscal_year_start=fiscal_year_start, quota_type=quota_type, overassignment=overassignment,
+                             attainment_share=attainment_share, max_quota_change=max_quota_change, ramp_schedule=tuple(ramp_schedule),
+                             comp_plan=comp_plan, gonik_coefficients=tuple(gonik_coefficients), consecutive_misses=consecutive_misses,
+                             draws=draws, seed=seed, policy_backtest_quarters=policy_backtest_quarters)
+planned = steps.plan(ds, settings, period, outputs.read(run_dir, "rep_draws.parquet"), outputs.read(run_dir, "metrics.csv"), Path(run_dir))
+notes, quotas = planned.notes, planned.plan.quotas
+show(summary.header("Quota recommendation", period, as_of, ds))
+show(planned.sentence)
 
 # %% tags=["remove_input"]
-for ax in (plots.quota_vs_forecast(plan.quotas), plots.attainment_chances(plan.quotas)):
-    display(ax.figure)
-    plots.close(ax)
+show(plots.quota_vs_forecast(quotas))
+show(plots.attainment_chances(quotas))
 
 # %% [markdown]
 # ## Targets, team by team
@@ -78,14 +63,14 @@ for ax in (plots.quota_vs_forecast(plan.quotas), plots.attainment_chances(plan.q
 # attain (negative: room to spare).
 
 # %% tags=["remove_input"]
-plan.pools.round(3)
+section(notes, "quota_target", table, planned.plan.pools, steps.POOL_FORMATS)
 
 # %% [markdown]
 # ## The methods side by side
 # Expected share of reps attaining, and how unequal the chances are across reps (min, max, spread).
 
 # %% tags=["remove_input"]
-plan.methods.round(3)
+show(table(planned.plan.methods, steps.METHOD_FORMATS))
 
 # %% [markdown]
 # ## What the plan costs
@@ -93,18 +78,9 @@ plan.methods.round(3)
 # under each quota method, the company's total with its 80 % range, and cost of sales (variable pay ÷ bookings).
 
 # %% tags=["remove_input"]
-pay_plan = compensation.resolve_plan(comp_plan)
-start = period_bounds(period, fiscal_year_start)[0]
-cost = compensation.plan_costs(pay_plan, plan, rep_draws, inputs.reps, start)
-cost.to_csv(out / "compensation.csv", index=False)
-if len(cost):
-    ax = plots.payout_by_method(cost, pay_plan.variable)
-    display(ax.figure)
-    plots.close(ax)
-    display(Markdown(summary.cost_sentence(cost, pay_plan.name, pay_plan.variable)))
-    display(cost[cost.level == "company"].drop(columns=["level", "rep_id"]).round(3))
-else:
-    display(Markdown(f"Pay is computed for bookings quotas; these quotas count {quota_type}."))
+section(notes, "pay", plots.payout_by_method, planned.cost, planned.pay_plan.variable)
+show(planned.cost_text)
+section(notes, "pay", table, planned.cost[planned.cost.level == "company"].drop(columns=["level", "rep_id"]), steps.COST_FORMATS)
 
 # %% [markdown]
 # ## What if the settings move?
@@ -112,15 +88,8 @@ else:
 # the share of reps expected to attain falls below the dashed line, the target stops being realistic.
 
 # %% tags=["remove_input"]
-base = scenarios.prepare(rep_draws, inputs.reps, inputs.target, start, inputs.team_targets, inputs.previous, overassignment,
-                         attainment_share, tuple(ramp_schedule), max_quota_change, "plan", quota_type, pay_plan if quota_type == "bookings" else None)
-if inputs.target is not None:
-    grid = scenarios.sweep(base, target=scenarios.target_grid(inputs.target), overassignment=sorted({0.0, 0.1, 0.2, overassignment}))
-    grid.to_csv(out / "scenarios.csv", index=False)
-    ax = plots.what_if_sweep(grid)
-    display(ax.figure)
-    plots.close(ax)
-    display(grid.pivot(index="target", columns="overassignment", values="expected_share_attaining").round(2))
+section(notes, "what_if", plots.what_if_sweep, planned.sweep)
+section(notes, "what_if", table, steps.sweep_table(planned.sweep))
 
 # %% [markdown]
 # ## Ramping hires
@@ -128,41 +97,23 @@ if inputs.target is not None:
 # headcount × a full quota overstates what the team can carry; the ramp-adjusted capacity is what it can.
 
 # %% tags=["remove_input"]
-ramp = quota.ramp_view(plan)
-ax = plots.ramp_capacity(ramp)
-display(ax.figure)
-plots.close(ax)
-display(Markdown(summary.ramp_sentence(ramp)))
-ramp.round(0)
+section(notes, "ramp", plots.ramp_capacity, planned.ramp)
+show(planned.ramp_text)
+show(table(planned.ramp, steps.RAMP_FORMATS))
 
 # %% [markdown]
 # ## Bottom-up goals
 # Reps' own goals against their own forecasts (a goal below the forecast's 25th percentile may be
 # sandbagging, above its 90th over-reach), and the collective goal against the leader's target, added up with
-# the simulated draws rather than medians.
+# the simulated draws rather than medians. **Gonik view:** if goals were paid with Gonik's scheme, a rep earns
+# most by stating the quantile of their own belief given in the sentence; the last table shows where each goal
+# sits in the rep's forecast, the goal the scheme rewards, and the expected payout (percent of the standard bonus).
 
 # %% tags=["remove_input"]
-beta, alpha, gamma = gonik_coefficients
-if plan.quotas["goal"].notna().any():
-    ax = plots.goals_vs_forecast(plan.quotas)
-    display(ax.figure)
-    plots.close(ax)
-    rollup = goals.goals_rollup(rep_draws, inputs.goals, inputs.reps, inputs.target, inputs.team_targets)
-    rollup.to_csv(out / "goals_rollup.csv", index=False)
-    display(Markdown(summary.goals_sentence(rollup, goals.gonik_elicited_quantile(beta, alpha, gamma), (beta, alpha, gamma))))
-    display(rollup.round(3))
-else:
-    display(Markdown(f"No goals were submitted for {period}."))
-
-# %% [markdown]
-# **Gonik view.** If goals were paid with Gonik's scheme, a rep earns most by stating the quantile of their
-# own belief shown above. Below: where each goal sits in the rep's forecast, the goal the scheme rewards, and the
-# expected payout (percent of the standard bonus) of each, if our forecast were the rep's belief.
-
-# %% tags=["remove_input"]
-if plan.quotas["goal"].notna().any():
-    gonik = goals.goal_positions(rep_draws, inputs.goals, plan.quotas.set_index("rep_id")["quota"], beta, alpha, gamma)
-    display(gonik.sort_values("goal_quantile").round(2))
+section(notes, "goals", plots.goals_vs_forecast, quotas)
+section(notes, "goals", show, planned.goals_text)
+section(notes, "goals", table, planned.rollup, steps.ROLLUP_FORMATS)
+section(notes, "goals", table, planned.gonik, steps.GONIK_FORMATS)
 
 # %% [markdown]
 # ## Would it have worked? Past quarters replayed
@@ -171,46 +122,22 @@ if plan.quotas["goal"].notna().any():
 # reps who attained should be close to the chance the plan stated.
 
 # %% tags=["remove_input"]
-replay = quota.policy_backtest(ds, n=backtest_quarters, attainment_share=attainment_share, overassignment=overassignment,
-                               quota_type=quota_type)
-replay.to_csv(out / "policy_backtest.csv", index=False)
-ax = plots.policy_replay(replay, attainment_share)
-display(ax.figure)
-plots.close(ax)
-replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "plan_vs_actual"]].mean().round(3)
+section(notes, "policy_backtest", plots.policy_replay, planned.replay, settings.attainment_share)
+section(notes, "policy_backtest", table, planned.replay_summary, steps.REPLAY_FORMATS)
 
 # %% [markdown]
-# ## Attainment history
-# Each rep's bookings against quota in recent quarters.
+# ## Attainment history, reps who need attention, and the leaderboard
+# Each rep's bookings against quota in recent quarters; reps below quota several quarters in a row (last
+# complete quarter), the gap, and which driver — deals created, win rate or deal size — explains most of the
+# shortfall against their team; and recognition for the highest attainment and the most improved.
 
 # %% tags=["remove_input"]
-metrics = pd.read_csv(out / "metrics.csv", keep_default_na=False, na_values=[""])
-history = monitoring.attainment_history(metrics, ds.reps)
-if len(history):
-    ax = plots.attainment_history(history)
-    display(ax.figure)
-    plots.close(ax)
-
-# %% [markdown]
-# ## Reps who need attention now
-# Reps below quota several quarters in a row (last complete quarter), the gap, and which driver —
-# deals created, win rate or deal size — explains most of the shortfall against their team.
-
-# %% tags=["remove_input"]
-last = last_complete_period(ds.as_of_date, fiscal_year_start)
-attention = monitoring.coaching(metrics, ds.reps, last, min_misses=consecutive_misses)
-attention.to_csv(out / "coaching.csv", index=False)
-attention[["name", "team", "misses", "attainment", "gap", "pointer"]].round(2)
-
-# %% [markdown]
-# ## Leaderboard
-# Attainment in the last complete quarter, with recognition for the highest attainment and the most improved.
-
-# %% tags=["remove_input"]
-monitoring.leaderboard(metrics, ds.reps, last, shift_period(last, -1, fiscal_year_start)).head(15).round(2)
+section(notes, "attainment_history", plots.attainment_history, planned.history)
+section(notes, "attainment_history", table, planned.coaching[["name", "team", "misses", "attainment", "gap", "pointer"]], steps.COACHING_FORMATS)
+section(notes, "attainment_history", table, planned.leaderboard.drop(columns="rep_id"), steps.LEADERBOARD_FORMATS)
 
 # %% [markdown]
 # ## Each rep's quota and why
 
 # %% tags=["remove_input"]
-plan.quotas[["name", "team", "quota", "p_attain", "forecast_p10", "forecast_p50", "forecast_p90", "ramp_factor", "goal", "flags", "reason"]].round(2)
+show(table(quotas[steps.QUOTA_COLUMNS], planned.quota_formats))

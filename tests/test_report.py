@@ -165,7 +165,7 @@ def test_second_run_of_the_same_period_is_refused_while_one_runs(demo_dir, tmp_p
 
 
 def test_unknown_parameters_and_bad_data_are_refused_before_anything_runs(demo_dir, tmp_path):
-    with pytest.raises(report.RunError, match=r"unknown parameter\(s\) \['nonsense'\]"):
+    with pytest.raises(DataError, match=r"unknown setting\(s\) \['nonsense'\]"):
         report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=tmp_path, overrides={"nonsense": 1}, log=lambda *_: None)
     needs = tmp_path / "nb"
     needs.mkdir()
@@ -272,7 +272,7 @@ def test_the_quota_notebook_plans_other_quota_types(first_run, demo_dir, tmp_pat
     shutil.copytree(final, work, ignore=shutil.ignore_patterns("history", "failed", "*.html"))
     nb = report.NOTEBOOKS_DIR / "40-recommend-quotas.ipynb"
     pm.execute_notebook(str(nb), str(work / "out.ipynb"), parameters={"data": str(demo_dir), "as_of": AS_OF, "period": PERIOD, "run_dir": str(work),
-                        "quota_type": quota_type, "draws": 500, "backtest_quarters": 2}, cwd=str(nb.parent), progress_bar=False, log_output=False)
+                        "quota_type": quota_type, "draws": 500, "policy_backtest_quarters": 2}, cwd=str(nb.parent), progress_bar=False, log_output=False)
     got = pd.read_csv(work / "quotas.csv", keep_default_na=False, na_values=[""])
     ds = analysis.load(demo_dir, as_of=AS_OF)
     inputs = quota.plan_inputs(ds, PERIOD, quota_type=quota_type)

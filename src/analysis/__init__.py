@@ -9,9 +9,14 @@ Importing the package has no side effects. The stages, in flow order:
 - :mod:`analysis.quota` — equal-chance quotas, baselines, policy backtest; :mod:`analysis.goals` bottom-up goals
   and Gonik; :mod:`analysis.monitoring` attainment history, coaching, leaderboard.
 - :mod:`analysis.compensation` — pay plans and what a quota plan costs; :mod:`analysis.scenarios` what-if sweeps.
+- :mod:`analysis.steps` — the run's steps (check, measure, forecast, plan, summarise), each a result object the
+  notebooks display; :mod:`analysis.sections` what each report section needs and says without it;
+  :mod:`analysis.history` how many complete quarters the data cover; :mod:`analysis.outputs` every file a run
+  writes; :mod:`analysis.preflight` what the run needs, checked by ``validate`` and ``run`` before anything runs.
 - :mod:`analysis.report` — the quarterly run: notebooks, HTML, tables, manifest (:mod:`analysis.plots`,
-  :mod:`analysis.summary` for the pages).
-- :mod:`analysis.demo` — a seeded synthetic company in the data contract's format; :mod:`analysis.cli` the command.
+  :mod:`analysis.summary` and :mod:`analysis.present` for the pages).
+- :mod:`analysis.demo` — a seeded synthetic company in the data contract's format; :mod:`analysis.variants` the
+  same company in the shapes real extracts take (the data zoo); :mod:`analysis.cli` the command.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -6,10 +6,11 @@ matplotlib ``Axes`` (or ``Figure``) so a notebook can show it.
 
 from __future__ import annotations
 
-import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+
+from analysis.present import axis_money, axis_share
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -25,7 +26,7 @@ def bookings_trend(table: pd.DataFrame, ax=None):
     sns.barplot(data=b, x="period", y="value", color=sns.color_palette()[0], ax=ax)
     ax.set(title="Bookings per quarter", xlabel="", ylabel="bookings")
     ax.tick_params(axis="x", rotation=45)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:.1f}M" if v >= 1e6 else f"{v / 1e3:.0f}k"))
+    axis_money(ax)
     return ax
 
 
@@ -42,15 +43,17 @@ def win_rates(table: pd.DataFrame, ax=None):
         if label.startswith("eventual"):
             ax.fill_between(frame["period"], frame["lower"], frame["upper"], alpha=0.2)
     ax.set(title="Win rate: naive beside censoring-aware", ylabel="win rate", ylim=(0, None))
+    axis_share(ax)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8, loc="lower left")
     return ax
 
 
 def deal_sizes(opportunities: pd.DataFrame, ax=None):
-    """Distribution of won deal amounts by segment (log scale): skewed, so mean and median differ."""
+    """Distribution of won deal amounts by segment (log scale): skewed, so mean and median differ. Takes the
+    opportunities, or won deals only (``segment``, ``amount``)."""
     ax = ax or plt.subplots(figsize=(8, 3.2))[1]
-    won = opportunities[(opportunities["status"] == "won") & (opportunities["amount"] > 0)]
+    won = opportunities[(opportunities["status"] == "won") & (opportunities["amount"] > 0)] if "status" in opportunities else opportunities
     sns.histplot(data=won, x="amount", hue="segment", log_scale=True, element="step", stat="density", common_norm=False, ax=ax)
     ax.set(title="Won deal size by segment", xlabel="amount (log scale)")
     return ax
@@ -85,6 +88,7 @@ def cac(table: pd.DataFrame, ax=None):
         m = _metric(table, metric)
         ax.plot(m["period"], m["value"], style, marker="o", label=metric)
     ax.set(title="Customer acquisition cost", ylabel="per new customer")
+    axis_money(ax)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8)
     return ax
@@ -97,6 +101,7 @@ def attainment(table: pd.DataFrame, ax=None):
     ax.plot(a["period"], a["value"], marker="o")
     ax.fill_between(a["period"], a["lower"], a["upper"], alpha=0.2)
     ax.set(title="Share of reps reaching quota", ylabel="share", ylim=(0, 1))
+    axis_share(ax)
     ax.tick_params(axis="x", rotation=45)
     return ax
 
@@ -144,6 +149,7 @@ def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, target: float | 
     if target is not None and pd.notna(target):
         ax.axhline(target, color="grey", ls="--", lw=1, label="target")
     ax.set(title="Bookings: history and the quarters ahead", ylabel="bookings")
+    axis_money(ax)
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8)
     return ax
@@ -159,6 +165,7 @@ def team_ranges(forecast: pd.DataFrame, targets: pd.Series | None = None, ax=Non
         tt = t["group"].map(targets)
         ax.plot(tt, t["group"], "k|", markersize=16, label="target")
     ax.set(title="Next quarter by team: 80 % range", xlabel="bookings")
+    axis_money(ax, "x")
     ax.legend(fontsize=8)
     return ax
 
@@ -174,6 +181,7 @@ def backtest_chart(bt: pd.DataFrame, ax=None, method: str | None = None):
     ax.errorbar(b["period"], b["p50"], yerr=[b["p50"] - b["p10"], b["p90"] - b["p50"]], fmt="s", capsize=6, label="forecast made the quarter before")
     ax.plot(b["period"], b["actual"], "o", color="black", label="booked")
     ax.set(title="How past forecasts did (rolling origin)", ylabel="bookings")
+    axis_money(ax)
     ax.legend(fontsize=8)
     return ax
 
@@ -188,7 +196,9 @@ def quota_vs_forecast(quotas: pd.DataFrame, ax=None):
     if "quota_budget_per_rep" in q:
         ax.plot(q["quota_budget_per_rep"], q["name"], "rx", ms=5, label="budget ÷ reps")
     unit = q["quota_type"].iloc[0] if "quota_type" in q and len(q) else "bookings"
-    ax.set(title="Quota against each rep's own forecast", xlabel=unit, ylabel="")
+    ax.set(title="Quota against each rep's own forecast", xlabel=unit.replace("_", " "), ylabel="")
+    if unit in {"bookings", "margin"}:
+        axis_money(ax, "x")
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
     return ax
@@ -235,6 +245,7 @@ def ramp_capacity(view: pd.DataFrame, ax=None):
     ax = ax or plt.subplots(figsize=(8, 3.2))[1]
     sns.barplot(data=v, y="team", x="value", hue="capacity", ax=ax)
     ax.set(title="Capacity next quarter: ramping hires counted at their ramp", xlabel="quota capacity", ylabel="")
+    axis_money(ax, "x")
     ax.legend(fontsize=8)
     return ax
 
@@ -259,6 +270,7 @@ def payout_by_method(table: pd.DataFrame, variable: float | None = None, ax=None
         ax.axvline(variable, color="black", ls="--", lw=1, label="on-target variable")
         ax.legend(fontsize=8)
     ax.set(title="Expected variable pay per rep next quarter, by quota method", xlabel="expected variable pay", ylabel="")
+    axis_money(ax, "x")
     return ax
 
 

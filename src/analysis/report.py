@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import platform
 import shutil
 import sys
 import time
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,11 @@ import nbformat
 import papermill as pm
 from nbconvert import HTMLExporter
 
-from analysis.calendar import resolve_period
+from analysis import outputs, preflight
 from analysis.config import PROJECT_DIR, Settings
 from analysis.data import describe_source, is_database, load
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-TABLES = ("quarantine.csv", "accounting.csv", "metrics.csv", "forecast.csv", "backtest.csv", "quotas.csv", "quotas.xlsx", "compensation.csv")
 PACKAGES = ("quotacast", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
 
 
@@ -61,22 +62,16 @@ def run_parameters(data: str, period: str, as_of: str, settings: Settings, mappi
     return params
 
 
-def check_parameters(notebooks: list[Path], available: dict[str, Any], overrides: dict[str, Any]) -> dict[Path, dict[str, Any]]:
-    """Each notebook's parameters, checked before anything runs (papermill itself only warns).
-
-    Refused: a parameter a notebook declares that the runner cannot give, and an override no notebook declares.
-    """
-    problems, chosen, declared_anywhere = [], {}, set()
+def check_parameters(notebooks: list[Path], available: dict[str, Any]) -> dict[Path, dict[str, Any]]:
+    """Each notebook's parameters, checked before anything runs (papermill itself only warns): a parameter a
+    notebook declares that the run cannot give is refused. The values were checked before (:class:`Settings`)."""
+    problems, chosen = [], {}
     for nb in notebooks:
         declared = pm.inspect_notebook(str(nb))
-        declared_anywhere |= set(declared)
-        missing = [name for name in declared if name not in available and name not in overrides]
+        missing = [name for name in declared if name not in available]
         if missing:
             problems.append(f"{nb.name} declares parameter(s) {missing} that the run does not provide")
-        chosen[nb] = {name: overrides.get(name, available.get(name)) for name in declared if name in available or name in overrides}
-    unknown = sorted(set(overrides) - declared_anywhere)
-    if unknown:
-        problems.append(f"unknown parameter(s) {unknown}: no scheduled notebook declares them")
+        chosen[nb] = {name: available[name] for name in declared if name in available}
     if problems:
         raise RunError("Parameters refused before running anything:\n  " + "\n  ".join(problems))
     return chosen
@@ -88,6 +83,47 @@ def render_html(notebook: Path, target: Path, title: str) -> None:
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     target.write_text(body, encoding="utf-8")
+
+
+class _Text(HTMLParser):
+    """The text a reader sees: everything outside <script>, <style> and <head>."""
+
+    HIDDEN = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in self.HIDDEN:
+            self.depth += 1
+
+    def handle_endtag(self, tag) -> None:
+        if tag in self.HIDDEN and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data) -> None:
+        if not self.depth:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    """The visible text of a rendered page."""
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+#: What a reader must never see: numbers made from nothing, and scientific notation.
+UNREADABLE = re.compile(r"\b(nan|NaN|NaT|None|inf|-inf|Infinity)\b|nanx|\d\.?\d*e[+-]\d+")
+
+
+def unreadable(html: str) -> list[str]:
+    """Each place in a page's visible text where it shows ``nan``, ``None``, ``inf`` or scientific notation,
+    with a little context."""
+    text = visible_text(html)
+    return [text[max(0, m.start() - 40): m.end() + 40] for m in UNREADABLE.finditer(text)]
 
 
 def _now() -> str:
@@ -137,11 +173,11 @@ def run(
     the same period is in progress) or :class:`RunError` (a notebook failed; its executed copy is kept
     under ``out/<period>/failed/<started>/``).
     """
-    settings = settings or Settings()
-    overrides = dict(overrides or {})
+    settings = preflight.settings_with(settings or Settings(), dict(overrides or {}))
     out = Path(out).resolve()
-    as_of_day = (dt.date.today() if as_of is None else dt.date.fromisoformat(str(as_of))).isoformat()
-    period = resolve_period(period, today=as_of_day, fiscal_year_start=settings.fiscal_year_start)
+    as_of_ts = preflight.parse_as_of(as_of)
+    as_of_day = as_of_ts.date().isoformat()
+    period = preflight.run_period(period, as_of_ts, settings.fiscal_year_start)
     notebooks = notebooks or scheduled_notebooks()
     if not notebooks:
         raise RunError(f"no scheduled notebooks in {NOTEBOOKS_DIR}")
@@ -149,11 +185,12 @@ def run(
     started, t0 = _now(), time.perf_counter()
     with Lock(out / f".{period}.lock"):
         ds = load(data, mapping=mapping, as_of=as_of_day, fiscal_year_start=settings.fiscal_year_start)  # DataError: exit 2
+        preflight.check(ds, settings, period)  # what can never work is refused before any notebook runs
         tmp = out / f".tmp-{period}-{_stamp()}"
         # Notebooks run inside the run folder: paths (data, a mapping file) must not be relative.
         data_param = str(data) if is_database(data) else str(Path(data).resolve())
         mapping_param = str(Path(mapping).resolve()) if mapping and Path(mapping).exists() else mapping
-        params = check_parameters(notebooks, run_parameters(data_param, period, as_of_day, settings, mapping_param, tmp), overrides)
+        params = check_parameters(notebooks, run_parameters(data_param, period, as_of_day, settings, mapping_param, tmp))
         log(f"quotacast run {period} (data as of {as_of_day}) -> {final}")
         durations = {}
         tmp.mkdir(parents=True)  # only now: refused parameters leave nothing behind
@@ -174,7 +211,7 @@ def run(
                 render_html(target, tmp / f"{nb.stem}.html", f"Quotacast {period}: {nb.stem.split('-', 1)[1].replace('-', ' ')}")
                 durations[f"{nb.stem}.html"] = round(time.perf_counter() - t, 2)
                 log(f"  {nb.name} done in {durations[nb.name]:.1f} s (+{durations[nb.stem + '.html']:.1f} s to render)")
-            missing = [name for name in TABLES if not (tmp / name).exists()]
+            missing = outputs.missing(tmp)
             if missing:
                 raise RunError(f"the notebooks ran but did not write {missing}")
             manifest = {

@@ -6,31 +6,46 @@ is estimated here.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.calendar import last_complete_period, shift_period
 from analysis.data import Dataset
 from analysis.metrics import definitions
+from analysis.present import MISSING, money, multiple, share
+
+MODEL_NAMES = {"pipeline": "pipeline model", "pipeline_recalibrated": "recalibrated pipeline model", "combined": "combination of models",
+               "ets": "ETS", "sarimax": "SARIMAX", "seasonal_naive": "seasonal naive"}
 
 
-def money(value: float) -> str:
-    if pd.isna(value):
-        return "n/a"
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:,.1f}{unit}"
-    return f"{value:,.0f}"
+def chance(p: float) -> str:
+    """A probability from simulations in words: ``65%``, but ``over 99%`` / ``under 1%`` at the ends (a simulation
+    never proves certainty)."""
+    if p is None or pd.isna(p):
+        return MISSING
+    if p > 0.99:
+        return "over 99%"
+    if p < 0.01:
+        return "under 1%"
+    return share(p)
 
 
-def share(value: float) -> str:
-    return "n/a" if pd.isna(value) else f"{value:.0%}"
+def source_name(source: str) -> str:
+    """The source as a page names it: a database URL (password already hidden) as it is, a folder by its own name
+    only — a page never carries a path of the machine it was made on."""
+    text = str(source)
+    if "://" in text:
+        return text
+    from pathlib import PurePath
+
+    return PurePath(text.rstrip("/\\")).name or text
 
 
 def header(title: str, period: str, as_of: str, ds: Dataset) -> str:
     """Markdown: what the page is, the period, the data's as-of date and source."""
     return (
         f"# {title}: {period}\n\n"
-        f"**Data as of {pd.Timestamp(as_of).date()}** · source `{ds.source}` (mapping: {ds.mapping}) · "
+        f"**Data as of {pd.Timestamp(as_of).date()}** · source `{source_name(ds.source)}` (mapping: {ds.mapping}) · "
         f"fiscal year starts in month {ds.fiscal_year_start}"
     )
 
@@ -38,7 +53,8 @@ def header(title: str, period: str, as_of: str, ds: Dataset) -> str:
 def freshness(ds: Dataset) -> pd.DataFrame:
     """Per table: rows used, last date seen, and days between it and the as-of date."""
     s = ds.summary()
-    last = pd.to_datetime(s["last_date"], errors="coerce")
+    dated = s["last_date"].map(lambda v: v if hasattr(v, "year") else None)  # quotas, goals, targets hold quarters, not dates
+    last = pd.to_datetime(dated, errors="coerce")
     lag = (ds.as_of_date - last).dt.days
     return pd.DataFrame(
         {
@@ -54,21 +70,55 @@ def freshness(ds: Dataset) -> pd.DataFrame:
 
 def headline(metrics: pd.DataFrame, as_of: str, fiscal_year_start: int = 1) -> pd.DataFrame:
     """The handful of numbers leadership reads first, for the last complete quarter (company level):
-    ``number``, ``value``, ``compared with``, ``metric`` (the definition key)."""
+    ``number``, ``value``, ``compared with``, ``metric`` (the definition key). A number the data cannot give says
+    why in words (no quotas, no spend, open deals without amounts, no deal closed yet), never ``0`` or ``nan``."""
     q = last_complete_period(pd.Timestamp(as_of), fiscal_year_start)
     prev, year_ago = shift_period(q, -1, fiscal_year_start), shift_period(q, -4, fiscal_year_start)
     c = metrics[(metrics["dimension"] == "company")].set_index(["metric", "period"])
 
     def get(metric: str, period: str = q) -> float:
-        return float(c["value"].get((metric, period), float("nan")))
+        v = c["value"].get((metric, period), np.nan)
+        return float(v) if v is not None and not (isinstance(v, str)) and pd.notna(v) else np.nan
 
+    def note(metric: str, period: str = q) -> str:
+        v = c["note"].get((metric, period), "") if "note" in c else ""
+        return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+    def closed_by(period: str) -> bool:
+        """Had any deal closed in ``period`` (so its bookings, even 0, are a real number)?"""
+        return (get("won_deals", period) + get("lost_deals", period)) > 0 if pd.notna(get("won_deals", period)) else False
+
+    def bookings(period: str) -> str:
+        return f"{money(get('bookings', period))} in {period}" if closed_by(period) else f"no deal closed in {period}"
+
+    booked = money(get("bookings")) if closed_by(q) else "no deal closed"
+    cohort = share(get("win_rate_cohort")) if pd.notna(get("win_rate_cohort")) else "not known yet"
+    naive = get("win_rate_cohort_naive")
+    attain = share(get("attainment_rate")) if pd.notna(get("attainment_rate")) else "no quotas given"
+    if pd.notna(get("pipeline_coverage")):
+        cover = multiple(get("pipeline_coverage"))
+        req = get("required_coverage")
+        cover_vs = f"required {multiple(req)} to expect to hit the target" if pd.notna(req) else "required coverage unknown: no open deal has a chance yet"
+    elif "no amount" in note("pipeline_open_amount"):
+        cover, cover_vs = "not available", "open deals carry no amount"
+    elif pd.isna(get("pipeline_open_amount")):
+        cover, cover_vs = "not available", f"no deal was open at the end of {q}"
+    else:
+        cover, cover_vs = "not available", "no target or quotas for the next quarter to compare the pipeline with"
+    size = money(get("avg_deal_size")) if pd.notna(get("avg_deal_size")) else "no won deal"
+    median = f"typical (median) deal {money(get('median_deal_size'))}" if pd.notna(get("median_deal_size")) else ""
+    cac = money(get("cac_lagged")) if pd.notna(get("cac_lagged")) else "no spend given" if not (c.index.get_level_values(0) == "cac").any() else "not available"
     rows = [
-        ("Bookings " + q, money(get("bookings")), f"{money(get('bookings', prev))} in {prev}, {money(get('bookings', year_ago))} in {year_ago}", "bookings"),
-        ("Win rate of deals created in " + q, share(get("win_rate_cohort")), f"closed-only figure {share(get('win_rate_cohort_naive'))} (overstates while deals are open)", "win_rate_cohort"),
-        ("Reps at or above quota, " + q, share(get("attainment_rate")), f"{share(get('attainment_rate', prev))} in {prev}", "attainment_rate"),
-        ("Pipeline coverage at the end of " + q, f"{get('pipeline_coverage'):.1f}x", f"required {get('required_coverage'):.1f}x to expect to hit the target", "pipeline_coverage"),
-        ("Average won deal, " + q, money(get("avg_deal_size")), f"typical (median) deal {money(get('median_deal_size'))}", "avg_deal_size"),
-        ("Cost to acquire a customer, " + q, money(get("cac_lagged")), f"same-quarter figure {money(get('cac'))}", "cac_lagged"),
+        ("Bookings " + q, booked, f"{bookings(prev)}, {bookings(year_ago)}", "bookings"),
+        ("Win rate of deals created in " + q, cohort,
+         f"closed-only figure {share(naive)} (overstates while deals are open)" if pd.notna(naive) else "none of these deals has closed yet",
+         "win_rate_cohort"),
+        ("Reps at or above quota, " + q, attain, f"{share(get('attainment_rate', prev))} in {prev}" if pd.notna(get("attainment_rate", prev)) else "",
+         "attainment_rate"),
+        ("Pipeline coverage at the end of " + q, cover, cover_vs, "pipeline_coverage"),
+        ("Average won deal, " + q, size, median, "avg_deal_size"),
+        ("Cost to acquire a customer, " + q, cac,
+         f"same-quarter figure {money(get('cac'))}" if pd.notna(get("cac")) else "", "cac_lagged"),
     ]
     return pd.DataFrame(rows, columns=["number", "value", "compared with", "metric"])
 
@@ -80,18 +130,34 @@ def definitions_markdown(metrics: list[str]) -> str:
     return "**What the numbers mean**\n\n" + "\n".join(lines)
 
 
-def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str) -> str:
-    """One sentence: the company forecast's median and 80 % range, and the chance of reaching the target."""
+def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str, pipeline_method: str = "pipeline",
+                      notes: dict[str, str] | None = None) -> str:
+    """The company forecast's median and 80 % range, naming the model, and the chance of reaching the target with the
+    model that chance comes from (``reach``'s ``method``, the simulation behind the quotas) and that model's own median,
+    so a reader never sees a chance from one model beside a median from another without being told."""
+    notes = notes or {}
+    if "forecast_basis" in notes:
+        return f"**{period} bookings forecast: not available.** {notes['forecast_basis']}"
     f = forecast[(forecast["level"] == "company") & (forecast["period"] == period)]
-    if "method" in f and (f["method"] == "combined").any():
-        f = f[f["method"] == "combined"]
-    elif "method" in f:
-        f = f[f["method"] == "pipeline"]
-    c = f.iloc[0]
-    text = f"**{period} bookings forecast: {money(c['p50'])}** (80 % range {money(c['p10'])} to {money(c['p90'])})."
-    t = reach[reach["level"] == "company"]
+    combined = f[f["method"] == "combined"] if "method" in f else f.iloc[0:0]
+    pipe = f[f["method"] == pipeline_method] if "method" in f else f
+    shown = combined if len(combined) else pipe
+    if shown.empty:
+        return f"**{period} bookings forecast: not available.**"
+    c = shown.iloc[0]
+    name = MODEL_NAMES.get(str(c.get("method", pipeline_method)), str(c.get("method", "")))
+    text = f"**{period} bookings forecast: {money(c['p50'])}** (80 % range {money(c['p10'])} to {money(c['p90'])}; {name})."
+    t = reach[reach["level"] == "company"] if len(reach) else reach
     if len(t):
-        text += f" Company target {money(t['target'].iloc[0])}: a {share(t['p_reach'].iloc[0])} chance of reaching it (pipeline simulation)."
+        r = t.iloc[0]
+        source = MODEL_NAMES.get(str(r.get("method", pipeline_method)), "pipeline model")
+        if len(combined):
+            text += (f" Company target {money(r['target'])}: the {source} behind the quotas (median {money(r['p50'])}) puts the "
+                     f"chance of reaching it at {chance(r['p_reach'])}.")
+        else:
+            text += f" Company target {money(r['target'])}: the chance of reaching it is {chance(r['p_reach'])}."
+    else:
+        text += " " + notes.get("versus_target", "No company target was given for this period.")
     return text
 
 
@@ -179,23 +245,28 @@ def calibration_sentence(cal: pd.DataFrame) -> str:
             f"Of {len(cal):,} deals open at past quarter ends the model expected {expected:,.0f} wins; none came.")
 
 
-def plan_sentence(record: dict) -> str:
-    """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``)."""
+def plan_sentence(record: dict, no_target: str | None = None) -> str:
+    """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``); without a
+    target, ``no_target`` (or a default sentence) says what the quotas rest on instead."""
     kind = record.get("quota_type", "bookings")
     q = (lambda v: quantity(v, kind))
     what = "" if kind == "bookings" else f" ({kind.replace('_', ' ')})"
+    reps = f"{record['reps']:,} rep{'s' * (record['reps'] != 1)}"
     if record.get("target") is None:
-        return (f"**Quota plan {record['period']}{what}:** no target of this type, so quotas for {record['reps']} reps are set "
-                f"where each has a **{share(record['p_hat'])} chance** of reaching it; they add up to {q(record['total'])}.")
+        text = (f"**Quota plan {record['period']}{what}:** no target was given, so the quotas for {reps} are set where each has a "
+                f"**{share(record['p_hat'])} chance** of reaching them (realistic mode); they add up to {q(record['total'])}.")
+        if record["warnings"]:
+            text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in record["warnings"])
+        return text
     teams = record.get("teams_with_own_target") or []
     if teams:
-        chance = (f"teams with their own target ({len(teams)}) are planned first; across all reps the expected share "
-                  f"attaining is **{share(record['p_hat'])}**")
+        chance_text = (f"teams with their own target ({len(teams):,}) are planned first; across all reps the expected share "
+                       f"attaining is **{share(record['p_hat'])}**")
     else:
-        chance = (f"every rep has a **{share(record['p_hat'])} chance** of reaching quota, so about {share(record['p_hat'])} "
-                  f"of reps are expected to attain")
-    text = (f"**Quota plan {record['period']}{what}:** quotas for {record['reps']} reps add up to {q(record['total'])} for a "
-            f"target of {q(record['target'])}; {chance}.")
+        chance_text = (f"every rep has a **{share(record['p_hat'])} chance** of reaching quota, so about {share(record['p_hat'])} "
+                       f"of reps are expected to attain")
+    text = (f"**Quota plan {record['period']}{what}:** quotas for {reps} add up to {q(record['total'])} for a "
+            f"target of {q(record['target'])}; {chance_text}.")
     if record["warnings"]:
         text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in record["warnings"])
     return text

@@ -1,0 +1,134 @@
+"""The house formats: money, shares, counts, days and multiples in sentences, tables and chart axes, and the
+one way a page shows a section — its chart or table, or the sentence saying why it is missing.
+
+A reader never sees ``nan``, ``None``, ``inf`` or scientific notation: a value that does not exist is written
+:data:`MISSING` (an em dash), and tables show it the same way, with human column labels and no index.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+MISSING = "—"
+
+
+def _ok(value: Any) -> bool:
+    try:
+        return value is not None and not pd.isna(value) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def money(value: Any) -> str:
+    """``1.2M``, ``850k``, ``950`` (no currency symbol: the data's own currency); :data:`MISSING` when undefined."""
+    if not _ok(value):
+        return MISSING
+    v = float(value)
+    for unit, size in (("bn", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= size:
+            return f"{v / size:,.1f}{unit}"
+    return f"{v:,.0f}"
+
+
+def share(value: Any, digits: int = 0) -> str:
+    """``65%``; :data:`MISSING` when undefined."""
+    return f"{float(value):.{digits}%}" if _ok(value) else MISSING
+
+
+def count(value: Any) -> str:
+    """``1,234``; :data:`MISSING` when undefined."""
+    return f"{float(value):,.0f}" if _ok(value) else MISSING
+
+
+def number(value: Any, digits: int = 2) -> str:
+    return f"{float(value):,.{digits}f}" if _ok(value) else MISSING
+
+
+def days(value: Any) -> str:
+    return f"{float(value):,.0f} days" if _ok(value) else MISSING
+
+
+def multiple(value: Any) -> str:
+    """``1.3x``; :data:`MISSING` when undefined."""
+    return f"{float(value):,.1f}x" if _ok(value) else MISSING
+
+
+FORMATS: dict[str, Callable[[Any], str]] = {"money": money, "share": share, "count": count, "number": number, "days": days,
+                                            "multiple": multiple, "text": lambda v: str(v) if v is not None and not pd.isna(v) else MISSING}
+
+
+def label(column: str) -> str:
+    """A column name as a reader reads it: ``forecast_p50`` → ``Forecast p50``."""
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+          max_rows: int | None = None):
+    """``frame`` as a page shows it: formatted per column (``formats``: column → money | share | count | number |
+    days | multiple | text; numbers default to ``number``), human labels, no index, missing values as
+    :data:`MISSING`, at most ``max_rows`` rows. Returns a pandas ``Styler``."""
+    if frame is None or len(frame) == 0 or len(frame.columns) == 0:
+        return ""  # nothing to show: the section's sentence says why
+    formats = dict(formats or {})
+    shown = frame.head(max_rows) if max_rows else frame
+    shown = shown.reset_index(drop=True)
+    fmt = {}
+    for col in shown.columns:
+        kind = formats.get(col) or ("number" if pd.api.types.is_numeric_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]) else "text")
+        fmt[col] = FORMATS[kind]
+    names = {c: (labels or {}).get(c, label(c)) for c in shown.columns}
+    styler = shown.style.format(fmt).hide(axis="index").relabel_index([names[c] for c in shown.columns], axis="columns")
+    styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
+    return styler.set_table_attributes('class="qc-table"').set_properties(**{"text-align": "left"})
+
+
+def show(item: Any) -> None:
+    """Display a chart (a matplotlib Axes or Figure, closed once shown), a table, or Markdown text."""
+    from IPython.display import Markdown, display
+
+    if item is None:
+        return
+    if isinstance(item, str):
+        if item:
+            display(Markdown(item))
+        return
+    fig = getattr(item, "figure", None) if not hasattr(item, "savefig") else item
+    if fig is not None and hasattr(fig, "savefig"):
+        import matplotlib.pyplot as plt
+
+        display(fig)
+        plt.close(fig)
+        return
+    display(item)
+
+
+def section(notes: Mapping[str, str], key: str, draw: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:
+    """Show a section: the sentence in ``notes[key]`` when the data cannot serve it, else what ``draw(*args)``
+    returns (a chart, a table or text)."""
+    if key in notes:
+        text = notes.say(key) if hasattr(notes, "say") else notes[key]
+        if text:
+            show(f"*{text}*")
+        return
+    if draw is not None:
+        show(draw(*args, **kwargs))
+
+
+def axis_money(ax, axis: str = "y") -> None:
+    """Money on a chart axis in the house format (no ``1e6`` offset)."""
+    from matplotlib.ticker import FuncFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
+
+
+def axis_share(ax, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: share(v)))
