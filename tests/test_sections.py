@@ -57,7 +57,7 @@ def test_the_sections_table_reads_as_a_checklist(demo_dir):
     empty = ds.as_of(AS_OF)
     object.__setattr__(empty, "tables", {k: v for k, v in ds.tables.items() if k in {"opportunities", "reps"}})
     table = sections.table(sections.facts(empty, "2027Q1"))
-    assert list(table.columns) == ["page", "section", "needs", "shown", "why not"]
+    assert list(table.columns) == ["key", "page", "section", "needs", "shown", "why not"]
     off = table[table["shown"] == "no"]
     assert set(off["section"]) >= {"Stage funnel", "Quota attainment", "Chance of reaching the target", "Bottom-up goals"}
     assert (off["why not"].str.len() > 20).all() and (table.loc[table["shown"] == "yes", "why not"] == "").all()

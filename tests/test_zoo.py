@@ -76,6 +76,7 @@ def test_every_step_completes_on_the_variant_and_says_what_is_missing(name, tmp_
     assert expected <= said, f"{name}: sections that should say why they are missing: {expected - said}"
     bad = [t for t in _all_text(result) if UNREADABLE.search(t)]
     assert bad == [], f"{name}: unreadable text {bad[:3]}"
+    assert result.summarised.forecast == result.forecasted.sentence, "the leadership page and the forecast page say the same"
     quotas = outputs.read(tmp_path / "out", "quotas.csv")
     assert len(quotas) == len(analysis.load(case.data, as_of=case.as_of, fiscal_year_start=case.fiscal_year_start).active_reps())
     assert np.isfinite(quotas["quota"]).all() and (quotas["quota"] >= 0).all()
@@ -89,7 +90,7 @@ def test_degraded_sections_read_as_the_data_are(tmp_path):
     res = _run_steps(variants.make("no_targets", tmp_path / "b", reps=8), tmp_path / "b-out")
     assert "no target was given" in res.planned.sentence and "realistic mode" in res.planned.sentence
     assert res.planned.plan.quotas["p_attain"].mean() == pytest.approx(0.65, abs=0.05)
-    assert "No company target was given" in res.forecasted.sentence or "No target was given" in res.forecasted.sentence
+    assert "No bookings target was given for 2027Q1" in res.forecasted.sentence
     res = _run_steps(variants.make("none_open", tmp_path / "c", reps=8), tmp_path / "c-out")
     assert "No deal is open at the as-of date" in res.forecasted.basis
     res = _run_steps(variants.make("one_quarter", tmp_path / "d", reps=8), tmp_path / "d-out")
@@ -100,8 +101,48 @@ def test_degraded_sections_read_as_the_data_are(tmp_path):
 def test_no_won_deal_gives_no_forecast_and_flags_every_quota(tmp_path):
     res = _run_steps(variants.make("no_won", tmp_path / "d", reps=8), tmp_path / "out")
     assert res.forecasted.sentence.endswith(res.forecasted.notes["forecast_basis"])
+    assert res.forecasted.nowcast == "" and res.forecasted.calendar == "", "nothing said about a forecast that is not shown"
     flags = res.planned.plan.quotas["flags"]
     assert flags.str.contains("set this quota by hand").all()
+    reason = res.planned.plan.quotas["reason"]
+    assert (reason.str.startswith("no quota can be set from the forecast") | reason.str.contains("held by the quarter-on-quarter cap")).all()
+    assert "nothing to pay against" in res.planned.notes["pay"] and res.planned.cost.empty and res.summarised.cost == ""
+
+
+def test_a_stale_extract_says_so_and_replays_only_the_quarters_it_covers(tmp_path):
+    res = _run_steps(variants.make("stale", tmp_path / "d", reps=8), tmp_path / "out")
+    assert "days before the as-of date: the extract may be stale" in res.forecasted.basis
+    assert any("stale pipeline" in r for r in res.summarised.risks)
+    replayed = set(res.forecasted.backtest["period"])
+    assert replayed and max(replayed) <= "2026Q3", "no backtest of quarters the data do not cover"
+
+
+def test_other_quota_types_say_goals_are_in_bookings_and_which_target_is_missing(tmp_path):
+    case = variants.make("demo", tmp_path / "d", reps=8)
+    res = _run_steps(case, tmp_path / "out", quota_type="won_deals")
+    assert res.planned.notes["goals"].startswith("Goals are in bookings and these quotas count won deals")
+    assert "No won deals target was given" in res.planned.notes["quota_target"]
+    assert "versus_target" not in res.forecasted.notes, "the forecast page compares bookings with the bookings target"
+
+
+def test_team_targets_without_a_company_target(tmp_path):
+    case = variants.make("demo", tmp_path / "d", reps=8)
+    targets = pd.read_csv(case.data / "targets.csv", dtype=str)
+    targets[targets["team"].notna()].to_csv(case.data / "targets.csv", index=False)
+    res = _run_steps(case, tmp_path / "out")
+    assert "no company target was given" in res.planned.sentence and "planned against it" in res.planned.sentence
+    assert "quota_target" not in res.planned.notes and "teams' targets" in res.forecasted.sentence
+
+
+def test_a_target_of_zero_is_quarantined_not_planned_against(tmp_path):
+    case = variants.make("demo", tmp_path / "d", reps=8)
+    targets = pd.read_csv(case.data / "targets.csv", dtype=str)
+    targets.loc[targets["period"].eq(case.period) & targets["team"].isna(), "target"] = "0"
+    targets.to_csv(case.data / "targets.csv", index=False)
+    ds = analysis.load(case.data, as_of=case.as_of)
+    assert (ds.quarantine["rule"] == "targets.target.zero").sum() == 1
+    res = _run_steps(case, tmp_path / "out")
+    assert "no company target was given" in res.planned.sentence
 
 
 def test_a_company_with_no_deal_of_a_rep_flags_that_rep(tmp_path):

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import last_complete_period, period_bounds, period_of, shift_period
+from analysis.calendar import period_bounds, period_of, shift_period
 from analysis.data import Dataset
+from analysis.history import complete_quarters, replayable_quarters
 from analysis.forecast import PipelineForecaster
 
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
@@ -47,13 +48,15 @@ def quarterly_bookings(ds: Dataset, level: str) -> pd.DataFrame:
     return frame.groupby(["group", "period"], as_index=False)["bookings"].sum()
 
 
-def rolling_origins(ds: Dataset, n: int = 6):
-    """The last ``n`` complete quarters, oldest first, each as (``period``, ``cutoff``, ``snapshot``): the cutoff is
-    the last day of the quarter before, the snapshot the data as they stood then (nothing later visible)."""
+def rolling_origins(ds: Dataset, n: int = 6, min_quarters: int = 1):
+    """The last ``n`` complete quarters the data cover, oldest first, each as (``period``, ``cutoff``, ``snapshot``):
+    the cutoff is the last day of the quarter before, the snapshot the data as they stood then (nothing later
+    visible). Only quarters with at least ``min_quarters`` complete quarters of data before them are replayed
+    (:func:`analysis.history.replayable_quarters`), so a short history gives fewer origins, never empty ones."""
     fy = ds.fiscal_year_start
-    last_done = last_complete_period(ds.as_of_date, fy)
-    for k in range(n, 0, -1):
-        period = shift_period(last_done, -k + 1, fy)
+    covered = complete_quarters(ds)
+    k = replayable_quarters(ds, n, min_quarters)
+    for period in covered[len(covered) - k:] if k else []:
         cutoff = period_bounds(shift_period(period, -1, fy), fy)[1]
         yield period, cutoff, ds.as_of(cutoff)
 

@@ -83,12 +83,13 @@ def run_settings(args: argparse.Namespace):
     try:
         settings = Settings.from_file(args.config, **given) if args.config else Settings(**given)
     except ValueError as exc:
-        raise DataError(Problem(f"--config {args.config}" if args.config else "--fiscal-year-start", str(exc), "see analysis.config.Settings")) from None
+        raise DataError(Problem(f"--config {args.config}" if args.config else "--fiscal-year-start", str(exc), "see analysis.config.Settings"),
+                        "The settings cannot be used") from None
     overrides = {}
     for item in getattr(args, "param", []):
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise DataError(Problem(f"--param {item!r}", "expected NAME=VALUE", "e.g. --param draws=500"))
+            raise DataError(Problem(f"--param {item!r}", "expected NAME=VALUE", "e.g. --param draws=500"), "The settings cannot be used")
         overrides[name.strip()] = _value(value)
     return settings_with(settings, overrides)
 

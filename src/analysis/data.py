@@ -48,13 +48,13 @@ class DataError(Exception):
 
     exit_code = 2
 
-    def __init__(self, problems: list[Problem] | Problem | str):
+    def __init__(self, problems: list[Problem] | Problem | str, heading: str = "The data cannot be used"):
         if isinstance(problems, (Problem, str)):
             problems = [problems]
         self.problems = list(problems)
         lines = [f"  {i}. {p}" for i, p in enumerate(self.problems, 1)]
         n = len(self.problems)
-        super().__init__(f"The data cannot be used ({n} problem{'s' * (n != 1)}):\n" + "\n".join(lines))
+        super().__init__(f"{heading} ({n} problem{'s' * (n != 1)}):\n" + "\n".join(lines))
 
 
 @dataclass(frozen=True)

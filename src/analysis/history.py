@@ -3,18 +3,29 @@ backtest can replay from it (each model needs its own number of quarters before 
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analysis.calendar import last_complete_period, period_bounds, period_of, shift_period, to_period
 from analysis.data import Dataset
 
 
+def last_record(ds: Dataset) -> pd.Timestamp | None:
+    """The latest date the opportunities hold (created or closed): how far the extract really reaches."""
+    o = ds.opportunities
+    if o.empty:
+        return None
+    return max(o["created_date"].max(), o["close_date"].max()) if o["close_date"].notna().any() else o["created_date"].max()
+
+
 def complete_quarters(ds: Dataset, upto: str | None = None) -> list[str]:
     """Fiscal quarters wholly covered by the data, oldest first: from the first quarter that starts on or after the
-    first deal's creation to ``upto`` (default: the last complete quarter at the as-of date)."""
+    first deal's creation to ``upto`` (default: the last complete quarter at the as-of date, or at the data's last
+    record when the extract stops earlier: a stale extract does not cover the quarters after it)."""
     fy = ds.fiscal_year_start
-    last = upto or last_complete_period(ds.as_of_date, fy)
     created = ds.opportunities["created_date"]
     if created.empty:
         return []
+    last = upto or last_complete_period(min(ds.as_of_date, last_record(ds)), fy)
     begin = created.min()
     first = period_of(begin, fy)
     if period_bounds(first, fy)[0] < begin:

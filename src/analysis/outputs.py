@@ -30,7 +30,7 @@ OUTPUTS: dict[str, Output] = {
         Output("accounting.csv", "check", "rows in, used and quarantined per table, with the dates covered",
                ("table", "file", "rows_in", "rows_used", "rows_quarantined", "first_date", "last_date")),
         Output("sections.csv", "check", "every report section, what it needs, and whether these data serve it",
-               ("page", "section", "needs", "shown", "why not")),
+               ("key", "page", "section", "needs", "shown", "why not")),
         Output("metrics.csv", "measure", "the metrics table (docs/metrics.md)",
                ("metric", "dimension", "group", "period", "value", "n", "lower", "upper", "note")),
         Output("forecast.csv", "forecast", "every level, period and model of the forecast", tuple(FORECAST)),

@@ -26,6 +26,8 @@ MAX_LEAD = 8
 RUN_OPTIONS = {"data": "--data", "mapping": "--mapping", "period": "--period", "as_of": "--as-of", "run_dir": "--out",
                "fiscal_year_start": "--fiscal-year-start"}
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SETTINGS = "The settings cannot be used"
+RUN = "The run cannot be made on these data with these settings"
 
 
 def parse_as_of(text: str | dt.date | pd.Timestamp | None) -> pd.Timestamp:
@@ -43,7 +45,7 @@ def parse_as_of(text: str | dt.date | pd.Timestamp | None) -> pd.Timestamp:
             return pd.Timestamp(dt.date.fromisoformat(value))
         except ValueError as exc:
             problem = f"{value!r} is not a calendar date ({exc})"
-    raise DataError(Problem("setting 'as_of' (--as-of)", problem, "give the day the extract was taken, e.g. 2026-11-15"))
+    raise DataError(Problem("setting 'as_of' (--as-of)", problem, "give the day the extract was taken, e.g. 2026-11-15"), SETTINGS)
 
 
 def run_period(label: str, as_of: pd.Timestamp, fiscal_year_start: int) -> str:
@@ -53,17 +55,18 @@ def run_period(label: str, as_of: pd.Timestamp, fiscal_year_start: int) -> str:
     try:
         period = resolve_period(str(label).strip(), today=as_of, fiscal_year_start=fiscal_year_start)
     except ValueError as exc:
-        raise DataError(Problem(where, str(exc), "give 'next' or a fiscal quarter like 2027Q1")) from None
+        raise DataError(Problem(where, str(exc), "give 'next' or a fiscal quarter like 2027Q1"), SETTINGS) from None
     last = last_complete_period(as_of, fiscal_year_start)
     now = period_of(as_of, fiscal_year_start)
     lead = (to_period(period, fiscal_year_start) - to_period(now, fiscal_year_start)).n
     if to_period(period, fiscal_year_start) <= to_period(last, fiscal_year_start):
         raise DataError(Problem(where, f"{period} is not after {last}, the last complete quarter at the as-of date {as_of.date()}",
-                                "plan a quarter that has not ended yet ('next' is the quarter after the as-of date), or give an earlier --as-of"))
+                                "plan a quarter that has not ended yet ('next' is the quarter after the as-of date), or give an earlier --as-of"),
+                        SETTINGS)
     if lead > MAX_LEAD:
         raise DataError(Problem(where, f"{period} is {lead} quarters after the as-of date's quarter {now}; a plan can reach "
                                 f"{MAX_LEAD} quarters ahead at most (no pipeline exists that far out)",
-                                "plan a nearer quarter, or give a later --as-of"))
+                                "plan a nearer quarter, or give a later --as-of"), SETTINGS)
     return period
 
 
@@ -73,7 +76,7 @@ def settings_with(settings: Settings, overrides: dict[str, Any]) -> Settings:
         return settings
     for name in overrides:
         if name in RUN_OPTIONS:
-            raise DataError(Problem(f"--param {name}", f"'{name}' is set by the run's own option", f"use {RUN_OPTIONS[name]} instead"))
+            raise DataError(Problem(f"--param {name}", f"'{name}' is set by the run's own option", f"use {RUN_OPTIONS[name]} instead"), SETTINGS)
     try:
         return Settings.from_dict({**settings.to_dict(), **overrides}, origin="--param")
     except (TypeError, ValueError) as exc:
@@ -131,4 +134,4 @@ def check(ds: Dataset, settings: Settings, period: str) -> None:
     """Raise :class:`DataError` listing every problem :func:`problems` finds."""
     found = problems(ds, settings, period)
     if found:
-        raise DataError(found)
+        raise DataError(found, RUN)

@@ -315,6 +315,9 @@ class QuotaRecommender:
 
     def _reason(self, r, pools: pd.DataFrame) -> str:
         u = self.quota_type
+        if r.quota <= 0:
+            return ("no quota can be set from the forecast: it books nothing in most simulations "
+                    f"(median {_fmt(r.forecast_p50, u)}, 80 % range {_fmt(r.forecast_p10, u)} to {_fmt(r.forecast_p90, u)})")
         text = f"{r.p_attain:.0%} chance of reaching it"
         if "held at" in r.flags:
             text += " (held by the quarter-on-quarter cap)"

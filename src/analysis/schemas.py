@@ -383,6 +383,8 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
         add(_rule(f"{table}.unknown_rep", "rep_id", "rep_id is not a rep_id in reps", _in("rep_id", refs.get("rep_id", []))))
     elif table == "targets":
         add(_rule("targets.target.negative", "target", "target is negative", _nonneg("target")))
+        add(_rule("targets.target.zero", "target", "target is 0: a plan needs a target above 0 (leave the row out for no target)",
+                  lambda d: ~(d["target"] == 0)))
         if "team" in present:
             add(_rule("targets.unknown_team", "team", "team is not a team in reps", _in("team", refs.get("team", []), nullable=True)))
     elif table == "activities":

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.calendar import last_complete_period, period_bounds, period_of
 from analysis.data import Dataset
-from analysis.history import complete_quarters, replayable_quarters
+from analysis.history import complete_quarters, last_record, replayable_quarters
 
 #: Complete quarters of bookings the time-series models need (``series.SeriesForecaster.min_quarters``).
 SERIES_MIN_QUARTERS = 6
@@ -44,7 +44,9 @@ class Facts:
     has_leads: bool
     quota_quarters: int  # complete quarters with an assigned quota
     target: bool  # a company target for the period in the quota type's unit
-    team_targets: bool
+    team_targets: bool  # team targets for the period in the quota type's unit
+    bookings_target: bool  # a company bookings target for the period (what the forecast page compares with)
+    bookings_team_targets: bool
     goals: bool  # goals for the period
     hire_dates: bool
     quota_type: str
@@ -53,6 +55,7 @@ class Facts:
     series_backtest_quarters: int  # the same for the time-series models
     policy_quarters: int  # quota policy backtest quarters the data allow
     last_closed_in_quarter: int  # deals closed in the last complete quarter
+    stale_days: int  # days from the data's last record to the as-of date
 
 
 def facts(ds: Dataset, period: str, quota_type: str = "bookings", backtest_quarters: int = 6, policy_quarters: int = 6) -> Facts:
@@ -63,6 +66,8 @@ def facts(ds: Dataset, period: str, quota_type: str = "bookings", backtest_quart
     is_open, won = status.eq("open"), status.eq("won")
     last = last_complete_period(ds.as_of_date, fy)
     company, teams = ds.targets_for(period, quota_type)
+    b_company, b_teams = ds.targets_for(period, "bookings")
+    last_seen = last_record(ds)
     quotas = ds.quotas
     quota_q = 0
     if len(quotas):
@@ -86,6 +91,8 @@ def facts(ds: Dataset, period: str, quota_type: str = "bookings", backtest_quart
         quota_quarters=quota_q,
         target=company is not None,
         team_targets=len(teams) > 0,
+        bookings_target=b_company is not None,
+        bookings_team_targets=len(b_teams) > 0,
         goals=bool(len(ds.goals) and (ds.goals["period"] == period).any()),
         hire_dates=bool(ds.reps["hire_date"].notna().any()),
         quota_type=quota_type,
@@ -94,6 +101,7 @@ def facts(ds: Dataset, period: str, quota_type: str = "bookings", backtest_quart
         series_backtest_quarters=replayable_quarters(ds, backtest_quarters, SERIES_MIN_QUARTERS),
         policy_quarters=replayable_quarters(ds, policy_quarters, PIPELINE_MIN_QUARTERS),
         last_closed_in_quarter=closed_last,
+        stale_days=int((ds.as_of_date - last_seen).days) if last_seen is not None else 0,
     )
 
 
@@ -113,6 +121,11 @@ def _q(n: int) -> str:
     return f"{n} complete quarter{'s' * (n != 1)}"
 
 
+def _unit(f: Facts) -> str:
+    """The quota type in words before "target": "" for bookings, else e.g. "won deals "."""
+    return "" if f.quota_type == "bookings" else f.quota_type.replace("_", " ") + " "
+
+
 def _no_won(f: Facts, shows: str) -> str | None:
     if f.won == 0:
         return f"No deal has been won yet, so there is nothing to show here; with won deals this would show {shows}."
@@ -128,7 +141,7 @@ SECTIONS: list[Section] = [
                                             "shows it per quarter beside the estimate that counts the open deals."),
     Section("deal_sizes", "20-measure-pipeline", "Deal size", "won deals with an amount",
             lambda f: _no_won(f, "the spread of won deal sizes") or (None if f.won_priced else
-                      "No won deal carries an amount, so deal sizes cannot be shown.")),
+                      "No won deal carries an amount above 0, so deal sizes cannot be shown.")),
     Section("cycle", "20-measure-pipeline", "Sales cycle", "won deals",
             lambda f: _no_won(f, "how long eventual winners take to close")),
     Section("stage_funnel", "20-measure-pipeline", "Stage funnel", "the optional table stage_history",
@@ -151,15 +164,15 @@ SECTIONS: list[Section] = [
             lambda f: ("No deal has ever been won, so the forecast has no win chances or deal sizes to learn from: every "
                        "simulation books nothing, and no forecast is shown." if f.won == 0 else None)),
     Section("versus_target", "30-forecast-bookings", "Chance of reaching the target", "a company target for the period (table targets)",
-            lambda f: None if f.target else f"No target was given for {f.period} (table targets), so there is no chance of reaching "
-                                            "one to show."),
+            lambda f: None if f.bookings_target or f.bookings_team_targets else
+                      f"No bookings target was given for {f.period} (table targets), so there is no chance of reaching one to show."),
     Section("nowcast", "30-forecast-bookings", "The quarter under way", "an as-of date inside a quarter",
             lambda f: "The as-of date is the last day of its quarter: no quarter is under way." if f.as_of_is_quarter_end else None),
     Section("time_series", "30-forecast-bookings", "Time-series models",
             f"{SERIES_MIN_QUARTERS} complete quarters of bookings",
             lambda f: None if f.quarters >= SERIES_MIN_QUARTERS and f.won else
-                      f"The time-series models need {_q(SERIES_MIN_QUARTERS)} of bookings and the data hold {f.quarters}, so the "
-                      "forecast is the pipeline model alone."),
+                      f"The time-series models need {_q(SERIES_MIN_QUARTERS)} of bookings and the data hold {f.quarters}, so only the "
+                      "pipeline model forecasts."),
     Section("backtest", "30-forecast-bookings", "How past forecasts did",
             f"at least {PIPELINE_MIN_QUARTERS + 1} complete quarters (one to learn from, one to check); "
             f"{MIN_SCORED_QUARTERS} replayed quarters before accuracy is scored",
@@ -171,17 +184,20 @@ SECTIONS: list[Section] = [
                                                                  "happened at past quarter ends."),
     # 40-recommend-quotas
     Section("quota_target", "40-recommend-quotas", "Quotas against the target", "a company target for the period (table targets)",
-            lambda f: None if f.target else f"No target was given for {f.period}, so quotas are set where each rep has the same, "
-                                            "stated chance of reaching them (realistic mode), with no target to reconcile."),
+            lambda f: None if f.target or f.team_targets else
+                      f"No {_unit(f)}target was given for {f.period}, so quotas are set where each rep has the same, stated chance "
+                      "of reaching them (realistic mode), with no target to reconcile."),
     Section("pay", "40-recommend-quotas", "What the plan costs", "bookings quotas",
             lambda f: None if f.quota_type == "bookings" else f"Pay is computed for bookings quotas; these quotas count "
                                                               f"{f.quota_type.replace('_', ' ')}."),
     Section("what_if", "40-recommend-quotas", "What if the settings move?", "a company target for the period",
-            lambda f: None if f.target else "Without a target there is nothing to move: the what-if sweep needs a company target."),
+            lambda f: None if f.target else f"Without a company {_unit(f)}target there is nothing to move: the what-if sweep needs one."),
     Section("ramp", "40-recommend-quotas", "Ramping hires", "hire dates in reps",
             lambda f: None if f.hire_dates else "No hire dates were given (reps.hire_date), so every rep is treated as fully ramped."),
     Section("goals", "40-recommend-quotas", "Bottom-up goals", "the optional table goals, for the period",
-            lambda f: None if f.goals else f"No goals were submitted for {f.period} (table goals), so there is no bottom-up view."),
+            lambda f: (f"Goals are in bookings and these quotas count {f.quota_type.replace('_', ' ')}, so the goals are not compared."
+                       if f.quota_type != "bookings" else None if f.goals else
+                       f"No goals were submitted for {f.period} (table goals), so there is no bottom-up view.")),
     Section("policy_backtest", "40-recommend-quotas", "Past quarters replayed",
             f"at least {PIPELINE_MIN_QUARTERS + 1} complete quarters",
             lambda f: None if f.policy_quarters and f.won else
@@ -221,12 +237,12 @@ def missing(f: Facts) -> Notes:
 
 
 def table(f: Facts | None = None) -> pd.DataFrame:
-    """Every section with what it needs, and (given ``facts``) whether these data serve it: ``page``, ``section``,
-    ``needs`` and ``shown`` / ``why not``."""
+    """Every section with what it needs, and (given ``facts``) whether these data serve it: ``key``, ``page``,
+    ``section``, ``needs`` and ``shown`` / ``why not``."""
     rows = []
     gaps = missing(f) if f is not None else {}
     for s in SECTIONS:
-        row = {"page": s.page, "section": s.title, "needs": s.needs}
+        row = {"key": s.key, "page": s.page, "section": s.title, "needs": s.needs}
         if f is not None:
             row["shown"] = "yes" if s.key not in gaps else "no"
             row["why not"] = gaps.get(s.key, "")
@@ -234,8 +250,14 @@ def table(f: Facts | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Days between the data's last record and the as-of date beyond which the extract is called stale.
+STALE_DAYS = 45
+
+
 def describe_history(f: Facts) -> str:
-    """One sentence on how much history the numbers rest on."""
-    if f.quarters == 0:
-        return "The data do not yet cover one complete quarter."
-    return f"The data cover {_q(f.quarters)} up to {f.last_complete}."
+    """One sentence on how much history the numbers rest on (and on a stale extract)."""
+    text = "The data do not yet cover one complete quarter." if f.quarters == 0 else f"The data cover {_q(f.quarters)}."
+    if f.stale_days > STALE_DAYS:
+        text += (f" Their last record is {f.stale_days:,} days before the as-of date: the extract may be stale, and everything "
+                 "here reads the pipeline as it stood then.")
+    return text

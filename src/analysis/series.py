@@ -196,7 +196,7 @@ def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
 
     make = make or (lambda: SeriesForecaster())
     rows = []
-    for target, cutoff, snap in rolling_origins(ds, n):
+    for target, cutoff, snap in rolling_origins(ds, n, make().min_quarters):  # no origin before the models could fit
         f = make().fit(snap).predict(target)
         for level, part in f.groupby("level"):
             hist = quarterly_bookings(snap, level)
@@ -373,6 +373,8 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     tables, draws_for, bts, fitted = [], {}, [], {}
     for name, k in variants.items():
         pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
+        if k and pipe.calibrator_ is None:  # too little to learn a correction from: the variant would be the plain model again
+            continue
         sims = {p: pipe.predict(p) for p in [*periods, *inside]}
         draws_for[name] = sims[period]
         fitted[name] = pipe
@@ -385,11 +387,17 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     weights = combination_weights(bt_all)
     chosen = "pipeline"
     scored = _model_scores(bt_all[bt_all["method"].isin(list(variants)) & (bt_all["level"] == "company")])
-    if len(scored) == len(variants) > 1:
+    if len(scored) == len(fitted) > 1:
         chosen = str(scored.sort_values(["pinball", "method"]).iloc[0]["method"])
     pipeline = pd.concat(tables, ignore_index=True)
     whole = pipeline[(pipeline["level"] != "rep") & pipeline["period"].isin(periods)]  # quarters the time series forecast too
-    combined = combine(pd.concat([whole, models], ignore_index=True), weights)
+    # A combination needs two models with weight at a level; one alone is shown as itself.
+    weighted = weights[weights["weight"] > 0].groupby("level")["method"].nunique() if len(weights) else pd.Series(dtype=int)
+    several = list(weighted[weighted > 1].index)
+    combined = combine(pd.concat([whole, models], ignore_index=True), weights[weights["level"].isin(several)])
     table = pd.concat([combined, pipeline, models], ignore_index=True)
-    backtests = pd.concat([bt_all, combined_backtest(bt_all)], ignore_index=True)
+    scored_combination = combined_backtest(bt_all)
+    if len(scored_combination):
+        scored_combination = scored_combination[scored_combination["level"].isin(several)]
+    backtests = pd.concat([bt_all, scored_combination], ignore_index=True)
     return ForecastReport(draws_for[chosen], table, weights, backtests, chosen, fitted[chosen])

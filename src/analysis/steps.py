@@ -93,9 +93,13 @@ def measure(ds: Dataset, settings: Settings, period: str, out: Path | None = Non
     notes = _page(sections.missing(_facts(ds, settings, period)), "20-measure-pipeline")
     if "coverage" not in notes and not _has_values(table, "pipeline_coverage"):
         said = table.loc[(table["metric"] == "pipeline_coverage") & (table["dimension"] == "company"), "note"]
-        notes["coverage"] = ("Pipeline coverage is not available: open deals carry no amount." if said.str.contains("no amount").all() and len(said)
-                             else "Pipeline coverage needs a target (table targets) or quotas for the quarter after each quarter end; "
-                                  "there is none, so open pipeline ÷ target cannot be shown.")
+        if said.empty:
+            notes["coverage"] = "No deal was open at the end of any past quarter, so there is no pipeline coverage to show."
+        elif said.str.contains("no amount").all():
+            notes["coverage"] = "Pipeline coverage is not available: open deals carry no amount."
+        else:
+            notes["coverage"] = ("Pipeline coverage needs a target (table targets) or quotas for the quarter after each quarter end; "
+                                 "there is none, so open pipeline ÷ target cannot be shown.")
     if "cac" not in notes and not any(_has_values(table, m) for m in ("cac", "cac_lagged", "cac_paid")):
         notes["cac"] = "No quarter has both spend and new customers, so the cost to acquire a customer cannot be shown."
     if "attainment" not in notes and not _has_values(table, "attainment_rate"):
@@ -184,7 +188,7 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     monthly = table[(table["level"] == "company") & (table["method"] == report.pipeline_method) & table["period"].map(is_month_label)]
     monthly = monthly[["period", "mean", "p10", "p50", "p90"]].reset_index(drop=True)
     pivot = quarters[quarters["level"] == "company"].pivot(index="period", columns="method", values="p50").reset_index()
-    basis = forecast_basis(f, report, n_bt)
+    basis = forecast_basis(f, report, n_bt, ahead)
     result = Forecasted(
         period=period, table=table, headline=headline, reach=reach, rep_draws=rep_draws, history=series.history(ds),
         backtest=bt, scores=score_table, weights=report.weights, calibration=cal, reliability=rel, monthly=monthly, fan=ahead,
@@ -192,8 +196,8 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
         target=target, team_targets=teams,
         sentence=summary.forecast_sentence(table, reach, period, report.pipeline_method, notes),
         basis=basis,
-        nowcast=summary.nowcast_sentence(table, report.pipeline, report.pipeline_method) if "nowcast" not in notes else "",
-        calendar=summary.calendar_sentence(report.pipeline),
+        nowcast=summary.nowcast_sentence(table, report.pipeline, report.pipeline_method) if not {"nowcast", "forecast_basis"} & set(notes) else "",
+        calendar=summary.calendar_sentence(report.pipeline) if "forecast_basis" not in notes else "",
         weights_text=summary.weights_sentence(report.weights, report.pipeline_method),
         backtest_text=backtest_text,
         calibration_text=summary.calibration_sentence(cal),
@@ -209,11 +213,15 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     return result
 
 
-def forecast_basis(f: sections.Facts, report: series.ForecastReport, n_backtest: int) -> str:
+def forecast_basis(f: sections.Facts, report: series.ForecastReport, n_backtest: int, shown: pd.DataFrame) -> str:
     """What the forecast rests on, in a sentence or two: the history, the open pipeline, the models used."""
     parts = [sections.describe_history(f)]
+    company = shown[(shown["level"] == "company") & (shown["period"] == f.period)]
     if f.won == 0:
         parts.append("No deal has ever been won, so there are no win chances or deal sizes to learn: the forecast books nothing.")
+    elif len(company) and float(company["p90"].iloc[0]) <= 0:
+        parts.append(f"The forecast books nothing in most simulations: {f.won:,} won deal{'s' * (f.won != 1)} in the data "
+                     "are too few to learn win chances from.")
     elif f.open_deals == 0:
         w = report.weights
         uses_series = bool(len(w) and (w["method"].isin(series.MODELS) & (w["weight"] > 0)).any())
@@ -311,8 +319,10 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
     pay_plan = compensation.resolve_plan(settings.comp_plan)
     start = period_bounds(period, fy)[0]
     cost = compensation.plan_costs(pay_plan, the_plan, rep_draws, inputs.reps, start)
-    if "pay" not in notes and cost.empty:
-        notes["pay"] = "No rep has a forecast to pay against, so the plan's cost cannot be shown."
+    booked = cost.loc[(cost["level"] == "company") & (cost["method"] == "equal chance"), "expected_bookings"]
+    if "pay" not in notes and (cost.empty or not (booked > 0).any()):
+        notes["pay"] = "No rep's forecast books anything, so there is nothing to pay against: the plan's cost cannot be shown."
+        cost = cost.iloc[0:0]
     sweep = pd.DataFrame(columns=scenarios.HEADLINE + ["today"])
     if "what_if" not in notes:
         base = scenarios.prepare(rep_draws, inputs.reps, inputs.target, start, inputs.team_targets, inputs.previous, settings.overassignment,
@@ -330,7 +340,7 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
         gonik = goals.goal_positions(rep_draws, inputs.goals, the_plan.quotas.set_index("rep_id")["quota"], beta, alpha, gamma)
         gonik = gonik.sort_values("goal_quantile").reset_index(drop=True)
     elif "goals" not in notes:
-        notes["goals"] = f"None of the reps with a goal for {period} has a forecast, so the goals cannot be compared."
+        notes["goals"] = f"No rep with a goal for {period} has a forecast, so the goals cannot be compared."
     replay = pd.DataFrame(columns=quota.REPLAY_COLUMNS)
     if "policy_backtest" not in notes:
         replay = quota.policy_backtest(ds, n=f.policy_quarters, attainment_share=settings.attainment_share,
@@ -348,7 +358,7 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
     result = Planned(
         plan=the_plan, record=record, inputs=inputs, rep_draws=rep_draws, cost=cost, pay_plan=pay_plan, sweep=sweep, ramp=ramp,
         rollup=rollup, gonik=gonik, replay=replay, replay_summary=replay_summary, history=history, coaching=attention,
-        leaderboard=board, sentence=summary.plan_sentence(record, notes.get("quota_target")),
+        leaderboard=board, sentence=summary.plan_sentence(record),
         cost_text=summary.cost_sentence(cost, pay_plan.name, pay_plan.variable) if len(cost) else "",
         ramp_text=summary.ramp_sentence(ramp), goals_text=goals_text, quota_formats=quota_formats(kind), notes=notes,
     )
@@ -394,7 +404,8 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     cost = outputs.read(run_dir, "compensation.csv")
     attention = outputs.read(run_dir, "coaching.csv")
     gaps = outputs.read(run_dir, "sections.csv")
-    notes = dict(zip(gaps.loc[gaps["shown"] == "no", "section"], gaps.loc[gaps["shown"] == "no", "why not"], strict=True))
+    gaps = gaps[gaps["shown"] == "no"]
+    notes = sections.Notes(zip(gaps["key"], gaps["why not"], strict=True))
     numbers = summary.headline(metrics, as_of, settings.fiscal_year_start)
     pay = compensation.resolve_plan(settings.comp_plan)
     rows_in, used = int(accounting["rows_in"].sum()), int(accounting["rows_used"].sum())
@@ -405,7 +416,7 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     return Summarised(
         title=f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}",
         forecast=summary.forecast_sentence(table, reach, period, pipeline_method, notes),
-        plan=summary.plan_sentence(record, None),
+        plan=summary.plan_sentence(record),
         cost=summary.cost_sentence(cost, pay.name, pay.variable) if len(cost) else "",
         numbers=numbers.drop(columns="metric"),
         quality=quality,

@@ -13,6 +13,7 @@ from analysis.calendar import last_complete_period, shift_period
 from analysis.data import Dataset
 from analysis.metrics import definitions
 from analysis.present import MISSING, money, multiple, share
+from analysis.sections import STALE_DAYS
 
 MODEL_NAMES = {"pipeline": "pipeline model", "pipeline_recalibrated": "recalibrated pipeline model", "combined": "combination of models",
                "ets": "ETS", "sarimax": "SARIMAX", "seasonal_naive": "seasonal naive"}
@@ -88,13 +89,19 @@ def headline(metrics: pd.DataFrame, as_of: str, fiscal_year_start: int = 1) -> p
         """Had any deal closed in ``period`` (so its bookings, even 0, are a real number)?"""
         return (get("won_deals", period) + get("lost_deals", period)) > 0 if pd.notna(get("won_deals", period)) else False
 
+    known = set(c.index.get_level_values("period")) if len(c) else set()
+    first = min((p for p in known if p and p[:4].isdigit() and "Q" in p), default=None)
+
     def bookings(period: str) -> str:
+        if first is None or period < first:
+            return f"{period}: before the data begin"
         return f"{money(get('bookings', period))} in {period}" if closed_by(period) else f"no deal closed in {period}"
 
     booked = money(get("bookings")) if closed_by(q) else "no deal closed"
     cohort = share(get("win_rate_cohort")) if pd.notna(get("win_rate_cohort")) else "not known yet"
     naive = get("win_rate_cohort_naive")
-    attain = share(get("attainment_rate")) if pd.notna(get("attainment_rate")) else "no quotas given"
+    had_quotas = bool(len(c)) and (c.index.get_level_values("metric") == "attainment_rate").any()
+    attain = share(get("attainment_rate")) if pd.notna(get("attainment_rate")) else f"no quotas for {q}" if had_quotas else "no quotas given"
     if pd.notna(get("pipeline_coverage")):
         cover = multiple(get("pipeline_coverage"))
         req = get("required_coverage")
@@ -156,6 +163,8 @@ def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str, 
                      f"chance of reaching it at {chance(r['p_reach'])}.")
         else:
             text += f" Company target {money(r['target'])}: the chance of reaching it is {chance(r['p_reach'])}."
+    elif len(reach) and (reach["level"] == "team").any():
+        text += " No company target was given; the teams' targets and their chances are on the forecast page."
     else:
         text += " " + notes.get("versus_target", "No company target was given for this period.")
     return text
@@ -245,28 +254,31 @@ def calibration_sentence(cal: pd.DataFrame) -> str:
             f"Of {len(cal):,} deals open at past quarter ends the model expected {expected:,.0f} wins; none came.")
 
 
-def plan_sentence(record: dict, no_target: str | None = None) -> str:
+def plan_sentence(record: dict) -> str:
     """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``); without a
-    target, ``no_target`` (or a default sentence) says what the quotas rest on instead."""
+    company target, what the quotas rest on instead."""
     kind = record.get("quota_type", "bookings")
     q = (lambda v: quantity(v, kind))
     what = "" if kind == "bookings" else f" ({kind.replace('_', ' ')})"
     reps = f"{record['reps']:,} rep{'s' * (record['reps'] != 1)}"
-    if record.get("target") is None:
+    teams = record.get("teams_with_own_target") or []
+    if record.get("target") is None and teams:
+        text = (f"**Quota plan {record['period']}{what}:** no company target was given; {len(teams):,} team{'s' * (len(teams) != 1)} "
+                f"with their own target {'are' if len(teams) != 1 else 'is'} planned against it, the other reps at the "
+                f"{share(record.get('attainment_share', 0.65))} share; quotas for {reps} add up to {q(record['total'])}, and across all "
+                f"reps the expected share attaining is **{share(record['p_hat'])}**.")
+    elif record.get("target") is None:
         text = (f"**Quota plan {record['period']}{what}:** no target was given, so the quotas for {reps} are set where each has a "
                 f"**{share(record['p_hat'])} chance** of reaching them (realistic mode); they add up to {q(record['total'])}.")
-        if record["warnings"]:
-            text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in record["warnings"])
-        return text
-    teams = record.get("teams_with_own_target") or []
-    if teams:
-        chance_text = (f"teams with their own target ({len(teams):,}) are planned first; across all reps the expected share "
-                       f"attaining is **{share(record['p_hat'])}**")
     else:
-        chance_text = (f"every rep has a **{share(record['p_hat'])} chance** of reaching quota, so about {share(record['p_hat'])} "
-                       f"of reps are expected to attain")
-    text = (f"**Quota plan {record['period']}{what}:** quotas for {reps} add up to {q(record['total'])} for a "
-            f"target of {q(record['target'])}; {chance_text}.")
+        if teams:
+            chance_text = (f"teams with their own target ({len(teams):,}) are planned first; across all reps the expected share "
+                           f"attaining is **{share(record['p_hat'])}**")
+        else:
+            chance_text = (f"every rep has a **{share(record['p_hat'])} chance** of reaching quota, so about {share(record['p_hat'])} "
+                           f"of reps are expected to attain")
+        text = (f"**Quota plan {record['period']}{what}:** quotas for {reps} add up to {q(record['total'])} for a "
+                f"target of {q(record['target'])}; {chance_text}.")
     if record["warnings"]:
         text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in record["warnings"])
     return text
@@ -315,7 +327,7 @@ def goals_sentence(rollup: pd.DataFrame, tau: float, coefficients: tuple[float, 
     text = (f"**{int(c['reps_with_goal'])} reps set goals adding up to {money(c['goals'])}.** Their own forecasts add up to "
             f"{money(c['forecast_p50'])} (median; 80 % range {money(c['forecast_p10'])} to {money(c['forecast_p90'])}), "
             f"a {share(c['p_reach_goals'])} chance of reaching the goals together.")
-    if pd.notna(c["target"]):
+    if pd.notna(c["target"]) and pd.notna(c["goals_vs_target"]):
         text += f" Against the leader's target of {money(c['target'])} the goals are {c['goals_vs_target']:+.0%}."
     b, a, g = coefficients
     text += (f" Paid Gonik-style (β {b:g}, α {a:g}, γ {g:g}), a rep earns most by stating the {tau:.0%} quantile of what "
@@ -344,6 +356,13 @@ def top_risks(plan: dict, reach: pd.DataFrame, metrics: pd.DataFrame, accounting
         risks.append((0.7, f"Pipeline at the end of {q} covers {cov:.1f}x next quarter's target; {req:.1f}x is needed to expect to hit it."))
     if len(coaching):
         risks.append((0.5, f"{len(coaching)} reps have missed quota two or more quarters in a row (total gap {money(coaching['gap'].sum())})."))
+    if "table" in accounting and "last_date" in accounting:
+        opp = accounting[accounting["table"] == "opportunities"]
+        last = pd.to_datetime(opp["last_date"], errors="coerce").max() if len(opp) else pd.NaT
+        lag = (pd.Timestamp(as_of) - last).days if pd.notna(last) else 0
+        if lag > STALE_DAYS:
+            risks.append((0.9, f"The extract's last deal record is dated {last.date()}, {lag:,} days before the as-of date: the plan "
+                               "reads a stale pipeline."))
     rows_in = accounting["rows_in"].sum()
     bad = accounting["rows_quarantined"].sum() / rows_in if rows_in else 0.0
     if bad > 0.02:
