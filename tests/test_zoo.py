@@ -223,10 +223,11 @@ def _prepare(example: str, source: Path, out: Path) -> Path:
 PUBLIC = {  # name: (dataset folder, example with prepare.py or None, mapping, as-of: the data's last day)
     "maven_crm": ("maven_crm", None, "maven", "2017-12-31"),
     "sparklesquad_crm": ("sparklesquad_crm", None, str(ROOT / "examples/sparklesquad_crm/mapping.yaml"), "2017-12-31"),
-    "sales_pipeline_stage_history": ("sales_pipeline_stage_history", "sales_pipeline_stage_history", None, "2016-12-31"),
+    "sales_pipeline_stage_history": ("sales_pipeline_stage_history", None, str(ROOT / "examples/sales_pipeline_stage_history/mapping.yaml"),
+                                     "2016-12-31"),
     "olist_marketing_funnel": ("olist_marketing_funnel", "olist_marketing_funnel", str(ROOT / "examples/olist_marketing_funnel/mapping.yaml"),
                                "2018-11-14"),
-    "superstore": ("superstore", "superstore", None, "2019-12-30"),
+    "superstore": ("superstore", None, str(ROOT / "examples/superstore/mapping.yaml"), "2019-12-30"),
 }
 
 

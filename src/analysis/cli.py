@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import __version__
-from analysis.data import DataError, describe_source, load
+from analysis.data import DataError, Problem, describe_source, load
 from analysis.mapping import PRESETS, MappingError
 from analysis.report import RunError
 
@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(r)
     _settings_args(r)
     r.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default: reports)")
+
+    m = sub.add_parser("mapping", help="mappings from a CRM's export to the data contract")
+    msub = m.add_subparsers(dest="mapping_command", required=True)
+    ms = msub.add_parser("suggest", help="read a folder's headers and sample values and write a draft mapping YAML, every guess commented")
+    ms.add_argument("folder", type=Path, help="folder of CSV/Parquet exports")
+    ms.add_argument("--out", type=Path, default=None, help="file to write the draft to (default: print it)")
 
     s = sub.add_parser("schedule", help="print a crontab line and a systemd timer that run next quarter's plan before each quarter")
     s.add_argument("--data", required=True, help="data source the scheduled run reads")
@@ -132,7 +138,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print("\nQuarantined rows by reason:")
     _print_frame(ds.quarantine_summary())
     if ds.ignored:
-        print(f"\nIgnored (not part of the contract): {', '.join(ds.ignored)}")
+        print(f"\nIgnored files (not part of the contract): {', '.join(ds.ignored)}")
+    for table, columns in ds.ignored_columns.items():
+        print(f"Ignored columns of {table} (not in the contract; map them with --mapping to use them): {', '.join(columns)}")
     absent = [t for t in ("stage_history", "spend", "leads", "quotas", "goals", "targets", "activities") if t not in ds.tables]
     if absent:
         print(f"Optional tables not present: {', '.join(absent)}")
@@ -150,6 +158,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"  - {sections.BY_KEY[key].title} ({sections.BY_KEY[key].page}): {why}")
     print(f"\nOK: {total.rows_used:,} of {total.rows_in:,} rows usable, {total.rows_quarantined:,} quarantined; "
           f"`quotacast run` with these settings will complete.")
+    return 0
+
+
+def cmd_mapping(args: argparse.Namespace) -> int:
+    from analysis.suggest import suggest
+
+    if not args.folder.is_dir():
+        raise DataError(Problem(str(args.folder), "no such folder", "give the folder that holds the CRM's exports"))
+    draft = suggest(args.folder)
+    if args.out:
+        args.out.write_text(draft)
+        print(f"Wrote a draft mapping to {args.out}: check each guess, then quotacast validate --data {args.folder} --mapping {args.out}")
+    else:
+        print(draft, end="")
     return 0
 
 
@@ -194,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "schedule":
             return cmd_schedule(args)
+        if args.command == "mapping":
+            return cmd_mapping(args)
     except (DataError, MappingError) as exc:
         print(f"quotacast {args.command}: {exc}", file=sys.stderr)
         return 2

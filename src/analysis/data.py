@@ -8,6 +8,7 @@ rows in = rows used + rows quarantined (``Dataset.accounting``).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
@@ -18,10 +19,12 @@ import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from analysis.calendar import next_period, period_bounds, period_of
 from analysis.config import PASSWORD_ENV
 from analysis.mapping import Mapping, load_mapping
+from analysis.parsing import parse_dates, parse_numbers, text_of
 from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, isin, period_ok, row_schema
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -76,11 +79,74 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+RAGGED = "row.fields"  # the rule of a CSV row whose number of fields differs from the header's
+_BLOCK = 1 << 26  # pyarrow's CSV block: a cell may be megabytes long (a notes field), so far more than the 1 MB default
+
+
+class Unreadable(ValueError):
+    """A file that cannot be read as a table; the message says why."""
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every cell as text, empty cells missing (parsing is ours, so a bad value quarantines its row instead of failing
+    the file). Returns the rows, with their data-row number in ``__source_row``, and the rows whose number of fields
+    differs from the header's (``source_row``, ``fields``, ``text``), which are quarantined, not read."""
+    header = _csv_header(path)
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(header, 1):
+        seen.setdefault(name.strip(), []).append(i)
+    twice = {name: at for name, at in seen.items() if len(at) > 1}
+    if twice:
+        name, at = next(iter(twice.items()))
+        raise Unreadable(f"the header names column '{name}' {len(at)} times (columns {', '.join(map(str, at))}): "
+                         "which one holds the values cannot be told")
+    ragged: list[int] = []
+    options = pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, strings_can_be_null=True,
+                                   quoted_strings_can_be_null=True, null_values=[""])
+    parse = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: ragged.append(1) or "skip")
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=_BLOCK), parse_options=parse, convert_options=options)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise Unreadable(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+    if ragged:  # pyarrow does not say which rows: read again with the csv module, which does
+        return _read_csv_rows(path, header)
+    frame = table.to_pandas()
+    frame["__source_row"] = np.arange(1, len(frame) + 1)
+    return frame, pd.DataFrame(columns=["source_row", "fields", "text"])
+
+
+def _read_csv_rows(path: Path, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_read_csv` row by row (slower): for files with rows of the wrong length."""
+    csv.field_size_limit(1 << 30)
+    good, rows, bad = [], [], []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for i, row in enumerate(reader, 1):
+            if len(row) == len(header):
+                good.append(i)
+                rows.append(row)
+            elif row:  # a blank line is no row
+                bad.append({"source_row": i, "fields": len(row), "text": ",".join(row)[:200]})
+    frame = pd.DataFrame(rows, columns=header, dtype="str")
+    frame = frame.where(frame.ne(""))
+    frame["__source_row"] = np.array(good, dtype=np.int64)
+    return frame, pd.DataFrame(bad, columns=["source_row", "fields", "text"])
+
+
+def _read_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if path.suffix in {".parquet", ".pq"}:
-        return pd.read_parquet(path)
-    # Everything as text: parsing is ours, so a bad value quarantines its row instead of failing the file.
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
+        return pd.read_parquet(path), pd.DataFrame(columns=["source_row", "fields", "text"])
+    if path.name.endswith(".gz"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame["__source_row"] = np.arange(1, len(frame) + 1)
+        return frame, pd.DataFrame(columns=["source_row", "fields", "text"])
+    return _read_csv(path)
 
 
 def database_url(url: str):
@@ -115,11 +181,16 @@ def describe_source(source: str | Path) -> str:
     return str(source)
 
 
-def _read_source(source: str | Path, mapping: Mapping) -> tuple[dict[str, tuple[pd.DataFrame, InputFile]], list[Problem], list[str]]:
-    """Read every contract table the source has. Returns (tables, problems, names of ignored inputs)."""
+def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, pd.DataFrame]
+                 ) -> tuple[dict[str, tuple[pd.DataFrame, InputFile]], list[Problem], list[str], dict[str, str]]:
+    """Read every contract table the source has. Returns (tables, problems, names of ignored inputs, and per table a
+    hint where its file was found under a wrong name or is not a file); rows of the wrong length go to
+    ``found_ragged`` (by table)."""
     found: dict[str, tuple[pd.DataFrame, InputFile]] = {}
     problems: list[Problem] = []
-    wanted = {mapping.table(t).source: t for t in TABLES}
+    wanted: dict[str, list[str]] = {}  # source → the tables read from it (one stage-change log can give two)
+    for t in TABLES:
+        wanted.setdefault(mapping.table(t).source, []).append(t)
     if is_database(source):
         import sqlalchemy as sa
 
@@ -132,7 +203,8 @@ def _read_source(source: str | Path, mapping: Mapping) -> tuple[dict[str, tuple[
                 for name in names:
                     if name in wanted:
                         frame = pd.read_sql_query(sa.text(f'SELECT * FROM "{name}"'), conn)
-                        found[wanted[name]] = (frame, InputFile(wanted[name], f"{shown}#{name}", None, len(frame)))
+                        for table in wanted[name]:
+                            found[table] = (frame, InputFile(table, f"{shown}#{name}", None, len(frame)))
             engine.dispose()
         except Exception as exc:  # noqa: BLE001 - any driver error is a table-level problem
             msg = str(exc).splitlines()[0]
@@ -140,72 +212,55 @@ def _read_source(source: str | Path, mapping: Mapping) -> tuple[dict[str, tuple[
                 msg = msg.replace(url.password, "***")
             raise DataError(Problem(shown, f"cannot read the database ({msg})", "check the URL, the driver and the password variable")) from None
         ignored = sorted(set(names) - set(wanted))
-        return found, problems, ignored
+        return found, problems, ignored, {}
 
     folder = Path(source)
     if not folder.is_dir():
         raise DataError(Problem(str(folder), "no such folder", "give a folder of CSV/Parquet files or a database URL"))
     files: dict[str, list[Path]] = {}
-    ignored = []
+    ignored, hints = [], {}
+    lower = {stem.lower(): stem for stem in wanted}
     for path in sorted(folder.iterdir()):
-        suffix = next((s for s in SUFFIXES if path.name.endswith(s)), None)
-        if suffix is None or not path.is_file():
-            continue  # not a data file (README, SOURCE.md, demo.json...)
-        files.setdefault(path.name[: -len(suffix)], []).append(path)
-    for stem, paths in files.items():
-        if stem not in wanted:
-            ignored.extend(p.name for p in paths)
+        if path.name.startswith("."):
             continue
-        table = wanted[stem]
+        suffix = next((s for s in SUFFIXES if path.name.endswith(s)), None)
+        stem = path.name[: -len(suffix)] if suffix else None
+        if suffix and stem in wanted and not path.is_file():
+            kind = "a folder" if path.is_dir() else "a link that leads to no file (broken, or a loop)"
+            for table in wanted[stem]:
+                hints[table] = f"{path.name} is {kind}, not a file"
+            ignored.append(f"{path.name} ({kind})")
+            continue
+        if suffix is None or stem not in wanted:
+            near = next((lower[k] for k in lower for s in SUFFIXES if path.name.lower() == k + s), None)
+            for table in wanted.get(near, []) if near is not None else []:
+                hints.setdefault(table, f"found {path.name}: file names are case-sensitive, name it {near}{SUFFIXES[0]} or {near}.parquet")
+            ignored.append(path.name + ("/" if path.is_dir() else ""))
+            continue
+        files.setdefault(stem, []).append(path)
+    for stem, paths in files.items():
+        tables = wanted[stem]
         if len(paths) > 1:
-            problems.append(Problem(", ".join(str(p) for p in paths), f"more than one file for table '{table}'", "keep only one of them"))
+            problems.append(Problem(", ".join(str(p) for p in paths), f"more than one file for table '{tables[0]}'", "keep only one of them"))
             continue
         path = paths[0]
         try:
-            frame = _read_file(path)
+            frame, ragged = _read_file(path)
         except Exception as exc:  # noqa: BLE001 - any parser error is a table-level problem
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             problems.append(Problem(str(path), f"cannot be read ({first})", "save it as UTF-8 CSV with a header row, or as Parquet"))
             continue
-        found[table] = (frame, InputFile(table, str(path), _sha256(path), len(frame)))
-    return found, problems, sorted(ignored)
+        digest = _sha256(path)
+        for table in tables:
+            found[table] = (frame, InputFile(table, str(path), digest, len(frame) + len(ragged)))
+            if len(ragged):
+                found_ragged[table] = ragged
+    return found, problems, sorted(ignored), hints
 
 
 # --------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------
-def _text(values: pd.Series) -> pd.Series:
-    out = values.astype("str").str.strip()
-    return out.where(values.notna() & out.ne(""))
-
-
-def _parse_dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        out = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
-        return out.dt.normalize().astype("datetime64[us]")
-    text = _text(values)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
-    todo = text.notna()
-    for fmt in formats:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert(None)
-        out.loc[parsed.index] = parsed.dt.normalize().astype("datetime64[us]")
-        todo = todo & out.isna()
-    return out
-
-
-def _parse_numbers(values: pd.Series, thousands: str | None) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("float64")
-    text = _text(values)
-    if thousands:
-        text = text.str.replace(thousands, "", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
 def _parse(table: str, frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     """Typed contract columns, plus ``__raw_<col>`` text for columns whose parse can fail."""
     spec = TABLES[table]
@@ -214,19 +269,28 @@ def _parse(table: str, frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
         if col.name not in frame.columns:
             continue
         raw = frame[col.name]
+        if col.kind == "id" and pd.api.types.is_float_dtype(raw):  # a typed id column read as floats: 8.0 is the id 8
+            whole = raw.notna() & np.isfinite(raw.to_numpy(dtype=float)) & (raw == raw.round())
+            text = raw.astype("str")
+            text[whole] = raw[whole].astype("int64").astype("str")
+            out[col.name] = text_of(text.where(raw.notna()))
+            continue
         if col.kind in {"id", "str"}:
-            out[col.name] = _text(raw)
+            out[col.name] = text_of(raw)
             continue
         typed = (col.kind in {"date", "month"} and pd.api.types.is_datetime64_any_dtype(raw)) or (
             col.kind == "number" and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
         )
-        raw_text = None if typed else _text(raw)
+        raw_text = None if typed else text_of(raw)
         if col.kind == "date":
-            out[col.name] = _parse_dates(raw, mapping.date_formats)
+            out[col.name] = parse_dates(raw, mapping.date_formats)
         elif col.kind == "month":
-            out[col.name] = _parse_dates(raw, ("%Y-%m", "ISO8601")).dt.to_period("M").dt.to_timestamp()
+            months = parse_dates(raw, ("%Y-%m",)) if not typed else parse_dates(raw, ())
+            if not typed:
+                months = months.where(raw_text.str.fullmatch(r"\d{4}-\d{2}").fillna(False), parse_dates(raw, ("ISO8601",)))
+            out[col.name] = months.dt.to_period("M").dt.to_timestamp()
         elif col.kind == "number":
-            number = _parse_numbers(raw, mapping.thousands)
+            number = parse_numbers(raw, mapping.thousands)
             infinite = number.notna() & ~np.isfinite(number.to_numpy(dtype=float))  # "inf", 1e400: quarantined, never used
             out[col.name] = number.where(~infinite)
             if typed and infinite.any():  # a typed source has no raw text: keep the offending values to name them
@@ -300,22 +364,23 @@ def _refs(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Index]:
 
 
 def _derive_reps(opportunities: pd.DataFrame) -> pd.DataFrame:
-    owners = _text(opportunities["owner_id"]).dropna().unique() if "owner_id" in opportunities else []
+    owners = text_of(opportunities["owner_id"]).dropna().unique() if "owner_id" in opportunities else []
     return pd.DataFrame({"rep_id": pd.Series(sorted(owners), dtype="object")})
 
 
-def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | None, mapping: Mapping) -> list[Problem]:
+def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | None, mapping: Mapping, hint: str | None = None) -> list[Problem]:
     spec = TABLES[table]
     src = mapping.table(table).source
     if frame is None:
         if spec.required:
             names = ", ".join(f"{src}{s}" for s in (".csv", ".parquet"))
-            return [Problem(f"{src}.*", f"required table '{table}' is missing", f"add {names} to the folder (or the table '{src}' to the database)")]
+            why = f" ({hint})" if hint else ""
+            return [Problem(f"{src}.*", f"required table '{table}' is missing{why}", f"add {names} to the folder (or the table '{src}' to the database)")]
         return []
     problems = []
     missing = [c for c in spec.required_columns if c not in frame.columns]
     for col in missing:
-        found = ", ".join(map(str, frame.columns[:20])) or "none"
+        found = ", ".join([str(c) for c in frame.columns if not str(c).startswith("__")][:20]) or "none"
         problems.append(
             Problem(
                 info.file,
@@ -341,7 +406,8 @@ def load(
     """
     mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     as_of_ts = pd.Timestamp.today().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
-    raw, problems, ignored = _read_source(source, mapping)
+    ragged: dict[str, pd.DataFrame] = {}
+    raw, problems, ignored, hints = _read_source(source, mapping, ragged)
 
     mapped: dict[str, tuple[pd.DataFrame, InputFile]] = {}
     for table in TABLE_ORDER:
@@ -353,19 +419,24 @@ def load(
         mapped["reps"] = (reps, InputFile("reps", "(derived from opportunities.owner_id)", None, len(reps)))
     for table in TABLE_ORDER:
         frame, info = mapped.get(table, (None, None))
-        problems.extend(_table_problems(table, frame, info, mapping))
+        problems.extend(_table_problems(table, frame, info, mapping, hints.get(table)))
     if problems:
         raise DataError(problems)
 
     tables: dict[str, pd.DataFrame] = {}
     quarantine: list[pd.DataFrame] = []
     accounting: list[dict] = []
+    ignored_columns: dict[str, list[str]] = {}
     for table in TABLE_ORDER:
         if table not in mapped:
             continue
         frame, info = mapped[table]
-        parsed = _parse(table, frame.reset_index(drop=True), mapping)
-        parsed["__source_row"] = np.arange(1, len(parsed) + 1)
+        frame = frame.reset_index(drop=True)
+        extra = [str(c) for c in frame.columns if not str(c).startswith("__") and c not in TABLES[table].column_names]
+        if extra:
+            ignored_columns[table] = extra
+        parsed = _parse(table, frame, mapping)
+        parsed["__source_row"] = frame["__source_row"].to_numpy() if "__source_row" in frame else np.arange(1, len(parsed) + 1)
         schema = row_schema(table, [c for c in parsed.columns if not c.startswith("__")], as_of_ts, _refs(tables))
         fails = _failures(table, parsed, schema)
         quarantine.append(_quarantine_rows(table, info.file, parsed, fails))
@@ -373,8 +444,15 @@ def load(
         used = parsed.drop(index=bad)
         used = used[[c for c in used.columns if not c.startswith("__")]].reset_index(drop=True)
         tables[table] = used
+        short = ragged.get(table, pd.DataFrame(columns=["source_row", "fields", "text"]))
+        if len(short):
+            width = len(_csv_header(Path(info.file)))
+            quarantine.append(pd.DataFrame({"table": table, "file": info.file, "source_row": short["source_row"].to_numpy(), "column": "",
+                                            "value": short["text"].to_numpy(), "rule": f"{table}.{RAGGED}",
+                                            "reason": [f"row has {n} fields, the header has {width}" for n in short["fields"]]}))
         accounting.append(
-            {"table": table, "file": info.file, "rows_in": len(parsed), "rows_used": len(used), "rows_quarantined": len(bad)}
+            {"table": table, "file": info.file, "rows_in": len(parsed) + len(short), "rows_used": len(used),
+             "rows_quarantined": len(bad) + len(short)}
         )
     tables = apply_defaults(tables)
     q = pd.concat([x for x in quarantine if len(x)] or [pd.DataFrame(columns=QUARANTINE_COLUMNS)], ignore_index=True)
@@ -391,6 +469,7 @@ def load(
         fiscal_year_start=fiscal_year_start,
         inputs=[mapped[t][1] for t in TABLE_ORDER if t in mapped],
         ignored=ignored,
+        ignored_columns=ignored_columns,
     )
 
 
@@ -539,6 +618,7 @@ class Dataset:
     fiscal_year_start: int = 1
     inputs: list[InputFile] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:

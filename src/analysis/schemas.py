@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 from analysis.calendar import is_period_label
 
 STATUSES = ("open", "won", "lost")
+#: The dates a CRM record can plausibly carry; anything outside is quarantined as out of range.
+EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 DEAL_TYPES = ("new", "expansion", "renewal")
 SPEND_CATEGORIES = ("marketing", "sales")
 QUOTA_TYPES = ("bookings", "won_deals", "activities", "margin")
@@ -127,7 +129,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 _c("month", "month", True, False, doc="month as YYYY-MM"),
                 _c("category", "enum", True, False, SPEND_CATEGORIES, doc="marketing or sales"),
-                _c("channel", "str", True, default="all", doc="channel or cost line"),
+                _c("channel", "str", default="all", doc="channel or cost line"),
                 _c("amount", "number", True, False, doc=">= 0, reporting currency"),
             ),
         ),
@@ -138,7 +140,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 _c("lead_id", "id", True, False, doc="unique lead id"),
                 _c("created_date", "date", True, False, doc="date the lead was created"),
-                _c("source", "str", True, default="unknown", doc="lead source / channel"),
+                _c("source", "str", default="unknown", doc="lead source / channel"),
                 _c("opportunity_id", "id", True, doc="the opportunity it became; empty if not converted"),
             ),
         ),
@@ -203,10 +205,10 @@ def _rule(name: str, column: str, error: str, fn: Callable[[pd.DataFrame], pd.Se
     return pa.Check(fn, name=name, error=error)
 
 
-def _not_dup(cols: Iterable[str], defaults: dict | None = None) -> Callable[[pd.DataFrame], pd.Series]:
-    """No repeated key. An absent or empty key column counts as its default; a value that failed to parse is
-    reported as such, not as a duplicate."""
-    cols, defaults = list(cols), defaults or {}
+def _not_dup(cols: Iterable[str], defaults: dict | None = None, may_be_empty: Iterable[str] = ()) -> Callable[[pd.DataFrame], pd.Series]:
+    """No repeated key. An absent or empty key column counts as its default; a key that is empty (without a default)
+    or failed to parse is reported as such, not as a duplicate."""
+    cols, defaults, may_be_empty = list(cols), defaults or {}, set(may_be_empty)
 
     def check(d: pd.DataFrame) -> pd.Series:
         present = [c for c in cols if c in d]
@@ -215,8 +217,10 @@ def _not_dup(cols: Iterable[str], defaults: dict | None = None) -> Callable[[pd.
         for c in present:
             if defaults.get(c) is not None:
                 keys[c] = keys[c].fillna(defaults[c])
-            if f"__raw_{c}" in d:
+            if f"__raw_{c}" in d:  # a value that failed to parse is reported as such, not as a duplicate
                 unparsed |= d[c].isna() & d[f"__raw_{c}"].notna()
+            if c not in may_be_empty:  # so is an empty key with no default
+                unparsed |= keys[c].isna()
         dup = keys[~unparsed].duplicated(keep="first")
         return ~dup.reindex(d.index, fill_value=False)
 
@@ -235,10 +239,6 @@ def _empty(d: pd.DataFrame, col: str) -> pd.Series:
 
 def _nonneg(col: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda d: ~(d[col] < 0).fillna(False)
-
-
-def _not_after(col: str, as_of: pd.Timestamp) -> Callable[[pd.DataFrame], pd.Series]:
-    return lambda d: ~(d[col] > as_of).fillna(False)
 
 
 def isin(values: pd.Series, pool) -> np.ndarray:
@@ -293,12 +293,17 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
                     lambda d, c=col.name, r=raw: ~(d[c].isna() & d[r].notna()) if r in d else pd.Series(True, index=d.index),
                 )
             )
+        if col.kind in {"date", "month"}:
+            add(_rule(f"{table}.{col.name}.range", col.name, f"{col.name} is outside {EARLIEST.date()} to {LATEST.date()} (a date out of range)",
+                      lambda d, c=col.name: ~((d[c] < EARLIEST) | (d[c] > LATEST)).fillna(False)))
         if col.kind in {"date", "month"} and col.name != "expected_close_date":  # a forecast date may lie ahead
-            add(_rule(f"{table}.{col.name}.future", col.name, f"{col.name} is after the as-of date {as_of.date()}", _not_after(col.name, as_of)))
+            add(_rule(f"{table}.{col.name}.future", col.name, f"{col.name} is after the as-of date {as_of.date()}",
+                      lambda d, c=col.name: ~((d[c] > as_of) & ~((d[c] < EARLIEST) | (d[c] > LATEST))).fillna(False)))
     if spec.key:
         key = list(spec.key)
         defaults = {c.name: c.default for c in spec.columns if c.name in key}
-        add(_rule(f"{table}.duplicate", key[0], f"duplicate {' + '.join(key)} (the first row is kept)", _not_dup(key, defaults)))
+        empty_ok = [c.name for c in spec.columns if c.name in key and c.nullable and c.default is None]  # targets: no team = company
+        add(_rule(f"{table}.duplicate", key[0], f"duplicate {' + '.join(key)} (the first row is kept)", _not_dup(key, defaults, empty_ok)))
 
     if table == "opportunities":
         add(_rule("opportunities.amount.negative", "amount", "amount is negative", _nonneg("amount")))
@@ -376,7 +381,8 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
         )
     elif table == "spend":
         add(_rule("spend.amount.negative", "amount", "amount is negative", _nonneg("amount")))
-        add(_rule("spend.duplicate", "month", "duplicate month + category + channel", _not_dup(["month", "category", "channel"])))
+        add(_rule("spend.duplicate", "month", "duplicate month + category + channel (an empty channel is 'all'; the first row is kept)",
+                  _not_dup(["month", "category", "channel"], {"channel": "all"})))
     elif table in {"quotas", "goals"}:
         value = "quota" if table == "quotas" else "goal"
         add(_rule(f"{table}.{value}.negative", value, f"{value} is negative", _nonneg(value)))
