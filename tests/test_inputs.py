@@ -212,3 +212,134 @@ def test_a_day_first_date_format_on_iso_data_leaves_nothing_usable_and_is_refuse
     ds = analysis.load(folder, mapping=mapping, as_of=AS_OF)
     assert ds.opportunities.empty and _rules(ds, "opportunities").get("opportunities.created_date.unparseable", 0) > 0
     assert cli.main(["validate", "--data", str(folder), "--mapping", str(mapping), "--as-of", AS_OF]) == 2
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def test_a_quote_that_never_closes_is_refused_naming_its_line(tmp_path, tables):
+    folder = _folder(tmp_path, tables)
+    lines = _lines(folder / "opportunities.csv")
+    lines[5] = lines[5].replace(",", ',"', 1)  # opens a quote in the second field of line 6 and never closes it
+    (folder / "opportunities.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as err:
+        analysis.load(folder, as_of=AS_OF)
+    assert "line 6: a quote opens in column 'owner_id' and does not close" in str(err.value)
+    assert "required table 'opportunities' is missing" not in str(err.value), "an unreadable file is said once"
+
+
+def test_rows_keep_their_line_with_blank_lines_and_values_over_several_lines(tmp_path, tables):
+    opps = _text(tables["opportunities"])
+    opps.loc[1, "product"] = "Core\nwith notes"  # a value over two lines
+    folder = _folder(tmp_path, tables, opportunities=opps)
+    lines = _lines(folder / "opportunities.csv")
+    lines[7:7] = ["", ""]  # two blank lines after line 7
+    target = 12  # the line that now holds a row we break
+    lines[target - 1] = lines[target - 1].replace(",open,", ",bogus,").replace(",won,", ",bogus,").replace(",lost,", ",bogus,")
+    (folder / "opportunities.csv").write_text("\n".join(lines) + "\n")
+    ds = analysis.load(folder, as_of=AS_OF)
+    q = ds.quarantine[ds.quarantine["table"] == "opportunities"]
+    assert list(q["rule"]) == ["opportunities.status.unparseable"] and q["source_row"].iloc[0] + 1 == target
+    assert ds.opportunities.set_index("opportunity_id").loc[opps.loc[1, "opportunity_id"], "product"] == "Core\nwith notes"
+
+
+@pytest.mark.parametrize("thousands, written, read", [(",", "1,200.50", 1200.5), (",", "1,5", None), (",", "12,34", None),
+                                                      (",", "1.200,50", None), (",", "1,234,567", 1234567.0),
+                                                      (".", "1.200,50", 1200.5), (".", "45360.0", None), (".", "1,5", 1.5),
+                                                      (None, "1e-400", None), (None, "4.5E+04", 45000.0), (None, "$1,200", None)])
+def test_a_thousands_separator_must_group_digits_in_threes(thousands, written, read):
+    from analysis.parsing import parse_numbers
+
+    got = parse_numbers(pd.Series([written]), thousands).iloc[0]
+    assert (pd.isna(got) and read is None) or got == pytest.approx(read)
+
+
+def test_a_misplaced_separator_quarantines_the_row_instead_of_changing_the_amount(tmp_path, tables):
+    opps = _text(tables["opportunities"])
+    row = opps.index[opps["status"] == "won"][0]
+    opps.loc[row, "amount"] = "1,5"  # under thousands "," this is not 15
+    folder = _folder(tmp_path, tables, opportunities=opps)
+    (tmp_path / "m.yaml").write_text('thousands: ","\n')
+    ds = analysis.load(folder, mapping=tmp_path / "m.yaml", as_of=AS_OF)
+    q = ds.quarantine[ds.quarantine["table"] == "opportunities"]
+    assert list(q["rule"]) == ["opportunities.amount.unparseable"] and q["value"].iloc[0] == "1,5"
+
+
+def test_an_impossible_time_is_not_a_date(tmp_path, tables):
+    opps = _text(tables["opportunities"])
+    opps.loc[2, "created_date"] = opps.loc[2, "created_date"] + " 25:61"
+    ds = analysis.load(_folder(tmp_path, tables, opportunities=opps), as_of=AS_OF)
+    assert "opportunities.created_date.unparseable" in set(ds.quarantine["rule"])
+
+
+def test_semicolons_gzip_and_trailing_empty_columns_read_like_commas(tmp_path, tables):
+    import gzip
+
+    folder = _folder(tmp_path, tables)
+    (folder / "reps.csv").write_text("\n".join(line.replace(",", ";") + ";;" for line in _lines(folder / "reps.csv")) + "\n")
+    data = ("\n".join(line + ",,," for line in _lines(folder / "opportunities.csv")) + "\n").encode()
+    (folder / "opportunities.csv").unlink()
+    (folder / "opportunities.csv.gz").write_bytes(gzip.compress(data))
+    ds = analysis.load(folder, as_of=AS_OF)
+    assert ds.quarantine.empty and len(ds.reps) == len(tables["reps"]) and len(ds.opportunities) == len(tables["opportunities"])
+
+
+def test_a_gzipped_csv_follows_the_same_rules(tmp_path, tables):
+    import gzip
+
+    folder = _folder(tmp_path, tables)
+    lines = _lines(folder / "opportunities.csv")
+    lines[5] += ",extra"
+    (folder / "opportunities.csv").unlink()
+    (folder / "opportunities.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    ds = analysis.load(folder, as_of=AS_OF)
+    assert list(ds.quarantine.loc[ds.quarantine["table"] == "opportunities", "source_row"]) == [5]
+    lines[0] = lines[0].replace("margin", "amount")
+    (folder / "opportunities.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    with pytest.raises(DataError, match="names column 'amount' 2 times"):
+        analysis.load(folder, as_of=AS_OF)
+
+
+def test_rows_that_all_have_the_wrong_length_say_so(tmp_path, tables):
+    folder = _folder(tmp_path, tables)
+    lines = _lines(folder / "reps.csv")
+    (folder / "reps.csv").write_text("\n".join([lines[0]] + [line + ",x,y" for line in lines[1:]]) + "\n")
+    with pytest.raises(DataError, match=r"none of the \d+ rows of table 'reps' has as many fields as the header"):
+        analysis.load(folder, as_of=AS_OF)
+
+
+def test_a_file_that_is_not_utf8_is_said_once(tmp_path, tables):
+    folder = _folder(tmp_path, tables)
+    (folder / "reps.csv").write_bytes(_lines(folder / "reps.csv")[0].encode() + "\nR1,Jos\u00e9\n".encode("cp1252"))
+    with pytest.raises(DataError) as err:
+        analysis.load(folder, as_of=AS_OF)
+    assert "reps.csv: cannot be read: is not UTF-8 text" in str(err.value) and len(err.value.problems) == 1
+
+
+def test_a_parquet_index_column_and_a_planned_hire(tmp_path, tables):
+    reps = tables["reps"].copy()
+    reps.loc[len(reps)] = {**reps.iloc[0].to_dict(), "rep_id": "R9999", "hire_date": pd.Timestamp("2027-01-04"), "end_date": pd.NaT}
+    reps.set_index("rep_id").to_parquet(tmp_path / "reps.parquet")
+    tables["opportunities"].to_parquet(tmp_path / "opportunities.parquet", index=False)
+    ds = analysis.load(tmp_path, as_of=AS_OF)
+    assert ds.quarantine.empty and "R9999" in set(ds.reps["rep_id"]) and "R9999" not in set(ds.active_reps()["rep_id"])
+
+
+def test_a_database_view_and_a_database_file_that_does_not_exist(tmp_path, tables):
+    import sqlalchemy as sa
+
+    db = tmp_path / "crm.sqlite"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    tables["opportunities"].to_sql("opportunities", engine, index=False)
+    tables["reps"].to_sql("people", engine, index=False)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE VIEW reps AS SELECT * FROM people"))
+        conn.execute(sa.text("UPDATE opportunities SET amount = x'00ff' WHERE rowid = 3"))
+    engine.dispose()
+    ds = analysis.load(f"sqlite:///{db}", as_of=AS_OF)
+    assert len(ds.reps) == len(tables["reps"]) and list(ds.quarantine["rule"]) == ["opportunities.amount.unparseable"]
+    missing = tmp_path / "nope.sqlite"
+    with pytest.raises(DataError, match="no such database file"):
+        analysis.load(f"sqlite:///{missing}", as_of=AS_OF)
+    assert not missing.exists(), "looking at a database never creates one"

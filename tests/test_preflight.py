@@ -91,7 +91,7 @@ def test_no_usable_opportunity_is_refused_with_the_reasons(tiny, tmp_path):
     pd.read_csv(tiny / "reps.csv", dtype=str).to_csv(tmp_path / "reps.csv", index=False)
     opps.assign(owner_id="nobody").to_csv(tmp_path / "opportunities.csv", index=False)
     text = _problems(analysis.load(tmp_path, as_of=AS_OF))
-    assert "no opportunity is usable" in text and "owner_id is not a rep_id in reps" in text and "opportunities.csv" in text
+    assert "no opportunity is usable" in text and "owner_id is not a usable rep" in text and "opportunities.csv" in text
 
 
 def test_an_as_of_before_the_data_says_so(tiny):

@@ -8,7 +8,6 @@ rows in = rows used + rows quarantined (``Dataset.accounting``).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
@@ -19,12 +18,12 @@ import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from analysis.calendar import next_period, period_bounds, period_of
 from analysis.config import PASSWORD_ENV
 from analysis.mapping import Mapping, load_mapping
 from analysis.parsing import parse_dates, parse_numbers, text_of
+from analysis.reading import RAGGED, Unreadable, header, read_file
 from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, isin, period_ok, row_schema
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -79,76 +78,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-RAGGED = "row.fields"  # the rule of a CSV row whose number of fields differs from the header's
-_BLOCK = 1 << 26  # pyarrow's CSV block: a cell may be megabytes long (a notes field), so far more than the 1 MB default
-
-
-class Unreadable(ValueError):
-    """A file that cannot be read as a table; the message says why."""
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return next(csv.reader(fh), [])
-
-
-def _read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every cell as text, empty cells missing (parsing is ours, so a bad value quarantines its row instead of failing
-    the file). Returns the rows, with their data-row number in ``__source_row``, and the rows whose number of fields
-    differs from the header's (``source_row``, ``fields``, ``text``), which are quarantined, not read."""
-    header = _csv_header(path)
-    seen: dict[str, list[int]] = {}
-    for i, name in enumerate(header, 1):
-        seen.setdefault(name.strip(), []).append(i)
-    twice = {name: at for name, at in seen.items() if len(at) > 1}
-    if twice:
-        name, at = next(iter(twice.items()))
-        raise Unreadable(f"the header names column '{name}' {len(at)} times (columns {', '.join(map(str, at))}): "
-                         "which one holds the values cannot be told")
-    ragged: list[int] = []
-    options = pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, strings_can_be_null=True,
-                                   quoted_strings_can_be_null=True, null_values=[""])
-    parse = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: ragged.append(1) or "skip")
-    try:
-        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=_BLOCK), parse_options=parse, convert_options=options)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise Unreadable(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
-    if ragged:  # pyarrow does not say which rows: read again with the csv module, which does
-        return _read_csv_rows(path, header)
-    frame = table.to_pandas()
-    frame["__source_row"] = np.arange(1, len(frame) + 1)
-    return frame, pd.DataFrame(columns=["source_row", "fields", "text"])
-
-
-def _read_csv_rows(path: Path, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`_read_csv` row by row (slower): for files with rows of the wrong length."""
-    csv.field_size_limit(1 << 30)
-    good, rows, bad = [], [], []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        next(reader, None)
-        for i, row in enumerate(reader, 1):
-            if len(row) == len(header):
-                good.append(i)
-                rows.append(row)
-            elif row:  # a blank line is no row
-                bad.append({"source_row": i, "fields": len(row), "text": ",".join(row)[:200]})
-    frame = pd.DataFrame(rows, columns=header, dtype="str")
-    frame = frame.where(frame.ne(""))
-    frame["__source_row"] = np.array(good, dtype=np.int64)
-    return frame, pd.DataFrame(bad, columns=["source_row", "fields", "text"])
-
-
-def _read_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if path.suffix in {".parquet", ".pq"}:
-        return pd.read_parquet(path), pd.DataFrame(columns=["source_row", "fields", "text"])
-    if path.name.endswith(".gz"):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        frame["__source_row"] = np.arange(1, len(frame) + 1)
-        return frame, pd.DataFrame(columns=["source_row", "fields", "text"])
-    return _read_csv(path)
-
-
 def database_url(url: str):
     """An SQLAlchemy URL with its password taken from ``QUOTACAST_DB_PASSWORD`` (never from the URL)."""
     from sqlalchemy.engine import make_url
@@ -181,6 +110,17 @@ def describe_source(source: str | Path) -> str:
     return str(source)
 
 
+def _decoded(value):
+    """A database value as text where it came as bytes (a BLOB): UTF-8, else written out as the bytes it is, so
+    the row is quarantined naming it rather than the load failing."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return repr(value)
+    return value
+
+
 def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, pd.DataFrame]
                  ) -> tuple[dict[str, tuple[pd.DataFrame, InputFile]], list[Problem], list[str], dict[str, str]]:
     """Read every contract table the source has. Returns (tables, problems, names of ignored inputs, and per table a
@@ -196,15 +136,25 @@ def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, p
 
         url = database_url(str(source))
         shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() in {"sqlite", "duckdb"} and url.database and url.database != ":memory:" and not Path(url.database).is_file():
+            # connecting would create an empty database file: say there is none instead
+            raise DataError(Problem(shown, f"no such database file ({url.database})", "give the path of an existing database file"))
+        hints: dict[str, str] = {}
         try:
             engine = sa.create_engine(url)
             with engine.connect() as conn:
-                names = sa.inspect(conn).get_table_names()
+                inspector = sa.inspect(conn)
+                names = list(inspector.get_table_names()) + list(inspector.get_view_names())
                 for name in names:
                     if name in wanted:
                         frame = pd.read_sql_query(sa.text(f'SELECT * FROM "{name}"'), conn)
+                        frame = frame.map(_decoded) if any(frame[c].map(type).eq(bytes).any() for c in frame.columns if frame[c].dtype == object) else frame
                         for table in wanted[name]:
                             found[table] = (frame, InputFile(table, f"{shown}#{name}", None, len(frame)))
+                    elif name.lower() in {w.lower() for w in wanted}:
+                        for table in next(v for k, v in wanted.items() if k.lower() == name.lower()):
+                            hints.setdefault(table, f"found {name}: table names are case-sensitive here, name it "
+                                                    f"{next(k for k in wanted if k.lower() == name.lower())}")
             engine.dispose()
         except Exception as exc:  # noqa: BLE001 - any driver error is a table-level problem
             msg = str(exc).splitlines()[0]
@@ -212,7 +162,7 @@ def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, p
                 msg = msg.replace(url.password, "***")
             raise DataError(Problem(shown, f"cannot read the database ({msg})", "check the URL, the driver and the password variable")) from None
         ignored = sorted(set(names) - set(wanted))
-        return found, problems, ignored, {}
+        return found, problems, ignored, hints
 
     folder = Path(source)
     if not folder.is_dir():
@@ -245,10 +195,13 @@ def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, p
             continue
         path = paths[0]
         try:
-            frame, ragged = _read_file(path)
+            frame, ragged = read_file(path)
         except Exception as exc:  # noqa: BLE001 - any parser error is a table-level problem
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            problems.append(Problem(str(path), f"cannot be read ({first})", "save it as UTF-8 CSV with a header row, or as Parquet"))
+            problems.append(Problem(str(path), f"cannot be read: {first}" if isinstance(exc, Unreadable) else f"cannot be read ({first})",
+                                    "save it as UTF-8 CSV with a header row, or as Parquet"))
+            for table in tables:
+                hints[table] = UNREADABLE_HINT
             continue
         digest = _sha256(path)
         for table in tables:
@@ -368,11 +321,15 @@ def _derive_reps(opportunities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"rep_id": pd.Series(sorted(owners), dtype="object")})
 
 
-def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | None, mapping: Mapping, hint: str | None = None) -> list[Problem]:
+UNREADABLE_HINT = "its file cannot be read: see above"
+
+
+def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | None, mapping: Mapping, hint: str | None = None,
+                    ragged: int = 0) -> list[Problem]:
     spec = TABLES[table]
     src = mapping.table(table).source
     if frame is None:
-        if spec.required:
+        if spec.required and hint != UNREADABLE_HINT:  # an unreadable file is one problem, said once
             names = ", ".join(f"{src}{s}" for s in (".csv", ".parquet"))
             why = f" ({hint})" if hint else ""
             return [Problem(f"{src}.*", f"required table '{table}' is missing{why}", f"add {names} to the folder (or the table '{src}' to the database)")]
@@ -389,7 +346,10 @@ def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | No
                 col,
             )
         )
-    if spec.required and len(frame) == 0:
+    if spec.required and len(frame) == 0 and ragged:
+        problems.append(Problem(info.file, f"none of the {ragged:,} rows of table '{table}' has as many fields as the header",
+                                "check the separator and the header row (rows of the wrong length are quarantined, so nothing is left)"))
+    elif spec.required and len(frame) == 0:
         problems.append(Problem(info.file, f"table '{table}' has no rows", "export the table with its rows"))
     return problems
 
@@ -419,7 +379,7 @@ def load(
         mapped["reps"] = (reps, InputFile("reps", "(derived from opportunities.owner_id)", None, len(reps)))
     for table in TABLE_ORDER:
         frame, info = mapped.get(table, (None, None))
-        problems.extend(_table_problems(table, frame, info, mapping, hints.get(table)))
+        problems.extend(_table_problems(table, frame, info, mapping, hints.get(table), len(ragged.get(table, ()))))
     if problems:
         raise DataError(problems)
 
@@ -446,7 +406,7 @@ def load(
         tables[table] = used
         short = ragged.get(table, pd.DataFrame(columns=["source_row", "fields", "text"]))
         if len(short):
-            width = len(_csv_header(Path(info.file)))
+            width = len(header(Path(info.file))[0])
             quarantine.append(pd.DataFrame({"table": table, "file": info.file, "source_row": short["source_row"].to_numpy(), "column": "",
                                             "value": short["text"].to_numpy(), "rule": f"{table}.{RAGGED}",
                                             "reason": [f"row has {n} fields, the header has {width}" for n in short["fields"]]}))

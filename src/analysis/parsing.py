@@ -16,7 +16,7 @@ def text_of(values: pd.Series) -> pd.Series:
 
 
 #: An ISO date as CRMs write it: the day, optionally a time and an offset, which are dropped (the date as written).
-ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?$")
+ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
 def strptime_wall(text: pd.Series, fmt: str) -> pd.Series:
@@ -60,9 +60,23 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
 
 
 def parse_numbers(values: pd.Series, thousands: str | None) -> pd.Series:
+    """Numbers as written: plain (``1200.5``, ``-3``, ``4.5E+04``), or with the mapping's ``thousands`` separator
+    grouping digits in threes (``1,200.50``; with ``.`` as the separator the decimal mark is ``,``: ``1.200,50``). A
+    separator anywhere else (``1,5``, ``45360.0`` under ``.``) makes the value not a number, as does one too small to
+    be told from 0 (``1e-400``): NaN, so the row is quarantined instead of its value being changed."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     text = text_of(values)
-    if thousands:
-        text = text.str.replace(thousands, "", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+    if thousands and text.notna().any():
+        text = text.astype("str").where(text.notna())
+        decimal = "," if thousands == "." else "."
+        sep, dec = re.escape(thousands), re.escape(decimal)
+        grouped = text.str.fullmatch(rf"[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?").fillna(False).astype(bool)
+        stray = text.str.contains(thousands, regex=False).fillna(False).astype(bool) & ~grouped
+        text = text.where(~stray, "not a number").str.replace(thousands, "", regex=False)
+        if decimal == ",":
+            text = text.where(~text.str.contains(".", regex=False).fillna(False), "not a number").str.replace(",", ".", regex=False)
+    number = pd.to_numeric(text, errors="coerce").astype("float64")
+    zero = text[(number == 0) & text.notna()].astype("str")
+    underflow = zero[zero.str.split(r"[eE]", n=1, regex=True).str[0].str.contains("[1-9]")].index
+    return number.where(~number.index.isin(underflow))

@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 from analysis.calendar import is_period_label
 
 STATUSES = ("open", "won", "lost")
+#: Dates that may lie after the as-of date: a rep's expected close date, a planned hire, a known leaving date.
+AHEAD_OK = {("opportunities", "expected_close_date"), ("reps", "hire_date"), ("reps", "end_date")}
 #: The dates a CRM record can plausibly carry; anything outside is quarantined as out of range.
 EARLIEST, LATEST = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 DEAL_TYPES = ("new", "expansion", "renewal")
@@ -296,7 +298,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
         if col.kind in {"date", "month"}:
             add(_rule(f"{table}.{col.name}.range", col.name, f"{col.name} is outside {EARLIEST.date()} to {LATEST.date()} (a date out of range)",
                       lambda d, c=col.name: ~((d[c] < EARLIEST) | (d[c] > LATEST)).fillna(False)))
-        if col.kind in {"date", "month"} and col.name != "expected_close_date":  # a forecast date may lie ahead
+        if col.kind in {"date", "month"} and (table, col.name) not in AHEAD_OK:  # a forecast or a planned date may lie ahead
             add(_rule(f"{table}.{col.name}.future", col.name, f"{col.name} is after the as-of date {as_of.date()}",
                       lambda d, c=col.name: ~((d[c] > as_of) & ~((d[c] < EARLIEST) | (d[c] > LATEST))).fillna(False)))
     if spec.key:
@@ -339,7 +341,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
                 lambda d: ~(d["close_date"] < d["created_date"]).fillna(False),
             )
         )
-        add(_rule("opportunities.unknown_owner", "owner_id", "owner_id is not a rep_id in reps", _in("owner_id", refs.get("rep_id", []))))
+        add(_rule("opportunities.unknown_owner", "owner_id", "owner_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)", _in("owner_id", refs.get("rep_id", []))))
         if "probability" in present:
             add(
                 _rule(
@@ -366,7 +368,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
             _rule(
                 "stage_history.unknown_opportunity",
                 "opportunity_id",
-                "opportunity_id is not a usable opportunity",
+                "opportunity_id is not a usable opportunity (absent, or its row is quarantined)",
                 _in("opportunity_id", refs.get("opportunity_id", [])),
             )
         )
@@ -375,7 +377,7 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
             _rule(
                 "leads.unknown_opportunity",
                 "opportunity_id",
-                "opportunity_id is not a usable opportunity",
+                "opportunity_id is not a usable opportunity (absent, or its row is quarantined)",
                 _in("opportunity_id", refs.get("opportunity_id", []), nullable=True),
             )
         )
@@ -386,16 +388,16 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
     elif table in {"quotas", "goals"}:
         value = "quota" if table == "quotas" else "goal"
         add(_rule(f"{table}.{value}.negative", value, f"{value} is negative", _nonneg(value)))
-        add(_rule(f"{table}.unknown_rep", "rep_id", "rep_id is not a rep_id in reps", _in("rep_id", refs.get("rep_id", []))))
+        add(_rule(f"{table}.unknown_rep", "rep_id", "rep_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)", _in("rep_id", refs.get("rep_id", []))))
     elif table == "targets":
         add(_rule("targets.target.negative", "target", "target is negative", _nonneg("target")))
         add(_rule("targets.target.zero", "target", "target is 0: a plan needs a target above 0 (leave the row out for no target)",
                   lambda d: ~(d["target"] == 0)))
         if "team" in present:
-            add(_rule("targets.unknown_team", "team", "team is not a team in reps", _in("team", refs.get("team", []), nullable=True)))
+            add(_rule("targets.unknown_team", "team", "team is not a team of any usable rep in reps", _in("team", refs.get("team", []), nullable=True)))
     elif table == "activities":
         add(_rule("activities.count.negative", "count", "count is negative", _nonneg("count")))
-        add(_rule("activities.unknown_rep", "rep_id", "rep_id is not a rep_id in reps", _in("rep_id", refs.get("rep_id", []))))
+        add(_rule("activities.unknown_rep", "rep_id", "rep_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)", _in("rep_id", refs.get("rep_id", []))))
 
     return pa.DataFrameSchema(checks=checks, name=table)
 

@@ -228,7 +228,7 @@ def suggest(folder: str | Path) -> str:
         d.add("copy: {" + ", ".join(f"{new}: {old}" for new, old, _ in copies) + "}", copies[0][2], indent=4)
     if values:
         d.add("values:", indent=4)
-        for col, mapping, why in values:
+        for col, mapping, _ in values:
             d.add(f"{col}: {{" + ", ".join(f"{_yaml(k) if k != '*' else chr(34) + '*' + chr(34)}: {v}" for k, v in mapping.items()) + "}",
                   "won / lost recognised by name; any other value open", indent=6)
     constants = [c for c in constants if c[1] is not None] if any(c[1] is not None for c in constants) else constants
@@ -236,8 +236,10 @@ def suggest(folder: str | Path) -> str:
         d.add("constants: {" + ", ".join(f"{c}: {v}" for c, v, _ in constants) + "}", constants[0][2], indent=4)
     if not status_done and "amount" in cols and (cols.get("status") or cols.get("stage")):
         state = deals.values(cols.get("status") or cols["stage"]).str.lower()
-        lost_zero = parse_numbers(deals.rows[cols["amount"]], None)[state.reindex(deals.rows.index).str.contains("lost").fillna(False)]
-        if len(lost_zero) and (lost_zero.fillna(0) == 0).all():
+        lost = state.reindex(deals.rows.index).str.contains("lost").fillna(False).astype(bool)
+        lost_amounts = text_of(deals.rows[cols["amount"]])[lost].dropna()
+        numbers = parse_numbers(lost_amounts, None)
+        if len(lost_amounts) and numbers.notna().all() and (numbers == 0).all():
             d.add("lost_amount_zero_is_missing: true", "every lost deal in the sample has amount 0: not its size", indent=4)
     if values and "close_date" in cols:
         state = text_of(deals.rows[cols.get("status") or cols["stage"]])
