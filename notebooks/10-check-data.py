@@ -64,4 +64,4 @@ show(table(checked.quarantine, {"rows": "count"}))
 # serve says so on its page, in the words of the last column.
 
 # %% tags=["remove_input"]
-show(table(checked.sections))
+show(table(checked.sections, hide=("key",)))

@@ -68,14 +68,15 @@ def label(column: str) -> str:
 
 
 def table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
-          max_rows: int | None = None):
+          max_rows: int | None = None, hide: tuple[str, ...] = ()):
     """``frame`` as a page shows it: formatted per column (``formats``: column → money | share | count | number |
     days | multiple | text; numbers default to ``number``), human labels, no index, missing values as
-    :data:`MISSING`, at most ``max_rows`` rows. Returns a pandas ``Styler``."""
+    :data:`MISSING`, at most ``max_rows`` rows, without the columns in ``hide``. Returns a pandas ``Styler``."""
     if frame is None or len(frame) == 0 or len(frame.columns) == 0:
         return ""  # nothing to show: the section's sentence says why
     formats = dict(formats or {})
-    shown = frame.head(max_rows) if max_rows else frame
+    shown = frame.drop(columns=[c for c in hide if c in frame.columns])
+    shown = shown.head(max_rows) if max_rows else shown
     shown = shown.reset_index(drop=True)
     fmt = {}
     for col in shown.columns:
