@@ -24,7 +24,7 @@ from analysis import report
 from analysis.config import Settings
 from analysis.data import DataError
 from analysis.metrics import metrics_table
-from conftest import AS_OF
+from conftest import AS_OF, ROOT
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 PERIOD = "2027Q1"
@@ -284,3 +284,29 @@ def test_the_quota_notebook_plans_other_quota_types(first_run, demo_dir, tmp_pat
     assert got.p_attain.mean() == pytest.approx(0.65, abs=0.03)  # no target of this type: quotas at the attainment share
     record = json.loads((work / "quota_plan.json").read_text())
     assert record["quota_type"] == quota_type and record["target"] is None
+
+
+def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(demo_dir, tmp_path):
+    """No output holds a path of this machine (the run's build folder, the project, the data as resolved): the data
+    appear as the user gave them. The console: one line per notebook and a closing summary, no kernel warnings."""
+    work = tmp_path / "work"
+    shutil.copytree(demo_dir, work / "crm")
+    res = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", "crm", "--as-of", AS_OF, "--out", "reports", "--param", "draws=200"],
+                         capture_output=True, text=True, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "IPKernelApp" not in res.stderr and "Traceback" not in res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 1 + len(report.scheduled_notebooks()) + 3 and lines[-1].startswith("complete in")
+    assert lines[-3].startswith("  forecast 2027Q1:") and "chance of reaching it" in lines[-3] and "expected to attain" in lines[-2]
+    machine = [str(work), str(ROOT), ".tmp-"]
+    for path in (work / "reports").rglob("*"):
+        if path.suffix in {".csv", ".json", ".ipynb", ".html"}:
+            text = path.read_text(encoding="utf-8")
+            assert not [m for m in machine if m in text], f"{path.name} holds a machine path"
+    manifest = json.loads((work / "reports" / PERIOD / "manifest.json").read_text())
+    assert manifest["source"] == "crm" and manifest["parameters"]["10-check-data.ipynb"]["data"] == "crm"
+    index = (work / "reports" / "index.html").read_text()
+    assert "2026-11-15" in index and "expected to reach quota" in index and "aim 65%" in index
+    quiet = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", "crm", "--as-of", AS_OF, "--out", "reports", "--param",
+                            "draws=200", "--quiet"], capture_output=True, text=True, cwd=work)
+    assert quiet.returncode == 0 and len(quiet.stdout.strip().splitlines()) == 1

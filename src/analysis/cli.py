@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(r)
     _settings_args(r)
     r.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default: reports)")
+    noise = r.add_mutually_exclusive_group()
+    noise.add_argument("--quiet", action="store_true", help="print only where the finished run is (and errors)")
+    noise.add_argument("--verbose", action="store_true", help="also stream each notebook's own output")
 
     m = sub.add_parser("mapping", help="mappings from a CRM's export to the data contract")
     msub = m.add_subparsers(dest="mapping_command", required=True)
@@ -103,7 +106,13 @@ def run_settings(args: argparse.Namespace):
 def cmd_run(args: argparse.Namespace) -> int:
     from analysis.report import run
 
-    run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=run_settings(args))
+    log = print
+    if args.quiet:
+        def log(line: str) -> None:
+            if line.startswith("complete in"):
+                print(line)
+    run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=run_settings(args), log=log,
+        verbose=args.verbose)
     return 0
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import nbformat
 import papermill as pm
+from jupyter_client.manager import KernelManager
 from nbconvert import HTMLExporter
 
 from analysis import outputs, preflight
@@ -32,6 +33,66 @@ from analysis.data import describe_source, is_database, load
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 PACKAGES = ("quotacast", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
+
+
+class LocalKernelManager(KernelManager):
+    """The notebooks' kernels talk over local sockets (IPC) rather than TCP: nothing leaves the machine, and the
+    kernel has no reason to warn about an unencrypted network connection on every notebook."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.transport = "ipc"
+
+
+def scrub(notebook: Path, replacements: dict[str, str]) -> None:
+    """An executed notebook (or a table the run wrote) without this machine's paths (the run folder, the project, the data as resolved): each
+    replaced by what the user gave or a path relative to the run."""
+    text = notebook.read_text(encoding="utf-8")
+    escaped = notebook.suffix in {".ipynb", ".json"}
+    for old, new in sorted(replacements.items(), key=lambda kv: -len(kv[0])):
+        if old:
+            text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1]) if escaped else text.replace(old, new)
+    notebook.write_text(text, encoding="utf-8")
+
+
+def headline_numbers(run_dir: Path) -> dict[str, Any]:
+    """The run's headline as plain values (manifest, index, console): the company forecast of the planned period
+    (median, 80 % range, the model), the target and the chance of reaching it, the plan's expected share attaining."""
+    record = outputs.read(run_dir, "quota_plan.json")
+    forecast = outputs.read(run_dir, "forecast.csv")
+    reach = outputs.read(run_dir, "forecast_vs_target.csv")
+    f = forecast[(forecast["level"] == "company") & (forecast["period"] == record["period"])]
+    f = f[f["method"] == "combined"] if (f["method"] == "combined").any() else f[f["method"].str.startswith("pipeline")].head(1)
+    company = reach[reach["level"] == "company"]
+    out: dict[str, Any] = {"period": record["period"], "reps": record["reps"], "p_hat": record["p_hat"],
+                           "attainment_share": record["attainment_share"], "target": record["target"]}
+    if len(f):
+        out |= {"forecast_p50": float(f["p50"].iloc[0]), "forecast_p10": float(f["p10"].iloc[0]), "forecast_p90": float(f["p90"].iloc[0]),
+                "forecast_method": str(f["method"].iloc[0])}
+    if len(company):
+        out |= {"p_reach": float(company["p_reach"].iloc[0]), "bookings_target": float(company["target"].iloc[0])}
+    return out
+
+
+def closing_summary(final: Path) -> list[str]:
+    """The console's closing lines: forecast, chance of the target, plan realism."""
+    from analysis.present import money, share
+    from analysis.summary import chance
+
+    try:
+        h = json.loads((final / "manifest.json").read_text())["headline"]
+    except (OSError, KeyError, ValueError):
+        return []
+    lines = []
+    if "forecast_p50" in h:
+        line = (f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to "
+                f"{money(h['forecast_p90'])})")
+        if "p_reach" in h:
+            line += f"; target {money(h['bookings_target'])}, chance of reaching it {chance(h['p_reach'])}"
+        lines.append(line)
+    lines.append(f"  plan: quotas for {h['reps']:,} reps, {share(h['p_hat'])} expected to attain (aim {share(h['attainment_share'])})"
+                 + ("" if h.get("target") is not None else "; no target given"))
+    return lines
 
 
 class RunError(RuntimeError):
@@ -165,13 +226,15 @@ def run(
     overrides: dict[str, Any] | None = None,
     notebooks: list[Path] | None = None,
     log=print,
+    verbose: bool = False,
 ) -> Path:
     """Run the quarter's notebooks on ``data`` and return the folder of the complete run (``out/<period>``).
 
     ``period`` is a fiscal quarter label or ``next`` (the quarter after the as-of date, default today).
     Raises :class:`~analysis.data.DataError` (unusable data: nothing is run), :class:`RunLocked` (a run of
     the same period is in progress) or :class:`RunError` (a notebook failed; its executed copy is kept
-    under ``out/<period>/failed/<started>/``).
+    under ``out/<period>/failed/<started>/``). ``log`` gets one line per notebook and a closing summary;
+    ``verbose`` also streams the notebooks' own output.
     """
     settings = preflight.settings_with(settings or Settings(), dict(overrides or {}))
     out = Path(out).resolve()
@@ -191,6 +254,10 @@ def run(
         data_param = str(data) if is_database(data) else str(Path(data).resolve())
         mapping_param = str(Path(mapping).resolve()) if mapping and Path(mapping).exists() else mapping
         params = check_parameters(notebooks, run_parameters(data_param, period, as_of_day, settings, mapping_param, tmp))
+        # What an executed notebook must not keep: this machine's paths (the run folder is movable, and sent around).
+        machine_paths = {str(tmp): ".", data_param: str(data), str(NOTEBOOKS_DIR): "notebooks", str(PROJECT_DIR): "."}
+        if mapping_param and mapping_param != mapping:
+            machine_paths[str(mapping_param)] = str(mapping)
         log(f"quotacast run {period} (data as of {as_of_day}) -> {final}")
         durations = {}
         tmp.mkdir(parents=True)  # only now: refused parameters leave nothing behind
@@ -198,22 +265,28 @@ def run(
             for nb in notebooks:
                 target = tmp / nb.name
                 t = time.perf_counter()
-                log(f"  {nb.name} ...")
                 try:
-                    pm.execute_notebook(str(nb), str(target), parameters=params[nb], kernel_name="python3", progress_bar=sys.stderr.isatty(), cwd=str(tmp))
+                    pm.execute_notebook(str(nb), str(target), parameters=params[nb], kernel_name="python3", cwd=str(tmp),
+                                        progress_bar=verbose and sys.stderr.isatty(), log_output=verbose,
+                                        kernel_manager_class="analysis.report.LocalKernelManager")
                 except pm.PapermillExecutionError as exc:
                     failed = final / "failed" / _stamp()
                     failed.mkdir(parents=True)
                     shutil.copy2(target, failed / nb.name)
+                    scrub(failed / nb.name, machine_paths)
                     raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
+                scrub(target, machine_paths)
                 durations[nb.name] = round(time.perf_counter() - t, 2)
                 t = time.perf_counter()
                 render_html(target, tmp / f"{nb.stem}.html", f"Quotacast {period}: {nb.stem.split('-', 1)[1].replace('-', ' ')}")
                 durations[f"{nb.stem}.html"] = round(time.perf_counter() - t, 2)
-                log(f"  {nb.name} done in {durations[nb.name]:.1f} s (+{durations[nb.stem + '.html']:.1f} s to render)")
+                log(f"  {nb.stem:<30} {durations[nb.name] + durations[nb.stem + '.html']:6.1f} s")
             missing = outputs.missing(tmp)
             if missing:
                 raise RunError(f"the notebooks ran but did not write {missing}")
+            for table in tmp.iterdir():  # the tables name the data as given, never as resolved on this machine
+                if table.suffix in {".csv", ".json"}:
+                    scrub(table, machine_paths)
             manifest = {
                 "period": period,
                 "as_of": as_of_day,
@@ -223,7 +296,9 @@ def run(
                 "seconds": round(time.perf_counter() - t0, 2),
                 "source": describe_source(data),
                 "mapping": mapping or "identity",
-                "parameters": {nb.name: p | {"run_dir": "<run folder>"} for nb, p in params.items()},
+                "parameters": {nb.name: p | {"run_dir": "<run folder>", "data": str(data)} | ({"mapping": mapping or ""} if "mapping" in p else {})
+                               for nb, p in params.items()},
+                "headline": headline_numbers(tmp),
                 "settings": settings.to_dict(),
                 "inputs": _inputs(ds),
                 "durations_s": durations,
@@ -236,7 +311,9 @@ def run(
             if tmp.exists():
                 shutil.rmtree(tmp)
         write_index(out)
-    log(f"complete in {time.perf_counter() - t0:.1f} s: {final}")
+    for line in closing_summary(final):
+        log(line)
+    log(f"complete in {time.perf_counter() - t0:.1f} s: {final / '50-summarise-for-leadership.html'}")
     return final
 
 
@@ -271,25 +348,41 @@ def _move_into_place(tmp: Path, final: Path) -> None:
 
 
 def write_index(out: Path) -> Path:
-    """``out/index.html``: every run (latest, history, failed) with its status, date and link."""
+    """``out/index.html``: every run (latest, history, failed), latest first, with its period, as-of date, headline
+    numbers and status, linked; a static page that works offline."""
+    from html import escape
+
+    from analysis.present import money, share
+    from analysis.summary import chance
+
     rows = []
     for manifest in sorted(out.glob("*/manifest.json")) + sorted(out.glob("*/history/*/manifest.json")):
         m = json.loads(manifest.read_text())
+        h = m.get("headline") or {}
+        forecast = (f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—")
+        target = f"{money(h['bookings_target'])}: {chance(h['p_reach'])}" if "p_reach" in h else "no target"
+        plan = f"{share(h['p_hat'])} (aim {share(h['attainment_share'])})" if "p_hat" in h else "—"
         link = manifest.parent.relative_to(out).as_posix()
-        rows.append((m["period"], m["finished"], m["status"], link, "latest" if manifest.parent.parent == out else "history"))
+        rows.append((m["period"], m.get("finished", ""), m.get("as_of", ""), forecast, target, plan, m["status"], link,
+                     "latest" if manifest.parent.parent == out else "earlier run"))
     for failed in sorted(out.glob("*/failed/*")):
-        rows.append((failed.parent.parent.name, failed.name, "failed", failed.relative_to(out).as_posix(), "failed"))
+        rows.append((failed.parent.parent.name, failed.name, "", "—", "—", "—", "failed", failed.relative_to(out).as_posix(), "failed"))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     body = "\n".join(
-        f"<tr><td>{p}</td><td>{when}</td><td class='{status}'>{status}</td><td>{kind}</td>"
-        f"<td><a href='{link}/{'50-summarise-for-leadership.html' if status != 'failed' else ''}'>{link}</a></td></tr>"
-        for p, when, status, link, kind in rows
+        f"<tr><td>{escape(p)}</td><td>{escape(as_of)}</td><td>{escape(f)}</td><td>{escape(t)}</td><td>{escape(pl)}</td>"
+        f"<td class='{status}'>{status}</td><td>{kind}</td><td>{escape(when)}</td>"
+        f"<td><a href='{link}/{'50-summarise-for-leadership.html' if status != 'failed' else ''}'>{escape(link)}</a></td></tr>"
+        for p, when, as_of, f, t, pl, status, link, kind in rows
     )
     html = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Quotacast runs</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+        "<title>Quotacast runs</title><style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+        "table{border-collapse:collapse}td,th{padding:4px 12px;text-align:left;border-bottom:1px solid #ddd}"
         ".failed{color:#b00}.complete{color:#070}</style></head><body><h1>Quotacast runs</h1>"
-        f"<table><tr><th>period</th><th>finished</th><th>status</th><th></th><th>folder</th></tr>{body}</table></body></html>\n"
+        "<p>Latest first. Forecast: the company's median bookings for the planned quarter (80 % range); target: the chance "
+        "of reaching it; plan: the share of reps expected to reach quota (and the share the plan aims for).</p>"
+        "<table><tr><th>period</th><th>data as of</th><th>forecast</th><th>target: chance</th><th>plan</th><th>status</th><th></th>"
+        f"<th>finished</th><th>folder</th></tr>{body}</table></body></html>\n"
     )
     path = out / "index.html"
     path.write_text(html)
