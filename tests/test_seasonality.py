@@ -80,13 +80,15 @@ def test_owner_ratios_follow_known_skill():
     reps = [f"r{i}" for i in range(40)]
     window = pd.concat([pd.DataFrame({"owner_id": reps[i], "segment": "S1" if i < 20 else "S2",
                                       "status": np.where(rng.random(300) < truth[i] * base[i], "won", "lost")}) for i in range(40)])
-    r = PipelineForecaster._owner_ratios(window, pd.Series([*reps, "new"]))
+    r, shape = PipelineForecaster._owner_ratios(window, pd.Series([*reps, "new"]))
+    # The posterior's shape: the prior's weight k for a rep with no closed deal, k + their wins for the others.
+    assert np.isfinite(shape).all() and (shape[:40] > shape[40]).all()
     assert np.corrcoef(r[:40], truth)[0, 1] > 0.85 and np.abs(r[:40] - truth).max() < 0.35
     assert np.abs(r[:40] - truth).mean() < 0.12
     assert r[40] == 1.0  # no closed deals: the average
     # Everyone equal: no owner effect at all.
     same = window.assign(status=np.where(rng.random(len(window)) < 0.3, "won", "lost"), segment="S1")
-    assert PipelineForecaster._owner_ratios(same, pd.Series(reps)) == pytest.approx(np.ones(40), abs=0.05)
+    assert PipelineForecaster._owner_ratios(same, pd.Series(reps))[0] == pytest.approx(np.ones(40), abs=0.05)
 
 
 def test_features_the_data_cannot_be_trusted_with_are_left_out(demo_dir):

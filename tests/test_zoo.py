@@ -77,6 +77,13 @@ def test_every_step_completes_on_the_variant_and_says_what_is_missing(name, tmp_
     bad = [t for t in _all_text(result) if UNREADABLE.search(t)]
     assert bad == [], f"{name}: unreadable text {bad[:3]}"
     assert result.summarised.forecast == result.forecasted.sentence, "the leadership page and the forecast page say the same"
+    # One distribution everywhere: each target's chance comes from the draws of the headline shown beside it.
+    head, reach = result.forecasted.headline, result.forecasted.reach
+    for r in reach.itertuples():
+        h = head[(head["level"] == r.level) & (head["group"] == r.group)]
+        assert len(h) == 1 and h["method"].iloc[0] == r.method, f"{name}: {r.level} {r.group}'s chance is not from the headline's draws"
+        assert (r.p_reach >= 0.5) == (h["p50"].iloc[0] >= r.target) or abs(r.p_reach - 0.5) < 0.01, \
+            f"{name}: median {h['p50'].iloc[0]:,.0f} against target {r.target:,.0f} but a chance of {r.p_reach:.0%}"
     quotas = outputs.read(tmp_path / "out", "quotas.csv")
     assert len(quotas) == len(analysis.load(case.data, as_of=case.as_of, fiscal_year_start=case.fiscal_year_start).active_reps())
     assert np.isfinite(quotas["quota"]).all() and (quotas["quota"] >= 0).all()

@@ -10,7 +10,10 @@ predicts can see the future. For a future fiscal quarter it simulates, per rep a
   the chance a deal created on day t is won by the quarter's end), amounts lognormal with the rep's shrunk
   log-mean; the creation rate is shrunk to the team's (gamma-Poisson), scaled by the ramp for new hires and
   by the company's month-of-year pattern and trend in creation (:mod:`analysis.seasonality`);
-- one shared lognormal shock per draw, so reps' outcomes are correlated as real quarters are.
+- one shared lognormal shock per draw, so reps' outcomes are correlated as real quarters are;
+- the estimates' own uncertainty: per segment and draw, the win chances scaled by a lognormal factor whose spread is
+  the win curve's relative standard error, and new deals' amounts by one whose spread is the standard error of the
+  mean amount (heavy-tailed amounts learned from few wins are uncertain), so a short or thin history widens the range.
 
 Team, segment and company totals are sums of the same draws, so the levels are coherent by construction.
 Reps who have left get no forecast; their open deals still count for their team and the company.
@@ -25,10 +28,11 @@ import pandas as pd
 
 from analysis.calendar import is_month_label, period_bounds, period_of, resolve_period
 from analysis.data import Dataset
+from analysis.ramp import learn_ramp, ramp_factor, ramped_days
 from analysis.schemas import isin
 from analysis.seasonality import ClosingPattern, CreationProfile, closing_pattern, creation_profile
 from analysis.shrinkage import shrink_log_means, shrink_ratios
-from analysis.survival import cif_at, cumulative_incidence, deal_times, win_probability_between
+from analysis.survival import cif_at, cumulative_incidence, deal_times, extend_curve, fit_cycle_model, plateau, win_probability_between
 
 LEFT = "(left)"
 #: What a draw adds up: the amount won (bookings), won deals counted, or their gross margin.
@@ -36,15 +40,70 @@ MEASURES = ("amount", "count", "margin")
 FORECAST_COLUMNS = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
 
 
-def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_cells: int, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Σ Bernoulli(π_i) · a_i per cell and draw (cells × draws), in chunks so memory stays bounded."""
+def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_cells: int, draws: int, rng: np.random.Generator,
+                        scale: np.ndarray | None = None, group: np.ndarray | None = None) -> np.ndarray:
+    """Σ Bernoulli(π_i) · a_i per cell and draw (cells × draws), in chunks so memory stays bounded. With ``scale``
+    (groups × draws) and each deal's ``group``, deal i's chance in draw j is min(1, π_i · scale[group_i, j])."""
     out = np.zeros((n_cells, draws))
     chunk = max(1, 4_000_000 // draws)
     for lo in range(0, len(pi), chunk):
         hi = min(lo + chunk, len(pi))
-        hit = rng.random((hi - lo, draws)) < pi[lo:hi, None]
+        p = pi[lo:hi, None] if scale is None else np.minimum(pi[lo:hi, None] * scale[group[lo:hi]], 1.0)
+        hit = rng.random((hi - lo, draws)) < p
         np.add.at(out, cell[lo:hi], hit * amount[lo:hi, None])
     return out
+
+
+def _relative_se(curve: pd.DataFrame, extended: pd.DataFrame | None = None, model=None) -> float:
+    """Relative uncertainty of a segment's win chances: the observed curve's relative standard error where it is
+    last read with enough deals at risk, and the cycle model's (its p_won's), weighted by the share of eventual
+    wins the curve owes to the model's continuation (0 without wins)."""
+    read = plateau(curve.assign(gid=0)) if len(curve) else pd.DataFrame()
+    if read.empty or not read["cif_won"].iloc[0] > 0:
+        return 0.0
+    f_star = float(read["cif_won"].iloc[0])
+    observed = float(read["se_won"].iloc[0]) / f_star
+    tail = 0.0
+    if model is not None and extended is not None and len(extended):
+        f_end = float(extended["cif_won"].iloc[-1])
+        tail = max(f_end - f_star, 0.0) / f_end * model.p_won_se / model.p_won if f_end > 0 and model.p_won > 0 else 0.0
+    return float(min(np.hypot(observed, tail), 1.0))
+
+
+def _segment_mix(window: pd.DataFrame, reps: pd.DataFrame, prior_deals: float = 10.0) -> pd.DataFrame:
+    """Each rep's share of deals by segment (``rep_id``, ``segment``, ``share``): their own deals in ``window``,
+    shrunk to their team's mix with a prior worth ``prior_deals`` deals; a rep with none follows the team, a team with
+    none the rep's main segment."""
+    team = reps.set_index("rep_id")["team"]
+    counts = window.groupby(["owner_id", "segment"]).size().rename("n").reset_index().rename(columns={"owner_id": "rep_id"})
+    counts["team"] = counts["rep_id"].map(team)
+    team_mix = counts.dropna(subset=["team"]).groupby(["team", "segment"])["n"].sum()
+    team_mix = (team_mix / team_mix.groupby(level="team").transform("sum")).rename("prior").reset_index()
+    grid = reps[["rep_id", "team"]].merge(team_mix, on="team", how="left")
+    grid = grid.merge(counts[["rep_id", "segment", "n"]], on=["rep_id", "segment"], how="outer").fillna({"n": 0.0, "prior": 0.0})
+    grid = grid[grid["rep_id"].isin(reps["rep_id"])]
+    own = grid.groupby("rep_id")["n"].transform("sum")
+    grid["share"] = (grid["n"] + prior_deals * grid["prior"]) / (own + prior_deals * grid.groupby("rep_id")["prior"].transform("sum"))
+    grid = grid[grid["share"].fillna(0) > 0][["rep_id", "segment", "share"]]
+    alone = reps.loc[~reps["rep_id"].isin(grid["rep_id"]), ["rep_id", "segment"]].assign(share=1.0)
+    return pd.concat([grid, alone], ignore_index=True).sort_values(["rep_id", "segment"]).reset_index(drop=True)
+
+
+def _gamma_factor(rng: np.random.Generator, shape: np.ndarray, draws: int) -> np.ndarray:
+    """Gamma(shape, 1/shape) factors of mean 1 per row and draw (rows × draws); 1 where the shape is infinite."""
+    finite = np.isfinite(shape) & (shape > 0)
+    out = np.ones((len(shape), draws))
+    if finite.any():
+        s = np.maximum(shape[finite], 1e-3)[:, None]
+        out[finite] = rng.gamma(s, 1.0 / s, size=(int(finite.sum()), draws))
+    return out
+
+
+def _mean_amount_se(sigma: float, n: int) -> float:
+    """Relative standard error of a lognormal mean amount exp(μ + σ²/2) learned from ``n`` won deals (delta method)."""
+    if n < 2 or not np.isfinite(sigma):
+        return 0.0
+    return float(min(np.sqrt(sigma**2 / n + sigma**4 / (2 * (n - 1))), 1.0))
 
 
 def usable_features(ds: Dataset) -> dict[str, str]:
@@ -94,14 +153,6 @@ def _classifier(columns):
     numeric = [c for c in columns if c != "stage"]
     parts = [("num", StandardScaler(), numeric)] + ([("stage", OneHotEncoder(handle_unknown="ignore", min_frequency=20), ["stage"])] if "stage" in columns else [])
     return make_pipeline(ColumnTransformer(parts), LogisticRegression(C=1.0, max_iter=1000))
-
-
-def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.ndarray:
-    """Share of full productivity by completed quarters of tenure (``schedule[k]`` in quarter k; then 1)."""
-    tenure = np.asarray(tenure_months, dtype=float)
-    k = np.floor(np.nan_to_num(tenure, nan=1e9) / 3).clip(0, len(schedule)).astype(int)  # no hire date: ramped
-    values = np.r_[np.asarray(schedule, dtype=float), 1.0]
-    return values[k]
 
 
 def wide_draws(rep_draws: pd.DataFrame) -> pd.DataFrame:
@@ -155,13 +206,18 @@ class PipelineForecaster:
 
     def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 730, rate_days: int = 365,
                  ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50,
-                 measure: str = "amount", recalibrate: int = 0, seasonality: bool = True, owner_effect: bool = True):
+                 measure: str = "amount", recalibrate: int = 0, seasonality: bool = True, owner_effect: bool = True,
+                 learn_ramp: bool = True, tail: bool = True, uncertainty: bool = True, segment_mix: bool = True):
         if measure not in MEASURES:
             raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
         self.measure = measure
         self.recalibrate = recalibrate  # earlier quarters to learn a correction of the deal probabilities from (0: off)
         self.seasonality = seasonality  # creation rate follows the month-of-year pattern and trend, and closing the quarter-end rush (analysis.seasonality)
         self.owner_effect = owner_effect  # each rep's deals are won at the rep's own (shrunk) rate relative to the segment's
+        self.segment_mix = segment_mix  # a rep's future deals fall in segments as their recent ones did (else all in their main one)
+        self.uncertainty = uncertainty  # draws carry the estimates' own uncertainty (win curve level, mean amount) per segment
+        self.tail = tail  # win curves continued past their last well-observed age by a fitted cycle model (analysis.survival)
+        self.learn_ramp = learn_ramp  # the ramp read from the data's own hires, ``ramp_schedule`` as its prior (analysis.ramp)
         self.draws = draws
         self.seed = seed
         self.window_days = window_days
@@ -180,9 +236,17 @@ class PipelineForecaster:
         codes, segments = pd.factorize(window["segment"], sort=True)
         curves = cumulative_incidence(codes, t["time"].to_numpy(), t["event"].to_numpy())
         everyone = cumulative_incidence(np.zeros(len(window), int), t["time"].to_numpy(), t["event"].to_numpy())
-        self.curves_ = {seg: curves[curves["gid"] == i].reset_index(drop=True) for i, seg in enumerate(segments)
-                        if (codes == i).sum() >= self.min_at_risk}
-        self.curve_all_ = everyone
+        time, event = t["time"].to_numpy(), t["event"].to_numpy()
+        # Past the last age with enough deals at risk, each curve continues as its segment's fitted cycle model
+        # (analysis.survival.CycleModel): a short extract has not yet seen long-cycle deals win.
+        self.cycle_models_ = {seg: fit_cycle_model(time[codes == i], event[codes == i]) if self.tail else None for i, seg in enumerate(segments)}
+        model_all = fit_cycle_model(time, event) if self.tail else None
+        self.curves_ = {seg: extend_curve(curves[curves["gid"] == i].reset_index(drop=True), self.cycle_models_[seg])
+                        for i, seg in enumerate(segments) if (codes == i).sum() >= self.min_at_risk}
+        self.curve_all_ = extend_curve(everyone, model_all)
+        self.level_sd_ = {seg: _relative_se(curves[curves["gid"] == i], self.curves_.get(seg), self.cycle_models_[seg])
+                          for i, seg in enumerate(segments)}
+        self.level_sd_all_ = _relative_se(everyone, self.curve_all_, model_all)
         won = window[(window["status"] == "won") & (window["amount"] > 0)]
         logs = np.log(won["amount"])
         days_to_win = (won["close_date"] - won["created_date"]).dt.days
@@ -190,6 +254,9 @@ class PipelineForecaster:
         self.cycle_all_ = float(days_to_win.median()) if len(won) else 30.0
         self.size_ = won.assign(y=logs).groupby("segment")["y"].agg(["mean", "std"]).fillna({"std": 0.0})
         self.size_all_ = (float(logs.mean()), float(logs.std())) if len(won) else (np.log(1.0), 0.0)
+        n_won = won.groupby("segment").size()
+        self.size_sd_ = {seg: _mean_amount_se(self.size_.loc[seg, "std"], n_won[seg]) for seg in self.size_.index}
+        self.size_sd_all_ = _mean_amount_se(self.size_all_[1], len(won))
         if self.measure == "margin":
             priced = window[(window["status"] == "won") & (window["amount"] > 0) & window["margin"].notna()]
             if priced.empty:
@@ -211,12 +278,16 @@ class PipelineForecaster:
         recent = opps[opps["created_date"] > start]
         created = recent.groupby("owner_id").size()
         hire = reps["hire_date"]
-        employed_from = hire.where(hire > start, start).fillna(start)
-        exposure = (as_of - employed_from).dt.days.clip(lower=0).to_numpy(dtype=float)
-        # Ramp-equivalent exposure: days weighted by the ramp factor the rep was at (for recent hires).
-        tenure_mid = ((as_of - hire).dt.days / 30.44 / 2).to_numpy(dtype=float)
-        ramp_then = ramp_factor(tenure_mid, self.ramp_schedule)
-        eff = exposure * np.where(np.isnan(tenure_mid), 1.0, ramp_then)
+        if self.learn_ramp:
+            self.ramps_, self.ramp_table_ = learn_ramp(opps, reps, as_of, self.ramp_schedule)
+        else:
+            self.ramps_, self.ramp_table_ = {}, pd.DataFrame()
+        # Ramp-weighted exposure: each day in the window counts at the ramp factor the rep was at (exact, by quarter of tenure).
+        until = np.minimum(reps["end_date"].fillna(as_of).to_numpy(dtype="datetime64[ns]"), np.datetime64(as_of))
+        eff = np.zeros(len(reps))
+        for seg in reps["segment"].unique():
+            sel = (reps["segment"] == seg).to_numpy()
+            eff[sel] = ramped_days(hire.to_numpy(dtype="datetime64[ns]")[sel], np.datetime64(start), until[sel], self.schedule(seg))
         n = reps["rep_id"].map(created).fillna(0).to_numpy(dtype=float)
         reps["team"] = reps["team"].fillna("unassigned")  # the rep's team as in the reps table
         # Gamma-Poisson shrinkage to the team's rate: prior worth ``prior_days`` ramped days.
@@ -224,18 +295,31 @@ class PipelineForecaster:
         team_rate = frame.groupby("team")[["n", "eff"]].sum().pipe(lambda g: g["n"] / g["eff"].where(g["eff"] > 0))
         overall = n.sum() / eff.sum() if eff.sum() > 0 else 0.0
         prior = reps["team"].map(team_rate).fillna(overall).to_numpy(dtype=float)
-        prior_days = 90.0
+        # The prior's weight from how much reps' rates really differ around their team's (empirical Bayes, Poisson
+        # noise taken out): prior worth 1 / (cv² · team rate) ramped days, cv the between-rep coefficient of variation.
+        seen = (eff >= 60) & (prior > 0)
+        excess = ((n[seen] / eff[seen] - prior[seen]) ** 2 - prior[seen] / eff[seen]).mean() if seen.sum() >= 5 else np.nan
+        cv2 = float(np.clip(excess / np.mean(prior[seen] ** 2), 0.01, 1.0)) if np.isfinite(excess) else 0.09
+        prior_days = 1.0 / (cv2 * np.maximum(prior, 1e-9))
         reps["rate"] = (n + prior * prior_days) / (eff + prior_days)
+        reps["rate_shape"] = n + prior * prior_days  # the gamma posterior's shape: the rate's own uncertainty
         reps["tenure_months"] = ((as_of - hire).dt.days / 30.44).to_numpy(dtype=float)
+        # Deal size: the rep's shrunk effect on the log amount relative to each deal's segment (so a rep who sells
+        # in several segments has a size in each), and its posterior sd.
+        reps["size_effect"], reps["size_sd"] = 0.0, 0.0
         if len(won):
-            s = shrink_log_means(won["owner_id"].astype(str), won["amount"]).set_index("group")["log_mean_shrunk"]
-            reps["log_size"] = reps["rep_id"].map(s)
-        else:
-            reps["log_size"] = np.nan
-        reps["log_size"] = reps["log_size"].fillna(reps["segment"].map(self.size_["mean"])).fillna(self.size_all_[0])
-        reps["owner_ratio"] = self._owner_ratios(window, reps["rep_id"]) if self.owner_effect else 1.0
-        self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size", "owner_ratio"]].reset_index(drop=True)
-        self.creation_ = (creation_profile(opps, ds.reps, as_of, rate_days, self.ramp_schedule) if self.seasonality
+            resid = np.log(won["amount"]) - won["segment"].map(self.size_["mean"])
+            s = shrink_log_means(won["owner_id"].astype(str), np.exp(resid)).set_index("group")
+            reps["size_effect"] = reps["rep_id"].map(s["log_mean_shrunk"]).fillna(0.0)
+            post_sd = (np.log(s["upper"]) - np.log(s["lower"])) / (2 * 1.6448536)  # the 90 % interval's half-width in sds
+            reps["size_sd"] = reps["rep_id"].map(post_sd).fillna(float(post_sd.max()) if len(post_sd) else 0.0)
+        reps["log_size"] = reps["segment"].map(self.size_["mean"]).fillna(self.size_all_[0]) + reps["size_effect"]
+        self.mix_ = _segment_mix(window, reps) if self.segment_mix else reps[["rep_id", "segment"]].assign(share=1.0)
+        ratio, shape = self._owner_ratios(window, reps["rep_id"]) if self.owner_effect else (1.0, np.inf)
+        reps["owner_ratio"], reps["skill_shape"] = ratio, shape
+        self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size", "size_effect", "owner_ratio",
+                           "rate_shape", "skill_shape", "size_sd"]].reset_index(drop=True)
+        self.creation_ = (creation_profile(opps, reps, as_of, rate_days, self.ramp_schedule, schedules=self.ramps_) if self.seasonality
                           else CreationProfile(window_start=start, window_end=as_of))
         won_all = opps.loc[opps["status"] == "won", "close_date"]
         history_from = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
@@ -253,17 +337,20 @@ class PipelineForecaster:
         return self
 
     @staticmethod
-    def _owner_ratios(window: pd.DataFrame, rep_ids: pd.Series) -> np.ndarray:
+    def _owner_ratios(window: pd.DataFrame, rep_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """Each rep's wins among their closed deals against what their segments' win shares would give, shrunk
-        to 1 (gamma-Poisson, :func:`analysis.shrinkage.shrink_ratios`): the rep's skill as a multiplier of the odds."""
+        to 1 (gamma-Poisson, :func:`analysis.shrinkage.shrink_ratios`): the rep's skill as a multiplier of the odds;
+        and the gamma posterior's shape O + k (its uncertainty: infinite when reps do not differ)."""
         closed = window[window["status"].isin(["won", "lost"])]
         if closed.empty:
-            return np.ones(len(rep_ids))
+            return np.ones(len(rep_ids)), np.full(len(rep_ids), np.inf)
         won = (closed["status"] == "won").astype(float)
         share = won.groupby(closed["segment"]).transform("mean")
         per_rep = pd.DataFrame({"o": won, "e": share}).groupby(closed["owner_id"]).sum()
-        ratios = shrink_ratios(per_rep["o"], per_rep["e"])["estimate"].set_axis(per_rep.index)
-        return rep_ids.map(ratios).fillna(1.0).to_numpy(dtype=float)
+        shrunk = shrink_ratios(per_rep["o"], per_rep["e"]).set_axis(per_rep.index)
+        k = float(shrunk["k"].iloc[0]) if len(shrunk) else np.inf
+        shape = rep_ids.map(shrunk["observed"] + shrunk["k"]).fillna(k)
+        return rep_ids.map(shrunk["estimate"]).fillna(1.0).to_numpy(dtype=float), shape.to_numpy(dtype=float)
 
     def _learn_calibration(self, ds: Dataset):
         """A correction of π learned from this snapshot's own past: at each of its last ``recalibrate`` quarter ends,
@@ -273,7 +360,7 @@ class PipelineForecaster:
         little to learn from (fewer than 200 deals or 20 wins or 20 misses)."""
         from analysis.backtest import calibration
 
-        settings = {k: getattr(self, k) for k in ("window_days", "rate_days", "ramp_schedule", "shock_sd", "min_at_risk", "seasonality", "owner_effect")}
+        settings = {k: getattr(self, k) for k in ("window_days", "rate_days", "ramp_schedule", "shock_sd", "min_at_risk", "seasonality", "owner_effect", "learn_ramp", "tail", "uncertainty", "segment_mix")}
         cal = calibration(ds, self.recalibrate, make=lambda: PipelineForecaster(draws=10, seed=0, **settings))
         cal = cal[cal["pi"] > 0]
         self.features_left_out_ = usable_features(ds)
@@ -286,6 +373,10 @@ class PipelineForecaster:
         """The days whose natural wins count for the period, with their weights (the quarter-end pull)."""
         p_start, p_end = period_bounds(period, self.fiscal_year_start_)
         return self.closing_.spans(max(p_start, self.as_of_ + pd.Timedelta(days=1)), p_end)
+
+    def schedule(self, segment: str) -> tuple[float, ...]:
+        """The ramp of a segment's hires: learned (``ramps_``), else the ``ramp_schedule`` setting."""
+        return self.ramps_.get(segment, self.ramp_schedule)
 
     def _curve(self, segment: str) -> pd.DataFrame:
         return self.curves_.get(segment, self.curve_all_)
@@ -340,25 +431,37 @@ class PipelineForecaster:
             return deals["margin"].fillna(deals["amount"] * self._ratio(deals["segment"]))
         return deals["amount"]
 
-    def new_deal_expectations(self, period: str) -> pd.DataFrame:
-        """Per rep: expected number of deals created after the as-of date and won inside ``period`` (``m``)."""
+    def new_deal_expectations(self, period: str, by_segment: bool = False) -> pd.DataFrame:
+        """Per rep (``by_segment``: per rep and segment of the deals): expected number of deals created after the
+        as-of date and won inside ``period`` (``m``). A rep's deals fall in segments as the rep's own recent deals did
+        (shrunk to the team's mix, ``mix_``); each segment's deals win on that segment's curve, at its size."""
         p_end = period_bounds(period, self.fiscal_year_start_)[1]
         days = pd.date_range(self.as_of_ + pd.Timedelta(days=1), p_end, freq="D")
-        r = self.reps_.copy()
         season = self.creation_.factor(days)  # the calendar's effect on creation, relative to the rate window
         spans = self._spans(period)
-        m = np.zeros(len(r))
+        r = self.reps_.copy()
+        # Deals created per rep and day ahead: rate × the ramp of the rep's own segment × the calendar.
+        created = np.zeros((len(r), len(days)))
         for seg in r["segment"].unique():
             sel = (r["segment"] == seg).to_numpy()
+            tenure = r.loc[sel, "tenure_months"].to_numpy()[:, None] + ((days - self.as_of_).days.to_numpy() / 30.44)[None, :]
+            created[sel] = r.loc[sel, "rate"].to_numpy()[:, None] * ramp_factor(tenure, self.schedule(seg)) * season[None, :]
+        rows = self.mix_.merge(r.drop(columns=["segment", "log_size"]).reset_index(names="row"), on="rep_id")
+        rows["log_size"] = rows["segment"].map(self.size_["mean"]).fillna(self.size_all_[0]).to_numpy() + rows["size_effect"].to_numpy()
+        m = np.zeros(len(rows))
+        for seg in rows["segment"].unique():
+            sel = (rows["segment"] == seg).to_numpy()
             curve = self._curve(seg)
             # Created on day t, a deal would win on day d if its age at winning is d − t; weighed as above.
             p = np.zeros(len(days))
             for first, last, weight in spans:
                 p += weight * (cif_at(curve, (last - days).days.to_numpy(dtype=float)) - cif_at(curve, (first - days).days.to_numpy(dtype=float) - 1))
-            tenure = r.loc[sel, "tenure_months"].to_numpy()[:, None] + ((days - self.as_of_).days.to_numpy() / 30.44)[None, :]
-            ramp = ramp_factor(tenure, self.ramp_schedule)
-            m[sel] = (r.loc[sel, "rate"].to_numpy()[:, None] * ramp * (p * season)[None, :]).sum(axis=1)
-        r["m"] = np.where(r["active"], m * r["owner_ratio"].to_numpy(), 0.0)
+            m[sel] = (created[rows.loc[sel, "row"].to_numpy()] @ p) * rows.loc[sel, "share"].to_numpy()
+        rows["m"] = np.where(rows["active"], m * rows["owner_ratio"].to_numpy(), 0.0)
+        rows = rows.drop(columns="row")
+        if by_segment:
+            return rows
+        r["m"] = r["rep_id"].map(rows.groupby("rep_id")["m"].sum()).fillna(0.0).to_numpy()
         return r
 
     def booked(self, period: str) -> pd.DataFrame:
@@ -382,7 +485,7 @@ class PipelineForecaster:
             period = resolve_period(period, today=self.as_of_, fiscal_year_start=self.fiscal_year_start_)
         rng = np.random.default_rng(self.seed)
         opens = self.open_deal_probabilities(period)
-        reps = self.new_deal_expectations(period)
+        reps = self.new_deal_expectations(period, by_segment=True)
         done = self.booked(period)
         open_rep, open_team = self._rep_team(opens["owner_id"])
         done_rep, done_team = self._rep_team(done["owner_id"])
@@ -393,18 +496,58 @@ class PipelineForecaster:
         cells["active"] = cells["rep_id"] != LEFT
         key = pd.MultiIndex.from_frame(cells[["rep_id", "team", "segment"]])
         cell_of_open = key.get_indexer(pd.MultiIndex.from_arrays([open_rep, open_team, opens["segment"].to_numpy(dtype=object)]))
-        # Open deals: Bernoulli(π) × amount per cell.
-        out = simulate_open_deals(opens["pi"].to_numpy(), opens["value"].to_numpy(dtype=float), cell_of_open, len(cells), self.draws, rng)
-        # New deals: won counts Poisson(m), each amount lognormal(rep's log-mean, segment sigma).
         act = reps[reps["active"]].reset_index(drop=True)
+        # The estimates' uncertainty: per segment and draw, a factor on the win chances and one on new deals'
+        # amounts (their own random stream, so the rest of the simulation is drawn as without them).
+        seg_codes, seg_names = pd.factorize(pd.concat([opens["segment"], act["segment"]], ignore_index=True).astype(str))
+        win_scale = size_scale = None
+        if self.uncertainty and len(seg_names):
+            prng = np.random.default_rng([self.seed, 101])
+            sd = np.array([[self.level_sd_.get(s, self.level_sd_all_), self.size_sd_.get(s, self.size_sd_all_)] for s in seg_names])
+            z = prng.standard_normal((2, len(seg_names), self.draws))
+            win_scale = np.exp(sd[:, 0, None] * z[0] - sd[:, 0, None] ** 2 / 2)
+            size_scale = np.exp(sd[:, 1, None] * z[1] - sd[:, 1, None] ** 2 / 2)
+        open_group, rep_group = seg_codes[: len(opens)], seg_codes[len(opens):]
         cell_of_rep = key.get_indexer(pd.MultiIndex.from_frame(act[["rep_id", "team", "segment"]]))
-        counts = rng.poisson(act["m"].to_numpy()[:, None], size=(len(act), self.draws))
+        # And each rep's own: creation rate and win skill from their gamma posteriors, deal size from its normal one
+        # (mean 1: a rep with a long record barely moves, a new hire's range shows how little is known of them).
+        skill = rate = size = None
+        people = self.reps_[self.reps_["active"]].reset_index(drop=True)  # one row per active rep
+        person = pd.Index(people["rep_id"]).get_indexer(act["rep_id"])  # each new-deal row's rep
+        if self.uncertainty and len(people):
+            prng = np.random.default_rng([self.seed, 102])
+            skill = _gamma_factor(prng, people["skill_shape"].to_numpy(dtype=float), self.draws)
+            rate = _gamma_factor(prng, people["rate_shape"].to_numpy(dtype=float), self.draws)
+            sd = people["size_sd"].to_numpy(dtype=float)[:, None]
+            size = np.exp(sd * prng.standard_normal((len(people), self.draws)) - sd**2 / 2)
+        # Open deals: Bernoulli(π) × amount per cell, the segment's and the owner's factors on π.
+        scale, group = win_scale, open_group
+        if skill is not None:
+            pair = pd.MultiIndex.from_arrays([open_group, pd.Index(people["rep_id"]).get_indexer(opens["owner_id"])])
+            group, pairs = pd.factorize(pair)
+            seg_of, rep_of = pairs.get_level_values(0).to_numpy(), pairs.get_level_values(1).to_numpy()
+            owner = np.where(rep_of[:, None] >= 0, skill[np.maximum(rep_of, 0)], 1.0)
+            scale = (win_scale[seg_of] if win_scale is not None else 1.0) * owner
+        out = simulate_open_deals(opens["pi"].to_numpy(), opens["value"].to_numpy(dtype=float), cell_of_open, len(cells), self.draws, rng,
+                                  scale=scale, group=group)
+        # New deals: won counts Poisson(m), each amount lognormal(rep's log-mean, segment sigma).
+        mean = act["m"].to_numpy()[:, None] * (win_scale[rep_group] if win_scale is not None else 1.0)
+        if skill is not None:
+            mean = mean * skill[person] * rate[person]
+        if self.uncertainty and self.creation_.unknown_sd > 0:  # a calendar the history is too short to show
+            sd = self.creation_.unknown_sd
+            mean = mean * np.exp(sd * np.random.default_rng([self.seed, 103]).standard_normal(self.draws) - sd**2 / 2)[None, :]
+        counts = rng.poisson(mean, size=(len(act), self.draws))
         total = int(counts.sum())
         if total:
             rep_idx = np.repeat(np.repeat(np.arange(len(act)), self.draws), counts.ravel())
             draw_idx = np.repeat(np.tile(np.arange(self.draws), len(act)), counts.ravel())
             sigma = act["segment"].map(self._sigma).to_numpy()
             amounts = np.exp(act["log_size"].to_numpy()[rep_idx] + sigma[rep_idx] * rng.standard_normal(total))
+            if size_scale is not None:
+                amounts *= size_scale[rep_group[rep_idx], draw_idx]
+            if size is not None:
+                amounts *= size[person[rep_idx], draw_idx]
             if self.measure == "count":
                 amounts = np.ones(total)
             elif self.measure == "margin":

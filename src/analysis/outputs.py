@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-FORECAST = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
+FORECAST = ["level", "group", "period", "mean", "p10", "p50", "p90", "method", "headline"]
 
 
 @dataclass(frozen=True)

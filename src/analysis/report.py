@@ -62,7 +62,7 @@ def headline_numbers(run_dir: Path) -> dict[str, Any]:
     forecast = outputs.read(run_dir, "forecast.csv")
     reach = outputs.read(run_dir, "forecast_vs_target.csv")
     f = forecast[(forecast["level"] == "company") & (forecast["period"] == record["period"])]
-    f = f[f["method"] == "combined"] if (f["method"] == "combined").any() else f[f["method"].str.startswith("pipeline")].head(1)
+    f = f[f["headline"].astype(str) == "True"] if "headline" in f else f[f["method"].str.startswith("pipeline")].head(1)
     company = reach[reach["level"] == "company"]
     out: dict[str, Any] = {"period": record["period"], "reps": record["reps"], "p_hat": record["p_hat"],
                            "attainment_share": record["attainment_share"], "target": record["target"]}

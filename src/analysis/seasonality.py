@@ -29,11 +29,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.calendar import quarter_freq
+from analysis.ramp import ramp_factor
 
 #: Months of history needed before a trend (a year) or a month-of-year pattern (two years) is estimated.
-MIN_MONTHS_TREND = 12
+MIN_MONTHS_TREND = 24
 MIN_MONTHS_SEASON = 24
 TREND_LIMITS = (2 / 3, 3 / 2)
+#: With under two years of months neither the month-of-year pattern nor the trend can be told apart, so neither is
+#: extrapolated; the forecast instead carries this much (log-sd) uncertainty about the level of creation ahead.
+UNKNOWN_CALENDAR_SD = 0.15
 
 
 def _shrink(estimate: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -54,6 +58,7 @@ class CreationProfile:
     window_start: pd.Timestamp | None = None
     window_end: pd.Timestamp | None = None
     monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unknown_sd: float = 0.0  # log-sd of what a history too short to show the calendar leaves unknown (UNKNOWN_CALENDAR_SD)
 
     def _log_level(self, dates: pd.DatetimeIndex) -> np.ndarray:
         years = (dates - self.window_end).days.to_numpy(dtype=float) / 365.25
@@ -73,11 +78,11 @@ class CreationProfile:
         return pd.DataFrame({"month": range(1, 13), "factor": np.exp(self.season.to_numpy(dtype=float)), "trend": float(np.exp(self.trend))})
 
 
-def ramped_exposure(reps: pd.DataFrame, months: pd.PeriodIndex, as_of: pd.Timestamp, ramp_schedule: tuple[float, ...]) -> np.ndarray:
+def ramped_exposure(reps: pd.DataFrame, months: pd.PeriodIndex, as_of: pd.Timestamp, ramp_schedule: tuple[float, ...],
+                    schedules: dict[str, tuple[float, ...]] | None = None) -> np.ndarray:
     """Ramped rep-days per month: each rep's days employed in the month (up to ``as_of``) × their ramp factor at
-    mid-month. ``reps`` needs ``hire_date`` and ``end_date``."""
-    from analysis.forecast import ramp_factor
-
+    mid-month. ``reps`` needs ``hire_date`` and ``end_date`` (and ``segment`` for ``schedules``, the ramp by
+    segment; others follow ``ramp_schedule``)."""
     m_start = months.to_timestamp().to_numpy()
     m_end = (months + 1).to_timestamp().to_numpy()
     far = np.datetime64("1900-01-01")
@@ -89,11 +94,17 @@ def ramped_exposure(reps: pd.DataFrame, months: pd.PeriodIndex, as_of: pd.Timest
     days = np.maximum((hi - lo) / np.timedelta64(1, "D"), 0.0)
     mid = m_start + (m_end - m_start) / 2
     tenure = np.where(np.isnat(hire)[:, None], np.nan, ((mid[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / 30.44)
-    return (days * ramp_factor(np.maximum(tenure, 0.0), ramp_schedule)).sum(axis=0)
+    factor = ramp_factor(np.maximum(tenure, 0.0), ramp_schedule)
+    if schedules and "segment" in reps:
+        for seg, schedule in schedules.items():
+            sel = (reps["segment"] == seg).to_numpy()
+            factor[sel] = ramp_factor(np.maximum(tenure[sel], 0.0), schedule)
+    return (days * factor).sum(axis=0)
 
 
 def creation_profile(opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, rate_days: int = 365,
-                     ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), max_months: int = 48) -> CreationProfile:
+                     ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), max_months: int = 48,
+                     schedules: dict[str, tuple[float, ...]] | None = None) -> CreationProfile:
     """Fit the creation profile on up to ``max_months`` months before ``as_of`` (the last one may be partial).
 
     ``opps`` needs ``created_date``; ``reps`` ``hire_date`` and ``end_date``. With fewer than 12 months of
@@ -103,15 +114,15 @@ def creation_profile(opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp
     as_of = pd.Timestamp(as_of)
     window = (as_of - pd.Timedelta(days=rate_days), as_of)
     if opps.empty:
-        return CreationProfile(window_start=window[0], window_end=window[1])
+        return CreationProfile(window_start=window[0], window_end=window[1], unknown_sd=UNKNOWN_CALENDAR_SD)
     first = max(opps["created_date"].min(), as_of - pd.DateOffset(months=max_months))
     months = pd.period_range(first.to_period("M") + 1, as_of.to_period("M"), freq="M")  # first month may be partial: left out
     created = opps["created_date"].dt.to_period("M").value_counts().reindex(months, fill_value=0).to_numpy(dtype=float)
-    exposure = ramped_exposure(reps, months, as_of, ramp_schedule)
+    exposure = ramped_exposure(reps, months, as_of, ramp_schedule, schedules)
     ok = exposure > 0
     months, created, exposure = months[ok], created[ok], exposure[ok]
     if len(months) < MIN_MONTHS_TREND or created.sum() == 0:
-        return CreationProfile(window_start=window[0], window_end=window[1])
+        return CreationProfile(window_start=window[0], window_end=window[1], unknown_sd=UNKNOWN_CALENDAR_SD)
     mid = months.to_timestamp() + pd.to_timedelta(months.days_in_month / 2, unit="D")
     t = (mid - as_of).days.to_numpy(dtype=float) / 365.25
     cols = {"const": np.ones(len(t)), "trend": t}

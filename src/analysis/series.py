@@ -324,13 +324,12 @@ class ForecastReport:
     pipeline: PipelineForecaster | None = None  # the fitted model of that variant (its calendar, owners, features)
 
     def headline(self, period: str | None = None) -> pd.DataFrame:
-        """The forecast to show: ``combined`` where there is one, else the pipeline variant that supplies the rep
-        draws, for ``period`` (default the planned one)."""
+        """The forecast to show, for ``period`` (default the planned one): the pipeline variant whose draws also give
+        the chance of each target, the team ranges and the quotas — one distribution everywhere. The combination
+        and the time-series models stay in ``table`` as comparisons, named as such."""
         period = period or self.sims.period
         t = self.table[self.table["period"] == period]
-        best = t[t["method"] == "combined"]
-        rest = t[(t["method"] == self.pipeline_method) & ~t.set_index(["level", "group"]).index.isin(best.set_index(["level", "group"]).index)]
-        return pd.concat([best, rest], ignore_index=True)
+        return t[t["method"] == self.pipeline_method].reset_index(drop=True)
 
 
 def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:

@@ -167,7 +167,7 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     reach = versus_target(report.sims, target, teams, report.pipeline_method)
     rep_draws = report.sims.rep_draws()
     quarters = table[~table["period"].map(is_month_label)]
-    method = "combined" if (quarters["method"] == "combined").any() else report.pipeline_method
+    method = report.pipeline_method  # the fan, the headline, the chances and the quotas: one set of draws
     ahead = quarters[quarters["method"] == method]
     bt = report.backtest
     n_bt = int(bt["cutoff"].nunique()) if len(bt) else 0
@@ -205,7 +205,7 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
         notes=notes,
     )
     if out is not None:
-        outputs.write(out, "forecast.csv", table)
+        outputs.write(out, "forecast.csv", table.assign(headline=table["method"] == report.pipeline_method))
         outputs.write(out, "rep_draws.parquet", rep_draws)
         outputs.write(out, "forecast_vs_target.csv", reach)
         outputs.write(out, "backtest.csv", bt)

@@ -139,16 +139,15 @@ def definitions_markdown(metrics: list[str]) -> str:
 
 def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str, pipeline_method: str = "pipeline",
                       notes: dict[str, str] | None = None) -> str:
-    """The company forecast's median and 80 % range, naming the model, and the chance of reaching the target with the
-    model that chance comes from (``reach``'s ``method``, the simulation behind the quotas) and that model's own median,
-    so a reader never sees a chance from one model beside a median from another without being told."""
+    """The company forecast's median and 80 % range from ``pipeline_method``'s simulations — the same draws that give
+    the chance of reaching the target (``reach``) and the quotas, so the median and the chance always agree — and,
+    where there is one, the combination of models as a comparison, named as such."""
     notes = notes or {}
     if "forecast_basis" in notes:
         return f"**{period} bookings forecast: not available.** {notes['forecast_basis']}"
     f = forecast[(forecast["level"] == "company") & (forecast["period"] == period)]
     combined = f[f["method"] == "combined"] if "method" in f else f.iloc[0:0]
-    pipe = f[f["method"] == pipeline_method] if "method" in f else f
-    shown = combined if len(combined) else pipe
+    shown = f[f["method"] == pipeline_method] if "method" in f else f
     if shown.empty:
         return f"**{period} bookings forecast: not available.**"
     c = shown.iloc[0]
@@ -157,16 +156,15 @@ def forecast_sentence(forecast: pd.DataFrame, reach: pd.DataFrame, period: str, 
     t = reach[reach["level"] == "company"] if len(reach) else reach
     if len(t):
         r = t.iloc[0]
-        source = MODEL_NAMES.get(str(r.get("method", pipeline_method)), "pipeline model")
-        if len(combined):
-            text += (f" Company target {money(r['target'])}: the {source} behind the quotas (median {money(r['p50'])}) puts the "
-                     f"chance of reaching it at {chance(r['p_reach'])}.")
-        else:
-            text += f" Company target {money(r['target'])}: the chance of reaching it is {chance(r['p_reach'])}."
+        text += f" Company target {money(r['target'])}: the same simulations put the chance of reaching it at {chance(r['p_reach'])}."
     elif len(reach) and (reach["level"] == "team").any():
         text += " No company target was given; the teams' targets and their chances are on the forecast page."
     else:
         text += " " + notes.get("versus_target", "No company target was given for this period.")
+    if len(combined):
+        k = combined.iloc[0]
+        text += (f" For comparison, the backtest-weighted combination with the time-series models puts the median at {money(k['p50'])} "
+                 f"(80 % range {money(k['p10'])} to {money(k['p90'])}); the quotas and chances use the {name}'s simulations.")
     return text
 
 

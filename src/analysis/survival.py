@@ -7,8 +7,12 @@ time and is too slow for thousands of rep × quarter cohorts; ``tests/test_survi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit, log_ndtr, ndtr
 
 CENSORED, WON, LOST = 0, 1, 2
 
@@ -161,3 +165,101 @@ def winner_curves_by(opps: pd.DataFrame, as_of: pd.Timestamp, by: str, min_at_ri
     c = curves.merge(read[["gid", "t_star", "cif_won"]].rename(columns={"cif_won": "f_star"}), on="gid")
     c = c[(c["time"] <= c["t_star"]) & (c["f_star"] > 0)]
     return pd.DataFrame({"group": np.asarray(names, dtype=object)[c["gid"].to_numpy()], "time": c["time"].to_numpy(), "share": (c["cif_won"] / c["f_star"]).to_numpy()})
+
+
+@dataclass(frozen=True)
+class CycleModel:
+    """A parametric model of deal outcomes (a mixture, fitted with censoring): won with probability ``p_won``
+    after a lognormal time (``mu_won``, ``sd_won`` of log days), else lost after a lognormal time."""
+
+    p_won: float
+    mu_won: float
+    sd_won: float
+    mu_lost: float
+    sd_lost: float
+    p_won_se: float = 0.0  # standard error of p_won (Laplace approximation)
+
+    def won_by(self, t: np.ndarray) -> np.ndarray:
+        """P(won by age t)."""
+        return self.p_won * ndtr((np.log(np.maximum(t, 1e-9) + 0.5) - self.mu_won) / self.sd_won)
+
+    def survival(self, t: np.ndarray) -> np.ndarray:
+        """P(still open at age t)."""
+        lt = np.log(np.maximum(t, 1e-9) + 0.5)
+        return self.p_won * ndtr(-(lt - self.mu_won) / self.sd_won) + (1 - self.p_won) * ndtr(-(lt - self.mu_lost) / self.sd_lost)
+
+
+def fit_cycle_model(time: np.ndarray, event: np.ndarray, min_events: int = 5) -> CycleModel | None:
+    """Maximum likelihood of :class:`CycleModel` on deals' ``time`` and ``event`` (0 open, 1 won, 2 lost): a won
+    deal adds p·f_won(t), a lost one (1 − p)·f_lost(t), an open one p·S_won(t) + (1 − p)·S_lost(t). None with
+    fewer than ``min_events`` wins or losses."""
+    time, event = np.asarray(time, dtype=float), np.asarray(event)
+    won, lost, open_ = event == WON, event == LOST, event == CENSORED
+    if won.sum() < min_events or lost.sum() < min_events:
+        return None
+    lt = np.log(np.maximum(time, 0.0) + 0.5)
+
+    def nll(theta):
+        p = expit(theta[0])
+        mw, sw, ml, sl = theta[1], np.exp(theta[2]), theta[3], np.exp(theta[4])
+        a = np.log(p) - 0.5 * ((lt[won] - mw) / sw) ** 2 - np.log(sw)
+        b = np.log1p(-p) - 0.5 * ((lt[lost] - ml) / sl) ** 2 - np.log(sl)
+        c = np.logaddexp(np.log(p) + log_ndtr(-(lt[open_] - mw) / sw), np.log1p(-p) + log_ndtr(-(lt[open_] - ml) / sl))
+        return -(a.sum() + b.sum() + c.sum())
+
+    share = won.sum() / (won.sum() + lost.sum())
+    prior_logit = np.log(share / (1 - share))
+
+    def penalised(theta):  # a weak prior on the log-odds of winning (sd 1, at the share won among closed deals)
+        return nll(theta) + 0.5 * (theta[0] - prior_logit) ** 2
+
+    start = np.array([np.log(share / (1 - share)), lt[won].mean(), np.log(max(lt[won].std(), 0.2)), lt[lost].mean(), np.log(max(lt[lost].std(), 0.2))])
+    bounds = [(-8, 8), (-2, 10), (np.log(0.05), np.log(4)), (-2, 10), (np.log(0.05), np.log(4))]
+    res = minimize(penalised, start, method="L-BFGS-B", bounds=bounds)
+    th = res.x
+    p = float(expit(th[0]))
+    return CycleModel(p, float(th[1]), float(np.exp(th[2])), float(th[3]), float(np.exp(th[4])), p_won_se=p * (1 - p) * _logit_se(penalised, th))
+
+
+def _logit_se(f, theta: np.ndarray, h: float = 1e-3) -> float:
+    """Standard error of the first parameter at the optimum of ``f`` (a negative log-likelihood), from a numerical
+    Hessian; 1 (on the log-odds scale) when the Hessian cannot be inverted."""
+    k = len(theta)
+    hess = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
+            hess[i, j] = hess[j, i] = (f(theta + e_i + e_j) - f(theta + e_i - e_j) - f(theta - e_i + e_j) + f(theta - e_i - e_j)) / (4 * h * h)
+    try:
+        var = float(np.linalg.inv(hess)[0, 0])
+    except np.linalg.LinAlgError:
+        return 1.0
+    return float(np.sqrt(var)) if np.isfinite(var) and var > 0 else 1.0
+
+
+def extend_curve(curve: pd.DataFrame, model: CycleModel | None, min_at_risk: int = 50, min_share: float = 0.05,
+                 horizon: int = 1460) -> pd.DataFrame:
+    """One group's Aalen–Johansen curve, read as is while enough deals are at risk (:func:`risk_threshold`) and,
+    after that last time t*, continued by ``model`` given a deal still open at t*:
+    F_won(t) = F_won(t*) + S(t*)·[G_won(t) − G_won(t*)] / G_S(t*), S(t) = S(t*)·G_S(t) / G_S(t*), daily to
+    ``horizon`` days. Without a model, or when the curve is read to its end, the curve is returned unchanged."""
+    if model is None or curve.empty:
+        return curve
+    ok = curve["n_at_risk"].to_numpy() >= risk_threshold(curve["cohort"], min_at_risk, min_share)
+    if not ok.any():
+        return curve
+    last = int(np.flatnonzero(ok)[-1])
+    head = curve.iloc[: last + 1]
+    t_star = float(head["time"].iloc[-1])
+    if t_star >= horizon:
+        return curve
+    f_star, s_star, l_star = (float(head[c].iloc[-1]) for c in ("cif_won", "surv", "cif_lost"))
+    g_s = float(model.survival(np.array([t_star]))[0])
+    if g_s <= 1e-12:
+        return head
+    t = np.arange(np.floor(t_star) + 1, horizon + 1, dtype=float)
+    won = f_star + s_star * (model.won_by(t) - model.won_by(np.array([t_star]))[0]) / g_s
+    surv = s_star * model.survival(t) / g_s
+    tail = pd.DataFrame({"gid": head["gid"].iloc[-1], "time": t, "n_at_risk": np.nan, "won": np.nan, "lost": np.nan,
+                         "cohort": head["cohort"].iloc[-1], "surv": surv, "cif_won": won, "cif_lost": 1.0 - surv - won, "se_won": np.nan})
+    return pd.concat([head, tail], ignore_index=True)
