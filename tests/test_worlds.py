@@ -159,3 +159,37 @@ def test_the_forecast_is_calibrated_on_worlds_unlike_the_demo(tmp_path):
     coverage = pd.concat(reps)["coverage_80"].mean()
     assert 0.70 < coverage < 0.92, f"rep-level 80 % coverage {coverage:.2f}"
     assert max(abs(e) for e in company) < 0.30 and abs(np.mean(company)) < 0.12, company
+
+
+def test_a_rate_is_learned_on_calendar_fair_days():
+    """A hire seen only in a busy month (calendar factor 1.5) counts those days at 1.5: their pace is not taken for a
+    fast creator's. A veteran's year counts at the calendar's average, 1."""
+    from analysis.seasonality import CreationProfile
+
+    as_of = pd.Timestamp("2026-06-30")
+    season = pd.Series(0.0, index=range(1, 13))
+    season[6] = np.log(1.5)
+    model = PipelineForecaster(learn_ramp=False, ramp_schedule=(1.0,))
+    model.creation_ = CreationProfile(season=season - season.mean(), window_start=as_of - pd.Timedelta(days=365), window_end=as_of)
+    model.ramps_ = {}
+    reps = pd.DataFrame({"rep_id": ["old", "new"], "segment": "SMB", "hire_date": [pd.NaT, pd.Timestamp("2026-06-01")],
+                         "end_date": [pd.NaT, pd.NaT]})
+    eff = model._exposure(reps, as_of - pd.Timedelta(days=365), as_of)
+    days = pd.date_range(as_of - pd.Timedelta(days=364), as_of)
+    factor = model.creation_.factor(days)
+    assert eff[0] == pytest.approx(365.0, rel=1e-9)  # the factor averages 1 over the rate window
+    assert eff[1] == pytest.approx(factor[days >= "2026-06-01"].sum(), rel=1e-9)
+    assert eff[1] / 30 == pytest.approx(factor[-1], rel=1e-9) and factor[-1] > 1.3
+
+
+def test_a_new_hire_without_deals_sells_what_the_team_sells(tmp_path):
+    spec = replace(worlds.sample_spec(2), wave=0.3, wave_months_ago=0.2)
+    world = worlds.build(spec)
+    demo.write(world.tables(), tmp_path)
+    ds = analysis.load(tmp_path, as_of=spec.as_of)
+    model = PipelineForecaster(draws=10).fit(ds)
+    reps = model.reps_.set_index("rep_id")
+    dealless = reps.index.difference(ds.opportunities["owner_id"].unique())
+    assert len(dealless) > 0
+    truth = world.reps.set_index("rep_id")["segment"]
+    assert (reps.loc[dealless, "segment"] == truth.reindex(dealless)).all()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis.calendar import is_month_label, period_bounds, period_of, resolve_period
 from analysis.data import Dataset
-from analysis.ramp import learn_ramp, ramp_factor, ramped_days
+from analysis.ramp import learn_ramp, ramp_factor
 from analysis.schemas import isin
 from analysis.seasonality import ClosingPattern, CreationProfile, closing_pattern, creation_profile
 from analysis.shrinkage import shrink_log_means, shrink_ratios
@@ -268,7 +268,11 @@ class PipelineForecaster:
         reps = ds.reps.copy()
         reps["active"] = ~(reps["end_date"] <= as_of)
         main_seg = opps.groupby("owner_id")["segment"].agg(lambda s: s.value_counts().sort_index().idxmax())  # ties: by name, not row order
-        reps["segment"] = reps["rep_id"].map(main_seg).fillna(opps["segment"].mode().iloc[0] if len(opps) else "all")
+        # A rep with no deal yet (a new hire) sells what their team sells; a team with none, what the company sells.
+        team_seg = opps.assign(team=opps["owner_id"].map(reps.set_index("rep_id")["team"])).dropna(subset=["team"])
+        team_seg = team_seg.groupby("team")["segment"].agg(lambda s: s.value_counts().sort_index().idxmax())
+        reps["segment"] = (reps["rep_id"].map(main_seg).fillna(reps["team"].map(team_seg))
+                           .fillna(opps["segment"].mode().iloc[0] if len(opps) else "all"))
         # The creation rate's window: the last ``rate_days``, or since the data begin when the extract is shorter
         # (a rep cannot have created deals before the first one in the data: counting those days halves the rate).
         start = as_of - pd.Timedelta(days=self.rate_days)
@@ -282,12 +286,12 @@ class PipelineForecaster:
             self.ramps_, self.ramp_table_ = learn_ramp(opps, reps, as_of, self.ramp_schedule)
         else:
             self.ramps_, self.ramp_table_ = {}, pd.DataFrame()
-        # Ramp-weighted exposure: each day in the window counts at the ramp factor the rep was at (exact, by quarter of tenure).
-        until = np.minimum(reps["end_date"].fillna(as_of).to_numpy(dtype="datetime64[ns]"), np.datetime64(as_of))
-        eff = np.zeros(len(reps))
-        for seg in reps["segment"].unique():
-            sel = (reps["segment"] == seg).to_numpy()
-            eff[sel] = ramped_days(hire.to_numpy(dtype="datetime64[ns]")[sel], np.datetime64(start), until[sel], self.schedule(seg))
+        # The calendar first (it needs only the deals and the ramp), so that a rate is learned on calendar-fair days.
+        self.creation_ = (creation_profile(opps, reps, as_of, rate_days, self.ramp_schedule, schedules=self.ramps_) if self.seasonality
+                          else CreationProfile(window_start=start, window_end=as_of))
+        # Exposure: each day the rep was employed in the window, at the ramp factor they were at and the calendar's
+        # factor that day (a hire seen only in a busy season is not taken for a fast creator).
+        eff = self._exposure(reps, start, as_of)
         n = reps["rep_id"].map(created).fillna(0).to_numpy(dtype=float)
         reps["team"] = reps["team"].fillna("unassigned")  # the rep's team as in the reps table
         # Gamma-Poisson shrinkage to the team's rate: prior worth ``prior_days`` ramped days.
@@ -319,8 +323,6 @@ class PipelineForecaster:
         reps["owner_ratio"], reps["skill_shape"] = ratio, shape
         self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size", "size_effect", "owner_ratio",
                            "rate_shape", "skill_shape", "size_sd"]].reset_index(drop=True)
-        self.creation_ = (creation_profile(opps, reps, as_of, rate_days, self.ramp_schedule, schedules=self.ramps_) if self.seasonality
-                          else CreationProfile(window_start=start, window_end=as_of))
         won_all = opps.loc[opps["status"] == "won", "close_date"]
         history_from = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
         self.closing_ = (closing_pattern(won_all, history_from, as_of, ds.fiscal_year_start)
@@ -335,6 +337,22 @@ class PipelineForecaster:
             since = self.open_["opportunity_id"].map(entered).fillna(since)
         self.open_["stage_days"] = (as_of - since).dt.days.astype(float)
         return self
+
+    def _exposure(self, reps: pd.DataFrame, start: pd.Timestamp, as_of: pd.Timestamp) -> np.ndarray:
+        """Per rep: Σ over the days in (start, as_of] they were employed of ramp factor × calendar factor."""
+        days = pd.date_range(start + pd.Timedelta(days=1), as_of, freq="D")
+        calendar = self.creation_.factor(days)
+        d = days.to_numpy(dtype="datetime64[ns]")
+        hire = reps["hire_date"].to_numpy(dtype="datetime64[ns]")
+        until = reps["end_date"].fillna(as_of).to_numpy(dtype="datetime64[ns]")
+        out = np.zeros(len(reps))
+        for seg in reps["segment"].unique():
+            sel = (reps["segment"] == seg).to_numpy()
+            h = hire[sel][:, None]
+            tenure = np.where(np.isnat(h), np.nan, (d[None, :] - h) / np.timedelta64(1, "D") / 30.44)
+            employed = (np.isnat(h) | (d[None, :] >= h)) & (d[None, :] <= until[sel][:, None])
+            out[sel] = (employed * ramp_factor(np.maximum(tenure, 0.0), self.schedule(seg)) * calendar[None, :]).sum(axis=1)
+        return out
 
     @staticmethod
     def _owner_ratios(window: pd.DataFrame, rep_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:

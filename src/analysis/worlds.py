@@ -332,6 +332,7 @@ def _simulate_future(world: World, draws: int, rng: np.random.Generator) -> Trut
     age_hi = ((hi - days.to_numpy().astype("datetime64[D]")) / np.timedelta64(1, "D")).astype(float)
     # Won inside [lo, hi] before the push; the push then moves a share of the first three weeks' closes of the
     # next quarter in, and of this quarter's out (to before it), which the day-by-day sum below accounts for.
+    new_count = np.zeros(len(reps))
     for si, segment in enumerate(spec.segments):
         cdf = lambda a, si=si: 1.0 - _lognormal_sf(np.asarray(a, dtype=float), won_med[si], won_sd[si])  # noqa: E731 - P(duration ≤ a)
         inside = cdf(age_hi) - cdf(age_lo - 1)
@@ -341,6 +342,7 @@ def _simulate_future(world: World, draws: int, rng: np.random.Generator) -> Trut
         k_ok_out = np.clip((age_lo - 1) / 7.0, 0.0, 1.0)
         q = np.clip(inside - spec.rush * first_weeks * k_ok_out + spec.rush * next_first, 0.0, 1.0)
         m = (created * q[None, :]).sum(axis=1) * shares[:, si] * _win_chance(spec, reps, si)
+        new_count += m
         counts = rng.poisson(m[:, None], size=(len(reps), draws))
         total = int(counts.sum())
         if total:
@@ -352,7 +354,7 @@ def _simulate_future(world: World, draws: int, rng: np.random.Generator) -> Trut
     rep = pd.DataFrame(out[active], index=pd.Index(ids[active], name="rep_id"))
     team = pd.DataFrame(out, index=reps["team"].to_numpy()).groupby(level=0).sum()
     sources = pd.DataFrame({"rep_id": ids, "team": reps["team"].to_numpy(), "segment": reps["segment"].to_numpy(), "active": active,
-                            "open": from_open, "new": out.mean(axis=1) - from_open})
+                            "open": from_open, "new": out.mean(axis=1) - from_open, "new_count": new_count})
     return Truth(rep=rep, team=team, company=out.sum(axis=0), sources=sources)
 
 
