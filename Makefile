@@ -9,7 +9,7 @@ DEMO   := data/demo
 OUT    := reports
 DEMO_AS_OF := 2026-11-15
 
-.PHONY: setup report test test-fast lab bench demo-data clean
+.PHONY: setup report test test-fast lint format lab bench demo-data clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,15 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## One formatter and linter (ruff, configured in pyproject.toml); .ci/run calls this before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -66,10 +66,15 @@ def main(seeds=SEEDS) -> list[dict]:
     print(rep_scores[["method", "n", "mase", "bias", "coverage_80", "pinball_p50"]].round(3).to_string(index=False))
     # The bar on the pooled demo: the combination against the seasonal naive, coverage at company and team level.
     p = pooled.set_index(["method", "level"])
-    rows.append({"data": "pooled demo", "combined_company_mase": p.loc[("combined", "company"), "mase"],
-                 "naive_company_mase": p.loc[("seasonal_naive", "company"), "mase"],
-                 "combined_company_cov": p.loc[("combined", "company"), "coverage_80"],
-                 "combined_team_cov": p.loc[("combined", "team"), "coverage_80"]})
+    rows.append(
+        {
+            "data": "pooled demo",
+            "combined_company_mase": p.loc[("combined", "company"), "mase"],
+            "naive_company_mase": p.loc[("seasonal_naive", "company"), "mase"],
+            "combined_company_cov": p.loc[("combined", "company"), "coverage_80"],
+            "combined_team_cov": p.loc[("combined", "team"), "coverage_80"],
+        }
+    )
     show(rows, "accuracy_runs")
     return rows
 

@@ -50,11 +50,25 @@ def main() -> list[dict]:
     t = time.perf_counter()
     backtest(ds, n=6, make=lambda: PipelineForecaster(draws=1000, seed=0))
     pipe_bt = time.perf_counter() - t
-    rows = [{"opportunities": len(ds.opportunities), "open_deals": len(f.open_), "active_reps": int(f.reps_["active"].sum()),
-             "draws": 2000, "fit_s": fit, "predict_s": predict, "table_s": tab, "pipeline_total_s": fit + predict + tab,
-             "series_groups": int(models.groupby(["level", "group"]).ngroups), "series_s": ts, "series_backtest_s": ts_bt,
-             "months_and_nowcast_s": inside, "recalibrated_fit_predict_s": recal, "pipeline_backtest_s": pipe_bt,
-             "forecast_rows": len(table) + len(models) + len(sbt) * 0}]
+    rows = [
+        {
+            "opportunities": len(ds.opportunities),
+            "open_deals": len(f.open_),
+            "active_reps": int(f.reps_["active"].sum()),
+            "draws": 2000,
+            "fit_s": fit,
+            "predict_s": predict,
+            "table_s": tab,
+            "pipeline_total_s": fit + predict + tab,
+            "series_groups": int(models.groupby(["level", "group"]).ngroups),
+            "series_s": ts,
+            "series_backtest_s": ts_bt,
+            "months_and_nowcast_s": inside,
+            "recalibrated_fit_predict_s": recal,
+            "pipeline_backtest_s": pipe_bt,
+            "forecast_rows": len(table) + len(models) + len(sbt) * 0,
+        }
+    ]
     show(rows, "forecast")
     return rows
 

@@ -29,8 +29,16 @@ def main() -> list[dict]:
             folder = dataset(size, fmt)
             gen = json.loads((folder / "generated.json").read_text())
             r = in_fresh_process(LOAD.format(folder=str(folder), as_of=AS_OF))
-            rows.append({"case": f"{size} {fmt}", "opportunities": r["opportunities"], "load_validate_s": r["seconds"],
-                         "peak_mb": r["peak_mb"], "import_only_mb": base["peak_mb"], "generate_s": gen["seconds"]})
+            rows.append(
+                {
+                    "case": f"{size} {fmt}",
+                    "opportunities": r["opportunities"],
+                    "load_validate_s": r["seconds"],
+                    "peak_mb": r["peak_mb"],
+                    "import_only_mb": base["peak_mb"],
+                    "generate_s": gen["seconds"],
+                }
+            )
     show(rows, "load")
     return rows
 

@@ -31,8 +31,19 @@ def main() -> list[dict]:
             table = metrics_table(ds, freq=freq)
             runs.append(time.perf_counter() - t)
         secs = float(np.median(runs))
-        rows.append({"freq": freq, "opportunities": len(o), "reps": len(ds.reps), "stage_rows": len(ds.stage_history),
-                     "metric_rows": len(table), "median_s": secs, "min_s": min(runs), "plain_groupby_s": plain, "ratio": secs / plain})
+        rows.append(
+            {
+                "freq": freq,
+                "opportunities": len(o),
+                "reps": len(ds.reps),
+                "stage_rows": len(ds.stage_history),
+                "metric_rows": len(table),
+                "median_s": secs,
+                "min_s": min(runs),
+                "plain_groupby_s": plain,
+                "ratio": secs / plain,
+            }
+        )
     show(rows, "metrics")
     return rows
 

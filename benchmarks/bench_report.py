@@ -23,10 +23,10 @@ def main() -> list[dict]:
 
     import analysis
     from analysis import report
-    from analysis.config import DEMO_DIR
-    from analysis.metrics import metrics_table
     from analysis.backtest import backtest
+    from analysis.config import DEMO_DIR
     from analysis.forecast import PipelineForecaster
+    from analysis.metrics import metrics_table
     from analysis.survival import winner_curves_by
 
     with tempfile.TemporaryDirectory() as tmp:

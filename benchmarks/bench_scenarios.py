@@ -27,9 +27,20 @@ def main() -> list[dict]:
         base = scenarios.prepare(long, info, target, pd.Timestamp("2027-01-01"), comp_plan=compensation.resolve_plan("standard"))
         prep = time.perf_counter() - t
         t = time.perf_counter()
-        grid = scenarios.sweep(base, target=[target * f for f in np.linspace(0.8, 1.25, 10)], overassignment=np.linspace(0, 0.25, 10).tolist())
+        grid = scenarios.sweep(
+            base, target=[target * f for f in np.linspace(0.8, 1.25, 10)], overassignment=np.linspace(0, 0.25, 10).tolist()
+        )
         secs = time.perf_counter() - t
-        rows.append({"reps": reps, "draws": draws, "scenarios": len(grid), "prepare_s": prep, "sweep_s": secs, "per_scenario_ms": 1000 * secs / len(grid)})
+        rows.append(
+            {
+                "reps": reps,
+                "draws": draws,
+                "scenarios": len(grid),
+                "prepare_s": prep,
+                "sweep_s": secs,
+                "per_scenario_ms": 1000 * secs / len(grid),
+            }
+        )
     show(rows, "scenarios")
     return rows
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,8 +36,8 @@ def run_world(spec, quick: bool = False, draws: int = 1000, model: dict | None =
     """Score one world: per-group table, PIT values per level, and the plan's figures."""
     import analysis
     from analysis import compensation, demo, quota, series
-    from analysis.config import Settings
     from analysis.calendar import period_bounds
+    from analysis.config import Settings
     from analysis.forecast import PipelineForecaster
     from analysis.judging import judge
     from analysis.worlds import build
@@ -51,11 +50,22 @@ def run_world(spec, quick: bool = False, draws: int = 1000, model: dict | None =
     settings = Settings()
     t = time.perf_counter()
     if quick:
-        sims = PipelineForecaster(draws=draws, seed=0, ramp_schedule=tuple(settings.ramp_schedule), **(model or {})).fit(ds).predict(world.period)
+        sims = (
+            PipelineForecaster(draws=draws, seed=0, ramp_schedule=tuple(settings.ramp_schedule), **(model or {}))
+            .fit(ds)
+            .predict(world.period)
+        )
         method = "pipeline"
     else:
-        report = series.forecast_report(ds, world.period, horizon=1, draws=draws, backtest_quarters=min(settings.backtest_quarters, 6),
-                                        ramp_schedule=tuple(settings.ramp_schedule), recalibrate_quarters=settings.recalibrate_quarters)
+        report = series.forecast_report(
+            ds,
+            world.period,
+            horizon=1,
+            draws=draws,
+            backtest_quarters=min(settings.backtest_quarters, 6),
+            ramp_schedule=tuple(settings.ramp_schedule),
+            recalibrate_quarters=settings.recalibrate_quarters,
+        )
         sims, method = report.sims, report.pipeline_method
     seconds = time.perf_counter() - t
     levels = {}
@@ -66,7 +76,8 @@ def run_world(spec, quick: bool = False, draws: int = 1000, model: dict | None =
     inputs = quota.plan_inputs(ds, world.period, tuple(settings.ramp_schedule))
     rep_draws = sims.rep_draws()
     plan = quota.QuotaRecommender(overassignment=settings.overassignment, attainment_share=settings.attainment_share).recommend(
-        rep_draws, inputs.target, reps=inputs.reps, team_targets=inputs.team_targets, period=world.period)
+        rep_draws, inputs.target, reps=inputs.reps, team_targets=inputs.team_targets, period=world.period
+    )
     q = plan.quotas.set_index("rep_id")["quota"]
     true_rep = truth.rep.reindex(q.index)
     true_share = float((true_rep.to_numpy() >= q.to_numpy()[:, None]).mean(axis=1).mean())
@@ -79,8 +90,17 @@ def run_world(spec, quick: bool = False, draws: int = 1000, model: dict | None =
         t_ = compensation.compensation_table(pay, plan.quotas, draws_long, tenure)
         return float(t_.loc[(t_["level"] == "company") & (t_["method"] == "equal chance"), "expected_payout"].iloc[0])
 
-    plan_row = {"world": spec.name, "quarters": spec.quarters, "method": method, "seconds": seconds, "reps": len(q),
-                "said_share": said_share, "true_share": true_share, "pay_said": cost(rep_draws), "pay_true": cost(long_truth)}
+    plan_row = {
+        "world": spec.name,
+        "quarters": spec.quarters,
+        "method": method,
+        "seconds": seconds,
+        "reps": len(q),
+        "said_share": said_share,
+        "true_share": true_share,
+        "pay_said": cost(rep_draws),
+        "pay_true": cost(long_truth),
+    }
     return {"spec": spec, "levels": levels, "plan": plan_row}
 
 
@@ -90,25 +110,51 @@ def summarise(results: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     for r in results:
         for level, (table, p) in r["levels"].items():
             err = (table["p50"] - table["true_p50"]) / table["true_p50"].where(table["true_p50"] > 0)
-            rows.append({"world": r["spec"].name, "quarters": r["spec"].quarters, "level": level, "groups": len(table),
-                         "p50_error": float(table["p50"].sum() / table["true_p50"].sum() - 1) if level != "company" else float(err.iloc[0]),
-                         "mean_ratio": float(table["mean"].sum() / table["true_mean"].sum()),
-                         "median_abs_p50_error": float(err.abs().median()),
-                         "coverage_80": float(table["coverage_80"].mean()),
-                         "crps_scaled": float(table["crps"].sum() / table["true_mean"].sum())})
+            rows.append(
+                {
+                    "world": r["spec"].name,
+                    "quarters": r["spec"].quarters,
+                    "level": level,
+                    "groups": len(table),
+                    "p50_error": float(table["p50"].sum() / table["true_p50"].sum() - 1) if level != "company" else float(err.iloc[0]),
+                    "mean_ratio": float(table["mean"].sum() / table["true_mean"].sum()),
+                    "median_abs_p50_error": float(err.abs().median()),
+                    "coverage_80": float(table["coverage_80"].mean()),
+                    "crps_scaled": float(table["crps"].sum() / table["true_mean"].sum()),
+                }
+            )
             if level == "team":
                 ent = table[table["group"].str.startswith("Enterprise")]
-                rows.append({"world": r["spec"].name, "quarters": r["spec"].quarters, "level": "enterprise teams", "groups": len(ent),
-                             "p50_error": float(ent["p50"].sum() / ent["true_p50"].sum() - 1),
-                             "mean_ratio": float(ent["mean"].sum() / ent["true_mean"].sum()),
-                             "median_abs_p50_error": float(((ent["p50"] - ent["true_p50"]) / ent["true_p50"]).abs().median()),
-                             "coverage_80": float(ent["coverage_80"].mean()), "crps_scaled": float(ent["crps"].sum() / ent["true_mean"].sum())})
+                rows.append(
+                    {
+                        "world": r["spec"].name,
+                        "quarters": r["spec"].quarters,
+                        "level": "enterprise teams",
+                        "groups": len(ent),
+                        "p50_error": float(ent["p50"].sum() / ent["true_p50"].sum() - 1),
+                        "mean_ratio": float(ent["mean"].sum() / ent["true_mean"].sum()),
+                        "median_abs_p50_error": float(((ent["p50"] - ent["true_p50"]) / ent["true_p50"]).abs().median()),
+                        "coverage_80": float(ent["coverage_80"].mean()),
+                        "crps_scaled": float(ent["crps"].sum() / ent["true_mean"].sum()),
+                    }
+                )
             pits.setdefault(level, []).append(p)
     per_world = pd.DataFrame(rows)
-    pooled = per_world.groupby("level").agg(worlds=("world", "size"), p50_error_mean=("p50_error", "mean"),
-                                            p50_error_worst=("p50_error", lambda s: s.abs().max()), mean_ratio=("mean_ratio", "mean"),
-                                            coverage_80=("coverage_80", "mean"), crps_scaled=("crps_scaled", "mean")).reset_index()
-    hist = pd.DataFrame({level: np.histogram(np.concatenate(p), bins=10, range=(0, 1))[0] / len(np.concatenate(p)) for level, p in pits.items()})
+    pooled = (
+        per_world.groupby("level")
+        .agg(
+            worlds=("world", "size"),
+            p50_error_mean=("p50_error", "mean"),
+            p50_error_worst=("p50_error", lambda s: s.abs().max()),
+            mean_ratio=("mean_ratio", "mean"),
+            coverage_80=("coverage_80", "mean"),
+            crps_scaled=("crps_scaled", "mean"),
+        )
+        .reset_index()
+    )
+    hist = pd.DataFrame(
+        {level: np.histogram(np.concatenate(p), bins=10, range=(0, 1))[0] / len(np.concatenate(p)) for level, p in pits.items()}
+    )
     hist.insert(0, "pit_bin", [f"{i / 10:.1f}-{(i + 1) / 10:.1f}" for i in range(10)])
     return per_world, pooled, hist
 
@@ -120,8 +166,11 @@ def main(n: int = WORLDS, quick: bool = False) -> None:
         results.append(run_world(spec, quick=quick))
         p = results[-1]["plan"]
         c = results[-1]["levels"]["company"][0].iloc[0]
-        print(f"{spec.name:24s} {time.perf_counter() - t:5.1f}s company p50 {c['p50'] / c['true_p50'] - 1:+.3f} "
-              f"said {p['said_share']:.2f} true {p['true_share']:.2f} pay {p['pay_said'] / p['pay_true'] - 1:+.3f}", flush=True)
+        print(
+            f"{spec.name:24s} {time.perf_counter() - t:5.1f}s company p50 {c['p50'] / c['true_p50'] - 1:+.3f} "
+            f"said {p['said_share']:.2f} true {p['true_share']:.2f} pay {p['pay_said'] / p['pay_true'] - 1:+.3f}",
+            flush=True,
+        )
     per_world, pooled, hist = summarise(results)
     plans = pd.DataFrame([r["plan"] for r in results])
     plans["share_error"] = plans["said_share"] - plans["true_share"]
@@ -134,8 +183,10 @@ def main(n: int = WORLDS, quick: bool = False) -> None:
     print(pooled.round(3).to_string(index=False))
     print(hist.round(3).to_string(index=False))
     print(plans[["world", "method", "said_share", "true_share", "share_error", "pay_error"]].round(3).to_string(index=False))
-    print(f"share error mean {plans['share_error'].mean():+.3f} worst {plans['share_error'].abs().max():.3f}; "
-          f"pay error mean {plans['pay_error'].mean():+.3f} worst {plans['pay_error'].abs().max():.3f}")
+    print(
+        f"share error mean {plans['share_error'].mean():+.3f} worst {plans['share_error'].abs().max():.3f}; "
+        f"pay error mean {plans['pay_error'].mean():+.3f} worst {plans['pay_error'].abs().max():.3f}"
+    )
 
 
 #: The causes of the long-cycle under-forecast and the miscalibrated chance, each a switch of the pipeline model:
@@ -168,11 +219,20 @@ def causes(n: int = WORLDS) -> pd.DataFrame:
         company = per_world[per_world["level"] == "company"]["p50_error"]
         ent = per_world[per_world["level"] == "enterprise teams"]
         short = per_world[(per_world["level"] == "company") & (per_world["quarters"] <= 4)]["p50_error"]
-        rows.append({"model": name, "company_p50_error_mean": company.mean(), "company_p50_error_mean_abs": company.abs().mean(),
-                     "short_history_p50_error_mean": short.mean(), "enterprise_mean_ratio": ent["mean_ratio"].mean(),
-                     "company_coverage_80": pooled.set_index("level").loc["company", "coverage_80"],
-                     "rep_coverage_80": pooled.set_index("level").loc["rep", "coverage_80"],
-                     "said_share_error_mean": share.mean(), "said_share_error_worst": share.abs().max(), "pay_error_mean": pay.mean()})
+        rows.append(
+            {
+                "model": name,
+                "company_p50_error_mean": company.mean(),
+                "company_p50_error_mean_abs": company.abs().mean(),
+                "short_history_p50_error_mean": short.mean(),
+                "enterprise_mean_ratio": ent["mean_ratio"].mean(),
+                "company_coverage_80": pooled.set_index("level").loc["company", "coverage_80"],
+                "rep_coverage_80": pooled.set_index("level").loc["rep", "coverage_80"],
+                "said_share_error_mean": share.mean(),
+                "said_share_error_worst": share.abs().max(),
+                "pay_error_mean": pay.mean(),
+            }
+        )
         print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False, header=len(rows) == 1), flush=True)
     seasonality.MIN_MONTHS_TREND = CAUSES["after"]["trend_months"]
     table = pd.DataFrame(rows)

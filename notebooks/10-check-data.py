@@ -35,8 +35,7 @@ run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-settings = analysis.Settings(fiscal_year_start=fiscal_year_start, quota_type=quota_type, backtest_quarters=backtest_quarters,
-                             policy_backtest_quarters=policy_backtest_quarters)
+settings = analysis.Settings.from_parameters(globals())
 checked = steps.check(ds, settings, period, Path(run_dir))
 show(summary.header("Data check", period, as_of, ds))
 show(checked.history)

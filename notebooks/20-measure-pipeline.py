@@ -33,7 +33,7 @@ run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-settings = analysis.Settings(fiscal_year_start=fiscal_year_start, interval=interval)
+settings = analysis.Settings.from_parameters(globals())
 measured = steps.measure(ds, settings, period, Path(run_dir))
 notes = measured.notes
 show(summary.header("Pipeline metrics", period, as_of, ds))

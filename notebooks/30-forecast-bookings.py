@@ -39,8 +39,7 @@ run_dir: str = "."  # folder this run writes its tables into
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-settings = analysis.Settings(fiscal_year_start=fiscal_year_start, horizon=horizon, draws=draws, seed=seed, ramp_schedule=tuple(ramp_schedule),
-                             backtest_quarters=backtest_quarters, recalibrate_quarters=recalibrate_quarters)
+settings = analysis.Settings.from_parameters(globals())
 forecasted = steps.forecast(ds, settings, period, Path(run_dir))
 notes = forecasted.notes
 show(summary.header("Bookings forecast", period, as_of, ds))
@@ -96,5 +95,4 @@ section(notes, "calibration", show, forecasted.calibration_text)
 
 # %% tags=["remove_input"]
 section(notes, "forecast_basis", table, forecasted.headline, dict.fromkeys(["mean", "p10", "p50", "p90"], "money"))
-section(notes, "forecast_basis", table, forecasted.quarters_ahead, {"combined": "money", "pipeline": "money", "pipeline_recalibrated": "money",
-                                                                    "ets": "money", "sarimax": "money", "seasonal_naive": "money"})
+section(notes, "forecast_basis", table, forecasted.quarters_ahead, steps.QUARTERS_AHEAD_FORMATS)

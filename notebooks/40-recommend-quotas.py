@@ -43,10 +43,7 @@ run_dir: str = "."  # folder of this run: reads rep_draws.parquet and metrics.cs
 
 # %% tags=["remove_cell"]
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
-settings = analysis.Settings(fiscal_year_start=fiscal_year_start, quota_type=quota_type, overassignment=overassignment,
-                             attainment_share=attainment_share, max_quota_change=max_quota_change, ramp_schedule=tuple(ramp_schedule),
-                             comp_plan=comp_plan, gonik_coefficients=tuple(gonik_coefficients), consecutive_misses=consecutive_misses,
-                             draws=draws, seed=seed, policy_backtest_quarters=policy_backtest_quarters)
+settings = analysis.Settings.from_parameters(globals())
 planned = steps.plan(ds, settings, period, outputs.read(run_dir, "rep_draws.parquet"), outputs.read(run_dir, "metrics.csv"), Path(run_dir))
 notes, quotas = planned.notes, planned.plan.quotas
 show(summary.header("Quota recommendation", period, as_of, ds))
@@ -133,7 +130,9 @@ section(notes, "policy_backtest", table, planned.replay_summary, steps.REPLAY_FO
 
 # %% tags=["remove_input"]
 section(notes, "attainment_history", plots.attainment_history, planned.history)
-section(notes, "attainment_history", table, planned.coaching[["name", "team", "misses", "attainment", "gap", "pointer"]], steps.COACHING_FORMATS)
+section(
+    notes, "attainment_history", table, planned.coaching[["name", "team", "misses", "attainment", "gap", "pointer"]], steps.COACHING_FORMATS
+)
 section(notes, "attainment_history", table, planned.leaderboard.drop(columns="rep_id"), steps.LEADERBOARD_FORMATS)
 
 # %% [markdown]

@@ -26,7 +26,7 @@ comp_plan: str = "standard"  # pay plan the cost of the quotas was computed with
 run_dir: str = "."  # folder this run wrote its tables into (read here, not recomputed)
 
 # %% tags=["remove_cell"]
-settings = analysis.Settings(fiscal_year_start=fiscal_year_start, comp_plan=comp_plan)
+settings = analysis.Settings.from_parameters(globals())
 summarised = steps.summarise(Path(run_dir), settings, period, as_of)
 show(summarised.title)
 show(summarised.forecast)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
@@ -19,37 +18,63 @@ from conftest import AS_OF, ROOT
 
 # Quarterly amounts: variable 30,000; tiers 0.5x below half of quota, 1x to quota, 1.5x to 150 %, 2x above;
 # the on_target rate is 30,000 / (quota x (0.5 x 0.5 + 0.5 x 1)) = 0.4 for a quota of 100,000.
-STANDARD = {"name": "std", "on_target_earnings": 60_000, "base": 30_000,
-            "commission": {"rate": "on_target", "tiers": [{"from": 0, "multiplier": 0.5}, {"from": 0.5, "multiplier": 1.0},
-                                                         {"from": 1.0, "multiplier": 1.5}, {"from": 1.5, "multiplier": 2.0}]},
-            "cap": 3.0, "bonuses": [{"at": 1.2, "amount": 2_500}], "ramp_guarantee": {"quarters": 1, "share": 1.0}}
+STANDARD = {
+    "name": "std",
+    "on_target_earnings": 60_000,
+    "base": 30_000,
+    "commission": {
+        "rate": "on_target",
+        "tiers": [
+            {"from": 0, "multiplier": 0.5},
+            {"from": 0.5, "multiplier": 1.0},
+            {"from": 1.0, "multiplier": 1.5},
+            {"from": 1.5, "multiplier": 2.0},
+        ],
+    },
+    "cap": 3.0,
+    "bonuses": [{"at": 1.2, "amount": 2_500}],
+    "ramp_guarantee": {"quarters": 1, "share": 1.0},
+}
 
 
-@pytest.mark.parametrize(("booked", "expected"), [
-    (0, 0),
-    (50_000, 10_000),            # 50,000 x 0.5 x 0.4: the decelerator
-    (100_000, 30_000),           # + 50,000 x 1.0 x 0.4: exactly the on-target variable at 100 %
-    (119_999, 30_000 + 19_999 * 0.6),  # accelerator, bonus not reached
-    (120_000, 30_000 + 12_000 + 2_500),  # 20,000 x 1.5 x 0.4 + the bonus at exactly 120 %
-    (150_000, 30_000 + 30_000 + 2_500),
-    (170_000, 60_000 + 20_000 * 0.8 + 2_500),  # top tier 2x
-    (300_000, 90_000),           # capped at 3 x 30,000
-])
+@pytest.mark.parametrize(
+    ("booked", "expected"),
+    [
+        (0, 0),
+        (50_000, 10_000),  # 50,000 x 0.5 x 0.4: the decelerator
+        (100_000, 30_000),  # + 50,000 x 1.0 x 0.4: exactly the on-target variable at 100 %
+        (119_999, 30_000 + 19_999 * 0.6),  # accelerator, bonus not reached
+        (120_000, 30_000 + 12_000 + 2_500),  # 20,000 x 1.5 x 0.4 + the bonus at exactly 120 %
+        (150_000, 30_000 + 30_000 + 2_500),
+        (170_000, 60_000 + 20_000 * 0.8 + 2_500),  # top tier 2x
+        (300_000, 90_000),  # capped at 3 x 30,000
+    ],
+)
 def test_standard_plan_by_hand(booked, expected):
     plan = plan_from_dict(STANDARD)
     assert payout(plan, [100_000.0], [float(booked)])[0] == pytest.approx(expected, abs=1e-6)
 
 
 def test_fixed_rate_threshold_plan_by_hand():
-    plan = plan_from_dict({"name": "t", "on_target_earnings": 40_000, "base": 25_000,
-                           "commission": {"rate": 0.1, "tiers": [{"from": 0, "multiplier": 0}, {"from": 0.4, "multiplier": 1.3}, {"from": 1.0, "multiplier": 2.0}]}})
+    plan = plan_from_dict(
+        {
+            "name": "t",
+            "on_target_earnings": 40_000,
+            "base": 25_000,
+            "commission": {
+                "rate": 0.1,
+                "tiers": [{"from": 0, "multiplier": 0}, {"from": 0.4, "multiplier": 1.3}, {"from": 1.0, "multiplier": 2.0}],
+            },
+        }
+    )
     got = payout(plan, np.full(4, 100_000.0), np.array([30_000, 40_000, 70_000, 150_000.0]))
     np.testing.assert_allclose(got, [0, 0, 0.1 * 1.3 * 30_000, 0.1 * (1.3 * 60_000 + 2.0 * 50_000)])
 
 
 def test_zero_quota_guarantee_and_leavers():
-    fixed = plan_from_dict({"name": "f", "on_target_earnings": 40_000, "base": 25_000, "commission": {"rate": 0.1},
-                            "bonuses": [{"at": 1.0, "amount": 1_000}]})
+    fixed = plan_from_dict(
+        {"name": "f", "on_target_earnings": 40_000, "base": 25_000, "commission": {"rate": 0.1}, "bonuses": [{"at": 1.0, "amount": 1_000}]}
+    )
     assert payout(fixed, [0.0], [50_000.0])[0] == pytest.approx(5_000)  # plain rate, no attainment, no bonus
     std = plan_from_dict(STANDARD)
     assert payout(std, [0.0], [50_000.0])[0] == 0.0  # on_target has no rate without a quota
@@ -80,19 +105,22 @@ def test_linear_plan_costs_exactly_its_rate_of_expected_bookings():
     np.testing.assert_allclose(s.per_rep.expected_payout, 0.10 * draws.mean(axis=1), rtol=1e-9)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"base": 70_000}, "`base`"),
-    ({"commission": {"rate": 1.5}}, "`commission.rate`"),
-    ({"commission": {"tiers": [{"from": 0, "multiplier": 1}, {"from": 0, "multiplier": 2}]}}, "`commission.tiers[1].from`"),
-    ({"commission": {"tiers": [{"from": 0.2, "multiplier": 1}]}}, "`commission.tiers[0].from`"),
-    ({"commission": {"tiers": [{"from": 0, "multiplier": -1}]}}, "`commission.tiers[0].multiplier`"),
-    ({"commission": {"rate": "on_target", "tiers": [{"from": 0, "multiplier": 0}, {"from": 1, "multiplier": 2}]}}, "`commission.rate`"),
-    ({"bonuses": [{"at": 1.0}]}, "`bonuses[0]`"),
-    ({"ramp_guarantee": {"quarters": 1.5, "share": 1}}, "`ramp_guarantee.quarters`"),
-    ({"cap": "high"}, "`cap`"),
-    ({"comission": {}}, "unknown field(s) ['comission']"),
-    ({"period": "month"}, "`period`"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"base": 70_000}, "`base`"),
+        ({"commission": {"rate": 1.5}}, "`commission.rate`"),
+        ({"commission": {"tiers": [{"from": 0, "multiplier": 1}, {"from": 0, "multiplier": 2}]}}, "`commission.tiers[1].from`"),
+        ({"commission": {"tiers": [{"from": 0.2, "multiplier": 1}]}}, "`commission.tiers[0].from`"),
+        ({"commission": {"tiers": [{"from": 0, "multiplier": -1}]}}, "`commission.tiers[0].multiplier`"),
+        ({"commission": {"rate": "on_target", "tiers": [{"from": 0, "multiplier": 0}, {"from": 1, "multiplier": 2}]}}, "`commission.rate`"),
+        ({"bonuses": [{"at": 1.0}]}, "`bonuses[0]`"),
+        ({"ramp_guarantee": {"quarters": 1.5, "share": 1}}, "`ramp_guarantee.quarters`"),
+        ({"cap": "high"}, "`cap`"),
+        ({"comission": {}}, "unknown field(s) ['comission']"),
+        ({"period": "month"}, "`period`"),
+    ],
+)
 def test_bad_plans_name_the_field(change, field):
     with pytest.raises(PlanError) as err:
         plan_from_dict({**STANDARD, **change}, origin="plans/x.yaml")
@@ -130,8 +158,15 @@ def test_what_if_at_todays_settings_is_the_quota_plan_exactly(demo_case):
     ds, sims, inputs = demo_case
     pay = compensation.resolve_plan("standard")
     draws = sims.rep_draws()
-    plan = quota.QuotaRecommender(max_change=0.5).recommend(draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year,
-                                                            period=sims.period, team_targets=inputs.team_targets, previous=inputs.previous)
+    plan = quota.QuotaRecommender(max_change=0.5).recommend(
+        draws,
+        inputs.target,
+        reps=inputs.reps,
+        last_year=inputs.last_year,
+        period=sims.period,
+        team_targets=inputs.team_targets,
+        previous=inputs.previous,
+    )
     start = period_bounds(sims.period)[0]
     base = scenarios.prepare(draws, inputs.reps, inputs.target, start, inputs.team_targets, inputs.previous, max_change=0.5, comp_plan=pay)
     h = scenarios.what_if(base)
@@ -169,7 +204,9 @@ def test_what_if_headline_in_words(demo_case):
     from analysis.summary import what_if_markdown
 
     ds, sims, inputs = demo_case
-    base = scenarios.prepare(sims.rep_draws(), inputs.reps, inputs.target, period_bounds(sims.period)[0], comp_plan=compensation.resolve_plan("flat-rate"))
+    base = scenarios.prepare(
+        sims.rep_draws(), inputs.reps, inputs.target, period_bounds(sims.period)[0], comp_plan=compensation.resolve_plan("flat-rate")
+    )
     h = scenarios.what_if(base, overassignment=0.0)
     text = what_if_markdown(h)
     assert f"{h['expected_share_attaining']:.0%}" in text and "cost of sales 10%" in text and "(1 + 0%)" in text

@@ -27,3 +27,11 @@ def test_bad_settings_are_refused_with_the_field_named(tmp_path):
         Settings(quota_type="calls")
     with pytest.raises(ValueError, match="max_quota_change must be a positive share"):
         Settings(max_quota_change=0)
+
+
+def test_settings_from_a_notebooks_parameters():
+    """A notebook passes its globals(): the settings' fields are taken, lists become tuples, the rest is ignored."""
+    s = Settings.from_parameters({"draws": 500, "ramp_schedule": [0.5, 1.0], "period": "next", "analysis": object()})
+    assert s.draws == 500 and s.ramp_schedule == (0.5, 1.0) and s.seed == Settings().seed
+    with pytest.raises(ValueError, match="draws"):
+        Settings.from_parameters({"draws": "many"})

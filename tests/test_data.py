@@ -72,7 +72,11 @@ def _write(folder: Path, name: str, frame: pd.DataFrame) -> Path:
 
 
 def test_table_level_problems_are_reported_together(tmp_path, capsys):
-    _write(tmp_path, "opportunities", pd.DataFrame({"opportunity_id": ["a"], "owner_id": ["r"], "created_date": ["2025-01-01"], "close_date": [""]}))
+    _write(
+        tmp_path,
+        "opportunities",
+        pd.DataFrame({"opportunity_id": ["a"], "owner_id": ["r"], "created_date": ["2025-01-01"], "close_date": [""]}),
+    )
     (tmp_path / "leads.parquet").write_bytes(b"this is not parquet")
     with pytest.raises(DataError) as err:
         analysis.load(tmp_path, as_of=AS_OF)
@@ -172,8 +176,15 @@ def test_optional_columns_get_their_documented_defaults(tmp_path):
 def test_probability_in_percent_is_read_as_a_share(tmp_path):
     folder = _tiny(
         tmp_path,
-        {"opportunity_id": ["a", "b"], "owner_id": ["r1", "r1"], "created_date": ["2025-01-01"] * 2, "close_date": ["", ""],
-         "status": ["open", "open"], "amount": ["1", "2"], "probability": ["20", "75"]},
+        {
+            "opportunity_id": ["a", "b"],
+            "owner_id": ["r1", "r1"],
+            "created_date": ["2025-01-01"] * 2,
+            "close_date": ["", ""],
+            "status": ["open", "open"],
+            "amount": ["1", "2"],
+            "probability": ["20", "75"],
+        },
     )
     assert analysis.load(folder, as_of=AS_OF).opportunities["probability"].tolist() == [0.2, 0.75]
 
@@ -181,8 +192,14 @@ def test_probability_in_percent_is_read_as_a_share(tmp_path):
 def test_a_quarantined_rep_quarantines_their_deals_with_its_own_reason(tmp_path):
     folder = _tiny(
         tmp_path,
-        {"opportunity_id": ["a", "b"], "owner_id": ["r1", "r2"], "created_date": ["2025-01-01"] * 2, "close_date": ["", ""],
-         "status": ["open", "open"], "amount": ["1", "2"]},
+        {
+            "opportunity_id": ["a", "b"],
+            "owner_id": ["r1", "r2"],
+            "created_date": ["2025-01-01"] * 2,
+            "close_date": ["", ""],
+            "status": ["open", "open"],
+            "amount": ["1", "2"],
+        },
         reps={"rep_id": ["r1", "r2"], "hire_date": ["2020-01-01", "not a date"]},
     )
     ds = analysis.load(folder, as_of=AS_OF)
@@ -273,9 +290,16 @@ IDS = ["a", "b", "c", "d", "e", ""]
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(
-        st.tuples(st.sampled_from(IDS), st.sampled_from(["r1", "r2", "zz", ""]), st.sampled_from(DATES),
-                  st.sampled_from(DATES), st.sampled_from(STATUSES), st.sampled_from(AMOUNTS)),
-        min_size=1, max_size=25,
+        st.tuples(
+            st.sampled_from(IDS),
+            st.sampled_from(["r1", "r2", "zz", ""]),
+            st.sampled_from(DATES),
+            st.sampled_from(DATES),
+            st.sampled_from(STATUSES),
+            st.sampled_from(AMOUNTS),
+        ),
+        min_size=1,
+        max_size=25,
     ),
     reps=st.lists(st.tuples(st.sampled_from(["r1", "r2", "r3", ""]), st.sampled_from(DATES)), min_size=1, max_size=5),
     history=st.lists(st.tuples(st.sampled_from(IDS), st.sampled_from(["A", "B", ""]), st.sampled_from(DATES)), max_size=10),

@@ -131,12 +131,26 @@ def test_backtest_table_and_scores(demo_dir):
 
 
 def test_calibration_table_and_reliability_by_hand(demo_dir):
-    from analysis.backtest import calibration, reliability
+    from analysis.backtest import calibration
+    from analysis.reliability import reliability
 
     ds = analysis.load(demo_dir, as_of=AS_OF)
     cal = calibration(ds, n=3)
-    assert set(cal.columns) == {"cutoff", "period", "opportunity_id", "segment", "age_days", "amount", "pi", "won",
-                                "stage", "stage_days", "cycle_days", "amount_rel", "owner_ratio"}
+    assert set(cal.columns) == {
+        "cutoff",
+        "period",
+        "opportunity_id",
+        "segment",
+        "age_days",
+        "amount",
+        "pi",
+        "won",
+        "stage",
+        "stage_days",
+        "cycle_days",
+        "amount_rel",
+        "owner_ratio",
+    }
     assert cal.pi.between(0, 1).all() and cal.cutoff.nunique() == 3
     # A deal marked won here was won inside the quarter after its cutoff, by the full data.
     o = ds.opportunities.set_index("opportunity_id")
@@ -163,9 +177,17 @@ def test_recalibration_learns_from_the_past_only_and_fixes_zombie_deals(demo_dir
     reps = pd.read_csv(folder / "reps.csv", parse_dates=["hire_date"])
     owners = reps.loc[reps.hire_date <= "2024-11-15", "rep_id"].to_numpy()  # hired before their stale deals began
     created = pd.to_datetime("2024-11-15") + pd.to_timedelta(rng.integers(0, 700, 400), unit="D")
-    zombies = pd.DataFrame({"opportunity_id": [f"Z{i:05d}" for i in range(400)], "owner_id": rng.choice(owners, 400),
-                            "created_date": created.strftime("%Y-%m-%d"), "close_date": "", "status": "open",
-                            "amount": "20000", "segment": "SMB"})
+    zombies = pd.DataFrame(
+        {
+            "opportunity_id": [f"Z{i:05d}" for i in range(400)],
+            "owner_id": rng.choice(owners, 400),
+            "created_date": created.strftime("%Y-%m-%d"),
+            "close_date": "",
+            "status": "open",
+            "amount": "20000",
+            "segment": "SMB",
+        }
+    )
     pd.concat([opps, zombies], ignore_index=True).fillna("").to_csv(folder / "opportunities.csv", index=False)
     ds = analysis.load(folder, as_of=AS_OF)
     plain = calibration(ds, n=2, make=lambda: PipelineForecaster(draws=10))
@@ -206,7 +228,9 @@ def test_months_add_up_to_their_quarter_and_a_quarter_under_way_counts_its_booki
     f = PipelineForecaster(draws=50, seed=0).fit(ds)
     for quarter in ("2027Q1", "2026Q4"):  # one ahead, one under way on the as-of date (2026-11-15)
         months = analysis.calendar.months_of(quarter)
-        assert sum(f.open_deal_probabilities(m).pi.sum() for m in months) == pytest.approx(f.open_deal_probabilities(quarter).pi.sum(), rel=1e-9)
+        assert sum(f.open_deal_probabilities(m).pi.sum() for m in months) == pytest.approx(
+            f.open_deal_probabilities(quarter).pi.sum(), rel=1e-9
+        )
         assert sum(f.new_deal_expectations(m).m.sum() for m in months) == pytest.approx(f.new_deal_expectations(quarter).m.sum(), rel=1e-9)
     o = ds.opportunities
     so_far = o[(o.status == "won") & o.close_date.between("2026-10-01", AS_OF)]

@@ -14,7 +14,9 @@ def draws() -> pd.DataFrame:
     rng = np.random.default_rng(21)
     medians = np.array([100.0, 200.0, 300.0, 400.0])
     m = np.exp(np.log(medians)[:, None] + 0.8 * rng.standard_normal((4, 50_000)))
-    return pd.DataFrame({"rep_id": np.repeat(["a", "b", "c", "d"], m.shape[1]), "draw": np.tile(np.arange(m.shape[1]), 4), "bookings": m.ravel()})
+    return pd.DataFrame(
+        {"rep_id": np.repeat(["a", "b", "c", "d"], m.shape[1]), "draw": np.tile(np.arange(m.shape[1]), 4), "bookings": m.ravel()}
+    )
 
 
 def test_rollup_adds_the_draws_of_reps_with_a_goal_not_their_medians(draws):

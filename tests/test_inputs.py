@@ -51,9 +51,20 @@ def test_a_date_is_the_date_as_written_whatever_its_offset(tmp_path, tables):
     assert (ds.opportunities["created_date"].to_numpy() == want.to_numpy()).all(), "an offset never moves a date"
 
 
-@pytest.mark.parametrize("value, rule", [("2026", "unparseable"), ("2026-01", "unparseable"), ("2026/01/05", "unparseable"),
-                                         ("20260105", "unparseable"), ("2026-1-5", "unparseable"), ("2026-02-30", "unparseable"),
-                                         ("0001-01-01", "range"), ("1600-06-01", "range"), ("2300-01-01", "range")])
+@pytest.mark.parametrize(
+    "value, rule",
+    [
+        ("2026", "unparseable"),
+        ("2026-01", "unparseable"),
+        ("2026/01/05", "unparseable"),
+        ("20260105", "unparseable"),
+        ("2026-1-5", "unparseable"),
+        ("2026-02-30", "unparseable"),
+        ("0001-01-01", "range"),
+        ("1600-06-01", "range"),
+        ("2300-01-01", "range"),
+    ],
+)
 def test_partial_foreign_and_out_of_range_dates_are_quarantined_by_their_own_rule(tmp_path, tables, value, rule):
     opps = _text(tables["opportunities"])
     opps.loc[3, "created_date"] = value
@@ -140,8 +151,11 @@ def test_a_rename_onto_an_existing_column_is_refused(tmp_path, tables):
     mapping.write_text("tables:\n  opportunities:\n    rename: {margin: amount}\n")
     with pytest.raises(MappingError, match=r"m.yaml: tables.opportunities.rename maps 'margin' onto 'amount'"):
         analysis.load(folder, mapping=mapping, as_of=AS_OF)
-    res = subprocess.run([sys.executable, "-m", "analysis", "validate", "--data", str(folder), "--mapping", str(mapping), "--as-of", AS_OF],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", "--data", str(folder), "--mapping", str(mapping), "--as-of", AS_OF],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
 
 
@@ -164,19 +178,29 @@ def test_an_open_deals_expected_close_date_is_kept_when_mapped(tables):
     from analysis.mapping import parse_mapping
 
     m = parse_mapping({"tables": {"opportunities": {"open_close_date_to_expected": True}}})
-    frame = pd.DataFrame({"status": ["open", "open", "won"], "close_date": ["2027-01-10", "2027-02-01", "2026-10-01"],
-                          "expected_close_date": ["2027-03-31", None, None]})
+    frame = pd.DataFrame(
+        {
+            "status": ["open", "open", "won"],
+            "close_date": ["2027-01-10", "2027-02-01", "2026-10-01"],
+            "expected_close_date": ["2027-03-31", None, None],
+        }
+    )
     out = m.apply("opportunities", frame)
     assert out["expected_close_date"].tolist()[:2] == ["2027-03-31", "2027-02-01"] and out["close_date"].tolist()[:2] == [None, None]
     assert out["close_date"].iloc[2] == "2026-10-01"
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda d: (d / "opportunities.csv").rename(d / "opportunities.CSV"), "found opportunities.CSV: file names are case-sensitive"),
-    (lambda d: ((d / "opportunities.csv").unlink(), (d / "opportunities.csv").mkdir()), "opportunities.csv is a folder, not a file"),
-    (lambda d: ((d / "opportunities.csv").unlink(), os.symlink(d / "opportunities.csv", d / "opportunities.csv")),
-     "opportunities.csv is a link that leads to no file"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda d: (d / "opportunities.csv").rename(d / "opportunities.CSV"), "found opportunities.CSV: file names are case-sensitive"),
+        (lambda d: ((d / "opportunities.csv").unlink(), (d / "opportunities.csv").mkdir()), "opportunities.csv is a folder, not a file"),
+        (
+            lambda d: ((d / "opportunities.csv").unlink(), os.symlink(d / "opportunities.csv", d / "opportunities.csv")),
+            "opportunities.csv is a link that leads to no file",
+        ),
+    ],
+)
 def test_a_required_file_under_a_wrong_name_or_not_a_file_says_what_was_found(tmp_path, tables, make, words):
     folder = _folder(tmp_path, tables)
     make(folder)
@@ -244,10 +268,22 @@ def test_rows_keep_their_line_with_blank_lines_and_values_over_several_lines(tmp
     assert ds.opportunities.set_index("opportunity_id").loc[opps.loc[1, "opportunity_id"], "product"] == "Core\nwith notes"
 
 
-@pytest.mark.parametrize("thousands, written, read", [(",", "1,200.50", 1200.5), (",", "1,5", None), (",", "12,34", None),
-                                                      (",", "1.200,50", None), (",", "1,234,567", 1234567.0),
-                                                      (".", "1.200,50", 1200.5), (".", "45360.0", None), (".", "1,5", 1.5),
-                                                      (None, "1e-400", None), (None, "4.5E+04", 45000.0), (None, "$1,200", None)])
+@pytest.mark.parametrize(
+    "thousands, written, read",
+    [
+        (",", "1,200.50", 1200.5),
+        (",", "1,5", None),
+        (",", "12,34", None),
+        (",", "1.200,50", None),
+        (",", "1,234,567", 1234567.0),
+        (".", "1.200,50", 1200.5),
+        (".", "45360.0", None),
+        (".", "1,5", 1.5),
+        (None, "1e-400", None),
+        (None, "4.5E+04", 45000.0),
+        (None, "$1,200", None),
+    ],
+)
 def test_a_thousands_separator_must_group_digits_in_threes(thousands, written, read):
     from analysis.parsing import parse_numbers
 

@@ -17,23 +17,44 @@ from conftest import AS_OF
 
 #: Per table: (column, bad value, the rule it breaks). "{dup}" is replaced by the key of the table's first row.
 FAULTS = {
-    "opportunities": [("amount", "abc", "opportunities.amount.unparseable"), ("amount", "-5", "opportunities.amount.negative"),
-                      ("amount", "inf", "opportunities.amount.unparseable"), ("status", "maybe", "opportunities.status.unparseable"),
-                      ("owner_id", "ghost", "opportunities.unknown_owner"), ("opportunity_id", "{dup}", "opportunities.duplicate"),
-                      ("created_date", "2026/01/05", "opportunities.created_date.unparseable"),
-                      ("created_date", "", "opportunities.created_date.missing"), ("probability", "250", "opportunities.probability.range"),
-                      (None, "ragged", "opportunities.row.fields")],
+    "opportunities": [
+        ("amount", "abc", "opportunities.amount.unparseable"),
+        ("amount", "-5", "opportunities.amount.negative"),
+        ("amount", "inf", "opportunities.amount.unparseable"),
+        ("status", "maybe", "opportunities.status.unparseable"),
+        ("owner_id", "ghost", "opportunities.unknown_owner"),
+        ("opportunity_id", "{dup}", "opportunities.duplicate"),
+        ("created_date", "2026/01/05", "opportunities.created_date.unparseable"),
+        ("created_date", "", "opportunities.created_date.missing"),
+        ("probability", "250", "opportunities.probability.range"),
+        (None, "ragged", "opportunities.row.fields"),
+    ],
     "reps": [("fte", "2", "reps.fte.range"), ("hire_date", "someday", "reps.hire_date.unparseable"), ("rep_id", "", "reps.rep_id.missing")],
-    "stage_history": [("opportunity_id", "ghost", "stage_history.unknown_opportunity"),
-                      ("entered_date", "2026-13-01", "stage_history.entered_date.unparseable")],
-    "spend": [("amount", "-1", "spend.amount.negative"), ("month", "2026-13", "spend.month.unparseable"),
-              ("category", "travel", "spend.category.unparseable")],
-    "leads": [("created_date", "x", "leads.created_date.unparseable"), ("opportunity_id", "ghost", "leads.unknown_opportunity"),
-              ("lead_id", "{dup}", "leads.duplicate")],
-    "quotas": [("quota", "-1", "quotas.quota.negative"), ("period", "2026Q5", "quotas.period.unparseable"),
-               ("rep_id", "ghost", "quotas.unknown_rep"), (None, "ragged", "quotas.row.fields")],
-    "targets": [("target", "0", "targets.target.zero"), ("target", "1e400", "targets.target.unparseable"),
-                ("period", "Q1", "targets.period.unparseable")],
+    "stage_history": [
+        ("opportunity_id", "ghost", "stage_history.unknown_opportunity"),
+        ("entered_date", "2026-13-01", "stage_history.entered_date.unparseable"),
+    ],
+    "spend": [
+        ("amount", "-1", "spend.amount.negative"),
+        ("month", "2026-13", "spend.month.unparseable"),
+        ("category", "travel", "spend.category.unparseable"),
+    ],
+    "leads": [
+        ("created_date", "x", "leads.created_date.unparseable"),
+        ("opportunity_id", "ghost", "leads.unknown_opportunity"),
+        ("lead_id", "{dup}", "leads.duplicate"),
+    ],
+    "quotas": [
+        ("quota", "-1", "quotas.quota.negative"),
+        ("period", "2026Q5", "quotas.period.unparseable"),
+        ("rep_id", "ghost", "quotas.unknown_rep"),
+        (None, "ragged", "quotas.row.fields"),
+    ],
+    "targets": [
+        ("target", "0", "targets.target.zero"),
+        ("target", "1e400", "targets.target.unparseable"),
+        ("period", "Q1", "targets.period.unparseable"),
+    ],
 }
 KEYS = {"opportunities": "opportunity_id", "reps": "rep_id", "leads": "lead_id"}
 BASE = demo._as_text  # every table as the text a CSV export holds

@@ -34,11 +34,22 @@ def test_maven_preset_uses_or_quarantines_every_row():
     assert o.loc[o["status"] == "lost", "amount"].isna().all()  # a lost deal's 0 is not its size
     assert o.loc[o["status"] == "won", "amount"].sum() == sum(int(r["close_value"]) for r in raw if r["deal_stage"] == "Won")
     assert "GTXPro" not in set(o["product"]) and (o["product"] == "GTX Pro").sum() == sum(
-        r["product"] == "GTXPro" for r in raw if r["deal_stage"] != "Prospecting")
+        r["product"] == "GTXPro" for r in raw if r["deal_stage"] != "Prospecting"
+    )
     assert acc.loc["reps", "rows_used"] == 35 and ds.reps["team"].nunique() == 6
     assert set(ds.reps["rep_id"]) - set(o["owner_id"]) == {
-        "Carl Lin", "Natalya Ivanova", "Carol Thompson", "Mei-Mei Johns", "Elizabeth Anderson"}
-    assert set(ds.ignored) == {"accounts.csv", "data_dictionary.csv", "products.csv", "SOURCE.md"}  # every file outside the contract is named
+        "Carl Lin",
+        "Natalya Ivanova",
+        "Carol Thompson",
+        "Mei-Mei Johns",
+        "Elizabeth Anderson",
+    }
+    assert set(ds.ignored) == {
+        "accounts.csv",
+        "data_dictionary.csv",
+        "products.csv",
+        "SOURCE.md",
+    }  # every file outside the contract is named
 
 
 @pytest.mark.shared
@@ -105,8 +116,14 @@ def test_user_mapping_file(tmp_path):
     data = tmp_path / "crm"
     data.mkdir()
     pd.DataFrame(
-        {"Deal": ["d1", "d2"], "Who": ["u1", "u1"], "Opened": ["15/01/2025", "01/02/2025"], "Closed": ["28/02/2025", ""],
-         "State": ["Gewonnen", "Offen"], "Value": ["1.500", "2.000"]}
+        {
+            "Deal": ["d1", "d2"],
+            "Who": ["u1", "u1"],
+            "Opened": ["15/01/2025", "01/02/2025"],
+            "Closed": ["28/02/2025", ""],
+            "State": ["Gewonnen", "Offen"],
+            "Value": ["1.500", "2.000"],
+        }
     ).to_csv(data / "deals.csv", index=False)
     pd.DataFrame({"User": ["u1"]}).to_csv(data / "users.csv", index=False)
     (tmp_path / "m.yaml").write_text(

@@ -16,15 +16,7 @@ from hypothesis import strategies as st
 
 import analysis
 from analysis import demo
-from analysis.metrics import (
-    cac_payback_months,
-    definitions,
-    expected_attainment,
-    ltv,
-    metrics_table,
-    required_coverage,
-    velocity,
-)
+from analysis.metrics import cac_payback_months, definitions, expected_attainment, ltv, metrics_table, required_coverage, velocity
 from conftest import AS_OF, shared_dataset
 
 DESCRIPTIVE = ["bookings", "won_deals", "lost_deals", "win_rate", "avg_deal_size", "median_deal_size", "median_cycle_days", "new_customers"]
@@ -45,7 +37,13 @@ def independent_descriptive(ds) -> dict[tuple, float]:
         if r["status"] == "open":
             continue
         period = _quarter(r["close_date"].date(), ds.fiscal_year_start)
-        keys = [("company", "all"), ("team", team.get(r["owner_id"], "unassigned")), ("segment", r["segment"]), ("rep", r["owner_id"]), ("lead_source", r["lead_source"])]
+        keys = [
+            ("company", "all"),
+            ("team", team.get(r["owner_id"], "unassigned")),
+            ("segment", r["segment"]),
+            ("rep", r["owner_id"]),
+            ("lead_source", r["lead_source"]),
+        ]
         for dim, grp in keys:
             a = acc[(dim, grp, period)]
             if r["status"] == "won":
@@ -103,7 +101,9 @@ def test_descriptive_metrics_on_maven():
     assert c[("bookings", "2017Q4")] > 0 and c[("won_deals", "2017Q1")] > 0
     # Reps without deals still get a defined row: zero bookings, "no closed deals".
     carl = table[(table.dimension == "rep") & (table.group == "Carl Lin") & (table.period == "2017Q2")].set_index("metric")
-    assert carl.loc["bookings", "value"] == 0 and np.isnan(carl.loc["win_rate", "value"]) and carl.loc["win_rate", "note"] == "no closed deals"
+    assert (
+        carl.loc["bookings", "value"] == 0 and np.isnan(carl.loc["win_rate", "value"]) and carl.loc["win_rate", "note"] == "no closed deals"
+    )
     # Censoring-aware beside naive for a cohort with open deals: the naive rate overstates.
     cohort = table[(table.dimension == "company") & (table.period == "2017Q3")].set_index("metric")
     assert cohort.loc["win_rate_cohort_naive", "value"] > cohort.loc["win_rate_cohort", "value"]
@@ -114,9 +114,23 @@ def test_table_shape_and_every_metric_is_defined(demo_table):
     assert set(demo_table.dimension) == {"company", "team", "segment", "rep", "lead_source"}
     defined = set(definitions().metric)
     assert set(demo_table.metric) <= defined
-    assert {"win_rate_cohort", "cycle_days_cohort", "win_rate_shrunk", "avg_deal_size_shrunk", "velocity", "cac", "cac_lagged",
-            "quota_attainment", "attainment_rate", "consecutive_misses", "pipeline_coverage", "required_coverage",
-            "lead_conversion", "stage_conversion", "stage_conversion_censored"} <= set(demo_table.metric)
+    assert {
+        "win_rate_cohort",
+        "cycle_days_cohort",
+        "win_rate_shrunk",
+        "avg_deal_size_shrunk",
+        "velocity",
+        "cac",
+        "cac_lagged",
+        "quota_attainment",
+        "attainment_rate",
+        "consecutive_misses",
+        "pipeline_coverage",
+        "required_coverage",
+        "lead_conversion",
+        "stage_conversion",
+        "stage_conversion_censored",
+    } <= set(demo_table.metric)
     assert not (demo_table.value.isna() & demo_table.note.eq("")).any()  # never silently empty
     has = demo_table.lower.notna()
     assert (demo_table.lower[has] <= demo_table.value[has] + 1e-9).all() and (demo_table.value[has] <= demo_table.upper[has] + 1e-9).all()
@@ -189,12 +203,38 @@ def test_check12_cac_lag_and_payback(tmp_path):
     rows = []
     for month, n in customers.items():
         for i in range(n):
-            rows.append({"opportunity_id": f"{month}-{i}", "owner_id": "r1", "account_id": f"{month}-{i}", "created_date": f"{month}-01",
-                         "close_date": f"{month}-15", "status": "won", "amount": 100, "type": "new"})
-    rows.append({"opportunity_id": "lost-jan", "owner_id": "r1", "account_id": "q", "created_date": "2025-01-05",
-                 "close_date": "2025-01-20", "status": "lost", "amount": 5, "type": "new"})
-    spend = pd.DataFrame({"month": [str(m) for m in spend_months for _ in (0, 1)], "category": ["marketing", "sales"] * 5,
-                          "channel": "all", "amount": [v * s for v in spend_total for s in (0.3, 0.7)]})
+            rows.append(
+                {
+                    "opportunity_id": f"{month}-{i}",
+                    "owner_id": "r1",
+                    "account_id": f"{month}-{i}",
+                    "created_date": f"{month}-01",
+                    "close_date": f"{month}-15",
+                    "status": "won",
+                    "amount": 100,
+                    "type": "new",
+                }
+            )
+    rows.append(
+        {
+            "opportunity_id": "lost-jan",
+            "owner_id": "r1",
+            "account_id": "q",
+            "created_date": "2025-01-05",
+            "close_date": "2025-01-20",
+            "status": "lost",
+            "amount": 5,
+            "type": "new",
+        }
+    )
+    spend = pd.DataFrame(
+        {
+            "month": [str(m) for m in spend_months for _ in (0, 1)],
+            "category": ["marketing", "sales"] * 5,
+            "channel": "all",
+            "amount": [v * s for v in spend_total for s in (0.3, 0.7)],
+        }
+    )
     folder = _write_tables(tmp_path, opportunities=pd.DataFrame(rows), reps=pd.DataFrame({"rep_id": ["r1"]}), spend=spend)
     ds = analysis.load(folder, as_of="2025-06-30")
     table = metrics_table(ds, freq="M", cac_lag_months=1, gross_margin=0.8, revenue_per_customer=1000)
@@ -222,7 +262,9 @@ def test_edge_cases_give_defined_answers(tmp_path):
             "type": ["expansion", "new", "new"],
         }
     )
-    spend = pd.DataFrame({"month": ["2025-01", "2025-03"], "category": ["marketing", "sales"], "channel": ["all", "all"], "amount": [10, 20]})
+    spend = pd.DataFrame(
+        {"month": ["2025-01", "2025-03"], "category": ["marketing", "sales"], "channel": ["all", "all"], "amount": [10, 20]}
+    )
     folder = _write_tables(tmp_path, opportunities=opps, reps=pd.DataFrame({"rep_id": ["r1", "r2"]}), spend=spend)
     table = metrics_table(analysis.load(folder, as_of="2025-08-15"))
     get = table.set_index(["metric", "dimension", "group", "period"])
@@ -258,7 +300,9 @@ def test_a_snapshot_gives_the_same_past_quarter_metrics_as_a_run_on_that_date(de
     then = analysis.load(folder, as_of=cutoff)
     a, b = metrics_table(snap), metrics_table(then)
     key = ["metric", "dimension", "group", "period"]
-    pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True), check_exact=False, rtol=1e-9
+    )
     # Past quarters' closed-deal metrics do not move when later data arrives.
     full = metrics_table(demo_ds)
     past = lambda t: t[t.metric.isin(DESCRIPTIVE) & (t.period <= "2025Q3") & (t.dimension != "rep")].set_index(key)["value"]  # noqa: E731

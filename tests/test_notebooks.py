@@ -46,7 +46,9 @@ def test_scheduled_notebooks_are_thin_with_one_typed_parameters_cell(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             tree = ast.parse(cell.source)
-            assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree)), f"{path.name}: logic belongs in the package"
+            assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree)), (
+                f"{path.name}: logic belongs in the package"
+            )
             if "parameters" not in cell.metadata.get("tags", []):  # the parameters cell is one line per parameter
                 assert len(cell.source.splitlines()) <= 12, f"{path.name}: keep code cells short"
 
@@ -71,7 +73,8 @@ def test_exploratory_notebooks_run_on_small_data(path, demo_dir, tmp_path):
     params = {"data": str(demo_dir), "as_of": AS_OF}
     if "draws" in pm.inspect_notebook(str(path)):
         params["draws"] = 200
-    out = pm.execute_notebook(str(path), str(tmp_path / path.name), parameters=params, cwd=str(path.parent),
-                              progress_bar=False, log_output=False)
+    out = pm.execute_notebook(
+        str(path), str(tmp_path / path.name), parameters=params, cwd=str(path.parent), progress_bar=False, log_output=False
+    )
     errors = [o for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors

@@ -35,8 +35,25 @@ def _conda_pins() -> dict[str, str]:
 def test_every_dependency_is_pinned_exactly_and_environment_yml_agrees():
     pyproject, conda = _pyproject_pins(), _conda_pins()
     assert pyproject == conda
-    for required in ["jupyterlab", "pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "seaborn", "matplotlib",
-                     "papermill", "nbconvert", "ipykernel", "pandera", "pyarrow", "openpyxl", "sqlalchemy", "pytest", "hypothesis"]:
+    for required in [
+        "jupyterlab",
+        "pandas",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "statsmodels",
+        "seaborn",
+        "matplotlib",
+        "papermill",
+        "nbconvert",
+        "ipykernel",
+        "pandera",
+        "pyarrow",
+        "openpyxl",
+        "sqlalchemy",
+        "pytest",
+        "hypothesis",
+    ]:
         assert required in pyproject, required
 
 

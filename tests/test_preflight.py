@@ -20,8 +20,15 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("text, words", [("", "is not a date written YYYY-MM-DD"), ("2026-13-45", "is not a calendar date"),
-                                         ("yesterday", "is not a date written YYYY-MM-DD"), ("2026/01/05", "YYYY-MM-DD")])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("", "is not a date written YYYY-MM-DD"),
+        ("2026-13-45", "is not a calendar date"),
+        ("yesterday", "is not a date written YYYY-MM-DD"),
+        ("2026/01/05", "YYYY-MM-DD"),
+    ],
+)
 def test_an_as_of_that_is_not_a_date_is_named(text, words):
     with pytest.raises(DataError) as err:
         preflight.parse_as_of(text)
@@ -33,12 +40,21 @@ def test_as_of_parses_iso_days_and_defaults_to_today():
     assert preflight.parse_as_of(None) == pd.Timestamp.today().normalize()
 
 
-@pytest.mark.parametrize("label, fy, ok", [
-    ("next", 1, "2027Q1"), ("2026Q4", 1, "2026Q4"),  # the quarter under way may be planned
-    ("2026Q3", 1, None), ("2020Q1", 1, None),  # not after the last complete quarter
-    ("2028Q4", 1, "2028Q4"), ("2029Q1", 1, None),  # eight quarters ahead at most
-    ("2027Q4", 4, "2027Q4"), ("2027Q2", 4, None), ("2026q1", 1, None), ("Q1", 1, None),  # April start: 2026-11-15 is in 2027Q3
-])
+@pytest.mark.parametrize(
+    "label, fy, ok",
+    [
+        ("next", 1, "2027Q1"),
+        ("2026Q4", 1, "2026Q4"),  # the quarter under way may be planned
+        ("2026Q3", 1, None),
+        ("2020Q1", 1, None),  # not after the last complete quarter
+        ("2028Q4", 1, "2028Q4"),
+        ("2029Q1", 1, None),  # eight quarters ahead at most
+        ("2027Q4", 4, "2027Q4"),
+        ("2027Q2", 4, None),
+        ("2026q1", 1, None),
+        ("Q1", 1, None),  # April start: 2026-11-15 is in 2027Q3
+    ],
+)
 def test_the_period_must_lie_after_the_last_complete_quarter_and_not_too_far(label, fy, ok):
     as_of = pd.Timestamp(AS_OF)
     if ok:
@@ -55,11 +71,20 @@ def test_a_quarter_end_as_of_makes_that_quarter_complete():
     assert preflight.run_period("next", pd.Timestamp("2026-09-30"), 1) == "2026Q4"
 
 
-@pytest.mark.parametrize("overrides, words", [
-    ({"draws": "abc"}, "draws must be a whole number"), ({"draws": 5}, "from 100"), ({"attainment_share": 1.5}, "attainment_share"),
-    ({"backtest_quarters": -1}, "backtest_quarters"), ({"colour": "red"}, "unknown setting"), ({"fiscal_year_start": 13}, "use --fiscal-year-start"),
-    ({"period": "2027Q1"}, "use --period"), ({"data": "x"}, "use --data"), ({"ramp_schedule": "fast"}, "ramp_schedule"),
-])
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"draws": "abc"}, "draws must be a whole number"),
+        ({"draws": 5}, "from 100"),
+        ({"attainment_share": 1.5}, "attainment_share"),
+        ({"backtest_quarters": -1}, "backtest_quarters"),
+        ({"colour": "red"}, "unknown setting"),
+        ({"fiscal_year_start": 13}, "use --fiscal-year-start"),
+        ({"period": "2027Q1"}, "use --period"),
+        ({"data": "x"}, "use --data"),
+        ({"ramp_schedule": "fast"}, "ramp_schedule"),
+    ],
+)
 def test_every_param_is_checked_before_the_run(overrides, words):
     with pytest.raises(DataError) as err:
         preflight.settings_with(Settings(), overrides)
@@ -116,9 +141,17 @@ def test_a_quota_type_the_data_cannot_count_and_an_unreadable_pay_plan(tiny, tmp
 
 def test_validate_and_run_refuse_the_same_settings_with_exit_2(tiny, tmp_path):
     out = tmp_path / "reports"
-    for args in (["--period", "2020Q1"], ["--period", "2035Q1"], ["--fiscal-year-start", "13"], ["--fiscal-year-start", "0"],
-                 ["--as-of", ""], ["--as-of", "2026-13-45"], ["--param", "draws=0"], ["--param", "quota_type=activities"],
-                 ["--as-of", "2019-01-01"]):
+    for args in (
+        ["--period", "2020Q1"],
+        ["--period", "2035Q1"],
+        ["--fiscal-year-start", "13"],
+        ["--fiscal-year-start", "0"],
+        ["--as-of", ""],
+        ["--as-of", "2026-13-45"],
+        ["--param", "draws=0"],
+        ["--param", "quota_type=activities"],
+        ["--as-of", "2019-01-01"],
+    ):
         base = ["--data", str(tiny), *(["--as-of", AS_OF] if "--as-of" not in args else []), *args]
         v = cli("validate", *base)
         r = cli("run", *base, "--out", str(out))

@@ -42,7 +42,9 @@ def test_check4_gonik_elicits_a_quantile_not_the_mean():
     a = rng.lognormal(0.0, 0.5, 200_000)
     grid = np.arange(0.5, 1.6, 0.005)
     best = grid[int(np.argmax([gonik_payout(f, a, 1.0).mean() for f in grid]))]
-    assert best == pytest.approx(1.00, abs=0.0101) and abs(best - a.mean()) > 0.1  # the median (±0.01 plus grid rounding), not the mean 1.13
+    assert (
+        best == pytest.approx(1.00, abs=0.0101) and abs(best - a.mean()) > 0.1
+    )  # the median (±0.01 plus grid rounding), not the mean 1.13
     assert gonik_elicited_quantile() == pytest.approx(0.5)
     tau = gonik_elicited_quantile(100, 70, 150)
     assert tau == pytest.approx(0.375)
@@ -95,7 +97,9 @@ def demo_plan(demo_dir):
 
 def test_recommendation_sums_to_what_was_asked_and_is_fairer_than_budget_per_rep(demo_plan):
     ds, sims, target = demo_plan
-    plan = QuotaRecommender(overassignment=0.10, attainment_share=0.65).recommend(sims.rep_draws(), target, reps=ds.reps, period=sims.period)
+    plan = QuotaRecommender(overassignment=0.10, attainment_share=0.65).recommend(
+        sims.rep_draws(), target, reps=ds.reps, period=sims.period
+    )
     q = plan.quotas
     assert q.quota.sum() == pytest.approx(target * 1.10, abs=1e-6)
     assert (q.quota >= 0).all() and q.rep_id.is_unique
@@ -136,7 +140,16 @@ def test_policy_backtest_realised_share_is_near_the_target_share(demo_dir):
 
     ds = analysis.load(demo_dir, as_of=AS_OF)
     pb = policy_backtest(ds, n=4, make=lambda: PipelineForecaster(draws=500, seed=0))
-    assert set(pb.columns) == {"period", "method", "reps", "expected_share", "realised_share", "attainment_sd", "within_20pct", "plan_vs_actual"}
+    assert set(pb.columns) == {
+        "period",
+        "method",
+        "reps",
+        "expected_share",
+        "realised_share",
+        "attainment_sd",
+        "within_20pct",
+        "plan_vs_actual",
+    }
     assert pb.period.nunique() == 4 and {"equal chance (realistic)", "budget ÷ active reps"} <= set(pb.method)
     realistic = pb[pb.method == "equal chance (realistic)"]
     assert realistic.expected_share.round(6).eq(0.65).all()
@@ -155,8 +168,13 @@ def test_policy_backtest_realised_share_is_near_the_target_share(demo_dir):
 
 
 def test_a_rep_without_any_forecast_is_flagged():
-    draws = pd.DataFrame({"rep_id": np.repeat(["a", "b", "z"], 100), "draw": np.tile(np.arange(100), 3),
-                          "bookings": np.r_[np.linspace(50, 150, 100), np.linspace(80, 240, 100), np.zeros(100)]})
+    draws = pd.DataFrame(
+        {
+            "rep_id": np.repeat(["a", "b", "z"], 100),
+            "draw": np.tile(np.arange(100), 3),
+            "bookings": np.r_[np.linspace(50, 150, 100), np.linspace(80, 240, 100), np.zeros(100)],
+        }
+    )
     plan = QuotaRecommender(overassignment=0.0).recommend(draws, 200.0)
     q = plan.quotas.set_index("rep_id")
     assert q.loc["z", "quota"] == 0 and "set this quota by hand" in q.loc["z", "flags"] and q.loc["a", "flags"] == ""
@@ -164,7 +182,9 @@ def test_a_rep_without_any_forecast_is_flagged():
 
 
 def _metric_rows(rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["metric", "group", "period", "value", "n"]).assign(dimension="rep", lower=np.nan, upper=np.nan, note="")
+    return pd.DataFrame(rows, columns=["metric", "group", "period", "value", "n"]).assign(
+        dimension="rep", lower=np.nan, upper=np.nan, note=""
+    )
 
 
 def test_coaching_points_at_the_weakest_driver_and_reports_the_gap():
@@ -174,11 +194,19 @@ def test_coaching_points_at_the_weakest_driver_and_reports_the_gap():
     rows = []
     # a: misses twice, creates as many deals as peers but wins half as often; b: misses once; c, d: peers.
     for rep, misses, att, quota, created, win, size, cycle in [
-        ("a", 2, 0.6, 100_000, 40, 0.15, 10_000, 40), ("b", 1, 0.9, 100_000, 20, 0.30, 10_000, 40),
-        ("c", 0, 1.2, 100_000, 40, 0.30, 10_000, 40), ("d", 0, 1.1, 100_000, 40, 0.30, 10_500, 100)]:
-        rows += [("consecutive_misses", rep, p, misses, np.nan), ("quota_attainment", rep, p, att, quota),
-                 ("win_rate_cohort", rep, p, 0.3, created), ("win_rate_shrunk", rep, p, win, 10),
-                 ("avg_deal_size_shrunk", rep, p, size, 5), ("median_cycle_days", rep, p, cycle, 5)]
+        ("a", 2, 0.6, 100_000, 40, 0.15, 10_000, 40),
+        ("b", 1, 0.9, 100_000, 20, 0.30, 10_000, 40),
+        ("c", 0, 1.2, 100_000, 40, 0.30, 10_000, 40),
+        ("d", 0, 1.1, 100_000, 40, 0.30, 10_500, 100),
+    ]:
+        rows += [
+            ("consecutive_misses", rep, p, misses, np.nan),
+            ("quota_attainment", rep, p, att, quota),
+            ("win_rate_cohort", rep, p, 0.3, created),
+            ("win_rate_shrunk", rep, p, win, 10),
+            ("avg_deal_size_shrunk", rep, p, size, 5),
+            ("median_cycle_days", rep, p, cycle, 5),
+        ]
     reps = pd.DataFrame({"rep_id": list("abcd"), "name": ["Ann", "Bo", "Cy", "Di"], "team": "T"})
     out = coaching(_metric_rows(rows), reps, p, min_misses=2)
     assert out.rep_id.tolist() == ["a"] and out.misses.iloc[0] == 2
@@ -194,10 +222,20 @@ def test_coaching_points_at_the_weakest_driver_and_reports_the_gap():
 def test_leaderboard_recognises_top_and_most_improved():
     from analysis.monitoring import leaderboard
 
-    rows = [("quota_attainment", "a", "Q2", 1.4, 1), ("quota_attainment", "b", "Q2", 1.1, 1), ("quota_attainment", "c", "Q2", 0.7, 1),
-            ("quota_attainment", "a", "Q1", 1.3, 1), ("quota_attainment", "b", "Q1", 0.5, 1), ("quota_attainment", "c", "Q1", 0.6, 1),
-            ("bookings", "a", "Q2", 140, 1), ("bookings", "b", "Q2", 110, 1), ("bookings", "c", "Q2", 70, 1),
-            ("win_rate", "a", "Q2", 0.4, 1), ("win_rate", "b", "Q2", 0.3, 1), ("win_rate", "c", "Q2", 0.2, 1)]
+    rows = [
+        ("quota_attainment", "a", "Q2", 1.4, 1),
+        ("quota_attainment", "b", "Q2", 1.1, 1),
+        ("quota_attainment", "c", "Q2", 0.7, 1),
+        ("quota_attainment", "a", "Q1", 1.3, 1),
+        ("quota_attainment", "b", "Q1", 0.5, 1),
+        ("quota_attainment", "c", "Q1", 0.6, 1),
+        ("bookings", "a", "Q2", 140, 1),
+        ("bookings", "b", "Q2", 110, 1),
+        ("bookings", "c", "Q2", 70, 1),
+        ("win_rate", "a", "Q2", 0.4, 1),
+        ("win_rate", "b", "Q2", 0.3, 1),
+        ("win_rate", "c", "Q2", 0.2, 1),
+    ]
     reps = pd.DataFrame({"rep_id": list("abc"), "name": list("ABC"), "team": "T"})
     board = leaderboard(_metric_rows(rows), reps, "Q2", "Q1").set_index("rep_id")
     assert list(board.index) == ["a", "b", "c"]
@@ -237,7 +275,9 @@ def test_team_targets_are_respected_first_and_the_rest_share_what_is_left():
 def test_team_targets_that_do_not_add_up_or_have_no_reps_are_said():
     draws = _lognormal_draws([100, 200, 300, 400])
     reps = pd.DataFrame({"rep_id": ["r00", "r01", "r02", "r03"], "team": ["A", "A", "B", "B"]})
-    plan = QuotaRecommender(overassignment=0.0).recommend(draws, 1000.0, reps=reps, team_targets=pd.Series({"A": 300.0, "B": 500.0, "Z": 50.0}))
+    plan = QuotaRecommender(overassignment=0.0).recommend(
+        draws, 1000.0, reps=reps, team_targets=pd.Series({"A": 300.0, "B": 500.0, "Z": 50.0})
+    )
     text = " ".join(plan.warnings)
     assert "Z" in text and "without any active rep" in text
     assert "add up to 850, not the company target 1,000" in text
@@ -266,8 +306,14 @@ def test_ramp_view_counts_capacity_at_the_ramp_check13():
     from analysis.quota import QuotaPlan, ramp_view
 
     factors = [1.0] * 6 + [0.0, 0.5, 1.0, 1.0]  # METHODS check 13, one quarter: 6 ramped, 4 hires at 0 / 50 / 100 / 100 %
-    quotas = pd.DataFrame({"rep_id": list("abcdefghij"), "team": "T", "quota": [250_000.0] * 6 + [0.0, 125_000.0, 250_000.0, 250_000.0],
-                           "ramp_factor": factors})
+    quotas = pd.DataFrame(
+        {
+            "rep_id": list("abcdefghij"),
+            "team": "T",
+            "quota": [250_000.0] * 6 + [0.0, 125_000.0, 250_000.0, 250_000.0],
+            "ramp_factor": factors,
+        }
+    )
     plan = QuotaPlan(period="Q", mode="plan", target=1.0, quotas=quotas, methods=pd.DataFrame(), p_hat=0.5)
     v = ramp_view(plan).set_index("team")
     assert v.loc["all teams", "headcount_capacity"] == pytest.approx(2_500_000)
@@ -281,8 +327,9 @@ def test_demo_plan_with_team_targets_and_cap(demo_plan):
     ds, sims, target = demo_plan
     inputs = plan_inputs(ds, sims.period)
     assert len(inputs.team_targets) and inputs.target == target
-    plan = QuotaRecommender(max_change=0.5).recommend(sims.rep_draws(), inputs.target, reps=inputs.reps, period=sims.period,
-                                                      team_targets=inputs.team_targets, previous=inputs.previous)
+    plan = QuotaRecommender(max_change=0.5).recommend(
+        sims.rep_draws(), inputs.target, reps=inputs.reps, period=sims.period, team_targets=inputs.team_targets, previous=inputs.previous
+    )
     q = plan.quotas
     for team, t in inputs.team_targets.items():
         if (q.team == team).any() and "cannot add up" not in " ".join(plan.warnings):

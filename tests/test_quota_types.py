@@ -93,8 +93,14 @@ def test_targets_carry_their_quota_type_and_a_won_deals_plan_sums_to_its_target(
     folder = tmp_path / "typed"
     shutil.copytree(demo_dir, folder)
     t = pd.read_csv(folder / "targets.csv", dtype=str)
-    extra = pd.DataFrame({"period": ["2027Q1", "2027Q1", "2027Q1"], "target": ["40", "9", "5"], "team": ["", "", ""],
-                          "quota_type": ["won_deals", "won_deals", "calls"]})
+    extra = pd.DataFrame(
+        {
+            "period": ["2027Q1", "2027Q1", "2027Q1"],
+            "target": ["40", "9", "5"],
+            "team": ["", "", ""],
+            "quota_type": ["won_deals", "won_deals", "calls"],
+        }
+    )
     pd.concat([t.assign(quota_type=""), extra]).to_csv(folder / "targets.csv", index=False)
     ds = analysis.load(folder, as_of=AS_OF)
     rules = ds.quarantine[ds.quarantine["table"] == "targets"]["rule"].tolist()
@@ -105,7 +111,9 @@ def test_targets_carry_their_quota_type_and_a_won_deals_plan_sums_to_its_target(
     inputs = plan_inputs(ds, "2027Q1", quota_type="won_deals")
     assert inputs.target == 40.0 and inputs.previous.empty and inputs.goals.empty
     draws = PipelineForecaster(draws=1000, measure="count").fit(ds).predict("2027Q1").rep_draws()
-    plan = QuotaRecommender(quota_type="won_deals").recommend(draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, period="2027Q1")
+    plan = QuotaRecommender(quota_type="won_deals").recommend(
+        draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, period="2027Q1"
+    )
     assert plan.quotas.quota.sum() == pytest.approx(44.0, abs=1e-6) and (plan.quotas.quota_type == "won_deals").all()
     assert "won deals" in plan.quotas.reason.iloc[0]
     # Activities have no target here: quotas at the attainment share, nothing reconciled, said so.

@@ -78,13 +78,19 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
     weights = pd.read_csv(final / "forecast_weights.csv")
     combined = everything[everything.method == "combined"].drop(columns="method").reset_index(drop=True)
     parts = everything[(everything.method != "combined") & (everything.level != "rep") & everything.period.isin(quarters)]
-    np.testing.assert_allclose(combined[["mean", "p10", "p50", "p90"]].to_numpy(),
-                               series.combine(parts, weights)[["mean", "p10", "p50", "p90"]].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        combined[["mean", "p10", "p50", "p90"]].to_numpy(),
+        series.combine(parts, weights)[["mean", "p10", "p50", "p90"]].to_numpy(),
+        rtol=1e-9,
+    )
     draws = pd.read_parquet(final / "rep_draws.parquet")
     # The quotas' draws come from the pipeline variant with the lower company-level pinball loss in the backtest.
     bt = pd.read_csv(final / "backtest.csv")
     company = bt[(bt.level == "company") & bt.method.isin(["pipeline", "pipeline_recalibrated"])]
-    loss = company.groupby("method").apply(lambda b: (sum(pinball(b.actual, b[c], t) for c, t in (("p10", .1), ("p50", .5), ("p90", .9))) / b.scale).mean(), include_groups=False)
+    loss = company.groupby("method").apply(
+        lambda b: (sum(pinball(b.actual, b[c], t) for c, t in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))) / b.scale).mean(),
+        include_groups=False,
+    )
     chosen = everything[(everything.method == loss.idxmin()) & (everything.period == PERIOD) & (everything.level == "rep")]
     assert draws.groupby("rep_id").bookings.median().round(6).to_dict() == chosen.set_index("group").p50.round(6).to_dict()
     assert set(pd.read_csv(final / "backtest.csv").cutoff.unique()).__len__() == 6
@@ -92,15 +98,38 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
 
     inputs = quota.plan_inputs(ds, PERIOD)
     plan = quota.QuotaRecommender(max_change=Settings().max_quota_change).recommend(
-        draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals, period=PERIOD,
-        team_targets=inputs.team_targets, previous=inputs.previous)
+        draws,
+        inputs.target,
+        reps=inputs.reps,
+        last_year=inputs.last_year,
+        goals=inputs.goals,
+        period=PERIOD,
+        team_targets=inputs.team_targets,
+        previous=inputs.previous,
+    )
     quotas = pd.read_csv(final / "quotas.csv", keep_default_na=False, na_values=[""])
     np.testing.assert_allclose(quotas["quota"], plan.quotas["quota"], rtol=1e-9)
     asked = plan.pools["asked"].sum() if len(inputs.team_targets) else inputs.target * 1.10  # team targets come first
     if not any("cannot add up" in w for w in plan.warnings):
         assert quotas["quota"].sum() == pytest.approx(asked, abs=1e-3)
-    for col in ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
-                "ramp_factor", "goal", "flags", "reason", "quota_budget_per_rep", "quota_last_year_plus_growth"]:
+    for col in [
+        "rep_id",
+        "name",
+        "team",
+        "period",
+        "quota",
+        "p_attain",
+        "method",
+        "forecast_p10",
+        "forecast_p50",
+        "forecast_p90",
+        "ramp_factor",
+        "goal",
+        "flags",
+        "reason",
+        "quota_budget_per_rep",
+        "quota_last_year_plus_growth",
+    ]:
         assert col in quotas.columns, col
     book = pd.read_excel(final / "quotas.xlsx", sheet_name=None)
     assert "Summary" in book and sum(len(v) for k, v in book.items() if k != "Summary") == len(quotas)
@@ -144,7 +173,9 @@ def test_a_failing_notebook_stops_the_run_and_leaves_the_previous_one_untouched(
     out, final = first_run
     before = _digest(final)
     bad = tmp_path / "30-break-things.ipynb"
-    nb = _notebook(nbformat.v4.new_code_cell('period = "x"  # quarter', metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("1 / 0"))
+    nb = _notebook(
+        nbformat.v4.new_code_cell('period = "x"  # quarter', metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("1 / 0")
+    )
     nbformat.write(nb, bad)
     notebooks = [*report.scheduled_notebooks()[:1], bad]
     with pytest.raises(report.RunError, match=r"notebook 30-break-things.ipynb failed: ZeroDivisionError"):
@@ -160,7 +191,11 @@ def test_second_run_of_the_same_period_is_refused_while_one_runs(demo_dir, tmp_p
     (tmp_path / f".{PERIOD}.lock").write_text("pid 1 on elsewhere, started earlier")
     with pytest.raises(report.RunLocked, match="another run of this period is in progress"):
         report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=tmp_path, log=lambda *_: None)
-    res = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", str(demo_dir), "--period", PERIOD, "--as-of", AS_OF, "--out", str(tmp_path)], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", "--data", str(demo_dir), "--period", PERIOD, "--as-of", AS_OF, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 3 and "in progress" in res.stderr
 
 
@@ -197,7 +232,11 @@ def test_a_database_password_never_reaches_any_output(demo_dir, tmp_path, monkey
     assert len(files) > 8
     for path in files:
         assert secret not in path.read_text(errors="ignore"), path
-    res = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", f"postgresql://u:{secret}@db/crm", "--out", str(out)], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", "--data", f"postgresql://u:{secret}@db/crm", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and secret not in res.stderr + res.stdout
 
 
@@ -218,11 +257,24 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_leadership_report_in_headless_chromium(first_run, tmp_path):
     _, final = first_run
     page = final / "50-summarise-for-leadership.html"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-             "--enable-logging=stderr", "--v=0"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     shot = tmp_path / "leadership.png"
-    res = subprocess.run([CHROMIUM, *flags, "--window-size=1100,1500", f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [CHROMIUM, *flags, "--window-size=1100,1500", f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
     assert shot.exists() and shot.stat().st_size > 20_000, res.stderr[-2000:]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     title = re.search(r"<title>(.*?)</title>", dom.stdout, re.S)
@@ -231,7 +283,9 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
         assert code not in dom.stdout, f"code visible in the rendered page: {code}"
     code_cells = re.findall(r'class="([^"]*\bjp-CodeCell\b[^"]*)"', dom.stdout)
     assert code_cells and all("jp-mod-noInput" in c for c in code_cells), "a code cell shows its code"
-    console_errors = [line for line in (res.stderr + dom.stderr).splitlines() if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)]
+    console_errors = [
+        line for line in (res.stderr + dom.stderr).splitlines() if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)
+    ]
     assert console_errors == []
     from PIL import Image
 
@@ -248,7 +302,15 @@ def test_top_risks_are_ordered_and_carry_their_numbers():
 
     plan = {"p_hat": 0.26, "attainment_share": 0.6, "target": 5e6}
     reach = pd.DataFrame({"level": ["company", "team", "team"], "group": ["all", "East", "West"], "p_reach": [0.1, 0.05, 0.6]})
-    metrics = pd.DataFrame({"metric": ["pipeline_coverage", "required_coverage"], "dimension": "company", "group": "all", "period": "2026Q3", "value": [3.0, 4.5]})
+    metrics = pd.DataFrame(
+        {
+            "metric": ["pipeline_coverage", "required_coverage"],
+            "dimension": "company",
+            "group": "all",
+            "period": "2026Q3",
+            "value": [3.0, 4.5],
+        }
+    )
     accounting = pd.DataFrame({"rows_in": [100], "rows_quarantined": [10]})
     coaching = pd.DataFrame({"gap": [1000.0, 500.0]})
     risks = top_risks(plan, reach, metrics, accounting, coaching, "2026-11-15")
@@ -256,7 +318,14 @@ def test_top_risks_are_ordered_and_carry_their_numbers():
     assert "East (5%)" in risks[1] and "West" not in risks[1]
     assert "3.0x" in risks[2] and "4.5x" in risks[2]
     assert any("2 reps" in r and "1.5k" in r for r in risks) and any("10%" in r for r in risks)
-    calm = top_risks({"p_hat": 0.7}, reach.iloc[:1], metrics.assign(value=[5.0, 4.5]), accounting.assign(rows_quarantined=0), coaching.iloc[:0], "2026-11-15")
+    calm = top_risks(
+        {"p_hat": 0.7},
+        reach.iloc[:1],
+        metrics.assign(value=[5.0, 4.5]),
+        accounting.assign(rows_quarantined=0),
+        coaching.iloc[:0],
+        "2026-11-15",
+    )
     assert calm == []
 
 
@@ -271,14 +340,29 @@ def test_the_quota_notebook_plans_other_quota_types(first_run, demo_dir, tmp_pat
     work = tmp_path / "run"
     shutil.copytree(final, work, ignore=shutil.ignore_patterns("history", "failed", "*.html"))
     nb = report.NOTEBOOKS_DIR / "40-recommend-quotas.ipynb"
-    pm.execute_notebook(str(nb), str(work / "out.ipynb"), parameters={"data": str(demo_dir), "as_of": AS_OF, "period": PERIOD, "run_dir": str(work),
-                        "quota_type": quota_type, "draws": 500, "policy_backtest_quarters": 2}, cwd=str(nb.parent), progress_bar=False, log_output=False)
+    pm.execute_notebook(
+        str(nb),
+        str(work / "out.ipynb"),
+        parameters={
+            "data": str(demo_dir),
+            "as_of": AS_OF,
+            "period": PERIOD,
+            "run_dir": str(work),
+            "quota_type": quota_type,
+            "draws": 500,
+            "policy_backtest_quarters": 2,
+        },
+        cwd=str(nb.parent),
+        progress_bar=False,
+        log_output=False,
+    )
     got = pd.read_csv(work / "quotas.csv", keep_default_na=False, na_values=[""])
     ds = analysis.load(demo_dir, as_of=AS_OF)
     inputs = quota.plan_inputs(ds, PERIOD, quota_type=quota_type)
     draws = quota.forecaster_for(quota_type, 500, 0).fit(ds).predict(PERIOD).rep_draws()
-    want = quota.QuotaRecommender(max_change=0.5, quota_type=quota_type).recommend(draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year,
-                                                                                   period=PERIOD, team_targets=inputs.team_targets)
+    want = quota.QuotaRecommender(max_change=0.5, quota_type=quota_type).recommend(
+        draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, period=PERIOD, team_targets=inputs.team_targets
+    )
     assert (got.quota_type == quota_type).all() and set(got.rep_id) == set(ds.active_reps().rep_id)
     np.testing.assert_allclose(got.quota, want.quotas.quota, rtol=1e-9)
     assert got.p_attain.mean() == pytest.approx(0.65, abs=0.03)  # no target of this type: quotas at the attainment share
@@ -291,8 +375,12 @@ def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(de
     appear as the user gave them. The console: one line per notebook and a closing summary, no kernel warnings."""
     work = tmp_path / "work"
     shutil.copytree(demo_dir, work / "crm")
-    res = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", "crm", "--as-of", AS_OF, "--out", "reports", "--param", "draws=200"],
-                         capture_output=True, text=True, cwd=work)
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", "--data", "crm", "--as-of", AS_OF, "--out", "reports", "--param", "draws=200"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "IPKernelApp" not in res.stderr and "Traceback" not in res.stderr
     lines = res.stdout.strip().splitlines()
@@ -307,6 +395,10 @@ def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(de
     assert manifest["source"] == "crm" and manifest["parameters"]["10-check-data.ipynb"]["data"] == "crm"
     index = (work / "reports" / "index.html").read_text()
     assert "2026-11-15" in index and "expected to reach quota" in index and "aim 65%" in index
-    quiet = subprocess.run([sys.executable, "-m", "analysis", "run", "--data", "crm", "--as-of", AS_OF, "--out", "reports", "--param",
-                            "draws=200", "--quiet"], capture_output=True, text=True, cwd=work)
+    quiet = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", "--data", "crm", "--as-of", AS_OF, "--out", "reports", "--param", "draws=200", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
     assert quiet.returncode == 0 and len(quiet.stdout.strip().splitlines()) == 1

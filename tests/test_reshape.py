@@ -11,19 +11,27 @@ from analysis.mapping import MappingError, parse_mapping
 from analysis.reshape import Events, Grouping, conditional, from_events, group_rows
 from conftest import ROOT, shared_dataset
 
-LOG = pd.DataFrame({
-    "Deal": ["A", "A", "B", "A", "B", "C", "B"],
-    "Stage": ["Lead", "Proposal", "Lead", "Closed Won", "Closed Lost", "Lead", "Closed Won"],
-    "When": ["1/5/2026", "1/20/2026", "2/1/2026", "3/3/2026", "2/15/2026", "3/1/2026", "4/1/2026"],
-    "Value": ["100", "120", "50", "150", "0", "", "0"],
-    "Owner": ["ann", "ann", "bob", "ann", "bob", "cy", "bob"],
-})
+LOG = pd.DataFrame(
+    {
+        "Deal": ["A", "A", "B", "A", "B", "C", "B"],
+        "Stage": ["Lead", "Proposal", "Lead", "Closed Won", "Closed Lost", "Lead", "Closed Won"],
+        "When": ["1/5/2026", "1/20/2026", "2/1/2026", "3/3/2026", "2/15/2026", "3/1/2026", "4/1/2026"],
+        "Value": ["100", "120", "50", "150", "0", "", "0"],
+        "Owner": ["ann", "ann", "bob", "ann", "bob", "cy", "bob"],
+    }
+)
 
 
 def test_a_stage_change_log_becomes_one_deal_each():
     deals = from_events(LOG, Events("Deal", "Stage", "When", amount="Value"), "opportunities", ("%m/%d/%Y",)).set_index("opportunity_id")
     assert list(deals.index) == ["A", "B", "C"]  # in the order they first appear
-    assert deals.loc["A", ["created_date", "close_date", "status", "stage", "amount"]].tolist() == ["1/5/2026", "3/3/2026", "won", "Closed Won", "150"]
+    assert deals.loc["A", ["created_date", "close_date", "status", "stage", "amount"]].tolist() == [
+        "1/5/2026",
+        "3/3/2026",
+        "won",
+        "Closed Won",
+        "150",
+    ]
     # B: lost on 2/15 (its first closing event wins over the later "Closed Won"), amount the latest non-zero (50).
     assert deals.loc["B", ["close_date", "status", "stage", "amount"]].tolist() == ["2/15/2026", "lost", "Closed Won", "50"]
     assert pd.isna(deals.loc["C", "close_date"]) and deals.loc["C", "status"] == "open" and pd.isna(deals.loc["C", "amount"])
@@ -43,8 +51,14 @@ def test_the_log_as_stage_history_keeps_every_event():
 
 
 def test_order_lines_become_one_row_per_order():
-    lines = pd.DataFrame({"Order": ["o1", "o1", "o2", "o3", "o3"], "Sales": ["10.5", "4.5", "7", "1", "x"],
-                          "Day": ["2026-01-02", "2026-01-01", "2026-01-05", "", "2026-02-01"], "Region": ["E", "W", "E", "E", "E"]})
+    lines = pd.DataFrame(
+        {
+            "Order": ["o1", "o1", "o2", "o3", "o3"],
+            "Sales": ["10.5", "4.5", "7", "1", "x"],
+            "Day": ["2026-01-02", "2026-01-01", "2026-01-05", "", "2026-02-01"],
+            "Region": ["E", "W", "E", "E", "E"],
+        }
+    )
     out = group_rows(lines, Grouping(("Order",), {"Sales": "sum", "Day": "min"})).set_index("Order")
     assert float(out.loc["o1", "Sales"]) == 15.0 and out.loc["o1", "Region"] == "E" and out.loc["o1", "Day"] == "2026-01-01"
     assert out.loc["o3", "Sales"] == "x", "a value that is not a number is kept, so the order is quarantined naming it"
@@ -55,15 +69,22 @@ def test_a_value_set_only_where_a_condition_holds():
     leads = pd.DataFrame({"mql_id": ["m1", "m2", "m3"], "won_date": ["2018-01-02", "", None], "origin": ["paid", "email", "paid"]})
     rule = {"if": {"won_date": "present", "origin": ["paid", "social"]}, "then": "mql_id"}
     assert [v if pd.notna(v) else None for v in conditional(leads, "opportunity_id", rule)] == ["m1", None, None]
-    assert conditional(leads, "x", {"if": {"won_date": "empty"}, "then": {"value": "no"}, "else": "origin"}).tolist() == ["paid", "no", "no"]
+    assert conditional(leads, "x", {"if": {"won_date": "empty"}, "then": {"value": "no"}, "else": "origin"}).tolist() == [
+        "paid",
+        "no",
+        "no",
+    ]
 
 
-@pytest.mark.parametrize("conf, words", [
-    ({"from_events": {"deal": "d"}}, "give the columns deal, stage and date"),
-    ({"group_by": {"key": "k", "aggregate": {"x": "median"}}}, "each column takes one of first, last, sum"),
-    ({"when": {"x": {"then": "y"}}}, "give if"),
-    ({"from_events": {"deal": "d", "stage": "s", "date": "t"}, "group_by": "k"}, "cannot both reshape"),
-])
+@pytest.mark.parametrize(
+    "conf, words",
+    [
+        ({"from_events": {"deal": "d"}}, "give the columns deal, stage and date"),
+        ({"group_by": {"key": "k", "aggregate": {"x": "median"}}}, "each column takes one of first, last, sum"),
+        ({"when": {"x": {"then": "y"}}}, "give if"),
+        ({"from_events": {"deal": "d", "stage": "s", "date": "t"}, "group_by": "k"}, "cannot both reshape"),
+    ],
+)
 def test_a_reshaping_step_written_wrong_is_refused(conf, words):
     with pytest.raises(MappingError, match=words):
         parse_mapping({"tables": {"opportunities": conf}}, origin="m.yaml")
@@ -90,7 +111,9 @@ def test_the_stage_history_set_through_its_mapping_file_alone():
     nonzero = raw[raw["Forecasted Monthly Revenue"] != 0].groupby("Lead Name")["Forecasted Monthly Revenue"].last()
     o = ds.opportunities.set_index("opportunity_id")
     assert (o["created_date"] == first.reindex(o.index)).all()
-    assert (o["close_date"].dropna() == closing.reindex(o["close_date"].dropna().index)).all() and o["close_date"].notna().sum() == len(closing)
+    assert (o["close_date"].dropna() == closing.reindex(o["close_date"].dropna().index)).all() and o["close_date"].notna().sum() == len(
+        closing
+    )
     assert (o["amount"].dropna() == nonzero.reindex(o["amount"].dropna().index)).all() and o["amount"].notna().sum() == len(nonzero)
     assert len(ds.stage_history) == len(raw) and ds.reps.set_index("rep_id")["team"].to_dict()["Walter Landfair"] == "APAC"
 

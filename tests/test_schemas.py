@@ -23,6 +23,17 @@ def test_required_columns_are_marked_required_in_the_doc():
 
 
 def test_every_rule_family_is_documented():
-    for code in ["close_before_create", "won_without_amount", "closed_without_close_date", "open_with_close_date",
-                 "unknown_owner", ".duplicate", ".unparseable", ".future", ".missing", "end_before_hire", "unknown_opportunity"]:
+    for code in [
+        "close_before_create",
+        "won_without_amount",
+        "closed_without_close_date",
+        "open_with_close_date",
+        "unknown_owner",
+        ".duplicate",
+        ".unparseable",
+        ".future",
+        ".missing",
+        "end_before_hire",
+        "unknown_opportunity",
+    ]:
         assert code in DOC, code

@@ -9,9 +9,9 @@ import pytest
 
 import analysis
 from analysis import demo
-from analysis.backtest import rolling_origins
 from analysis.calendar import period_bounds
 from analysis.forecast import PipelineForecaster, usable_features
+from analysis.history import rolling_origins
 from analysis.seasonality import closing_pattern, creation_profile
 
 AS_OF = pd.Timestamp("2026-11-15")
@@ -60,14 +60,19 @@ def test_closing_pattern_weights():
     p = ClosingPattern(rho=0.3, pull_days=21)
     q_start, q_end = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-03-31")
     spans = p.spans(q_start, q_end)
-    assert spans == [(q_start, pd.Timestamp("2027-01-21"), pytest.approx(0.7)), (pd.Timestamp("2027-01-22"), q_end, 1.0),
-                     (pd.Timestamp("2027-04-01"), pd.Timestamp("2027-04-21"), pytest.approx(0.3))]
+    assert spans == [
+        (q_start, pd.Timestamp("2027-01-21"), pytest.approx(0.7)),
+        (pd.Timestamp("2027-01-22"), q_end, 1.0),
+        (pd.Timestamp("2027-04-01"), pd.Timestamp("2027-04-21"), pytest.approx(0.3)),
+    ]
     # Mid-quarter: only the days still to come count.
     late = p.spans(pd.Timestamp("2027-02-10"), q_end)
     assert late[0][0] == pd.Timestamp("2027-02-10") and late[0][2] == 1.0
     # A month: January loses its pulled days, March gains April's; February neither.
     assert p.spans(q_start, pd.Timestamp("2027-01-31"))[0][2] == pytest.approx(0.7)
-    assert p.spans(pd.Timestamp("2027-02-01"), pd.Timestamp("2027-02-28")) == [(pd.Timestamp("2027-02-01"), pd.Timestamp("2027-02-28"), 1.0)]
+    assert p.spans(pd.Timestamp("2027-02-01"), pd.Timestamp("2027-02-28")) == [
+        (pd.Timestamp("2027-02-01"), pd.Timestamp("2027-02-28"), 1.0)
+    ]
     assert p.spans(pd.Timestamp("2027-03-01"), q_end)[-1] == (pd.Timestamp("2027-04-01"), pd.Timestamp("2027-04-21"), pytest.approx(0.3))
     assert ClosingPattern().spans(q_start, q_end) == [(q_start, pd.Timestamp("2027-01-21"), 1.0), (pd.Timestamp("2027-01-22"), q_end, 1.0)]
 
@@ -78,8 +83,18 @@ def test_owner_ratios_follow_known_skill():
     truth = rng.uniform(0.6, 1.4, 40)
     base = np.where(np.arange(40) < 20, 0.3, 0.15)
     reps = [f"r{i}" for i in range(40)]
-    window = pd.concat([pd.DataFrame({"owner_id": reps[i], "segment": "S1" if i < 20 else "S2",
-                                      "status": np.where(rng.random(300) < truth[i] * base[i], "won", "lost")}) for i in range(40)])
+    window = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "owner_id": reps[i],
+                    "segment": "S1" if i < 20 else "S2",
+                    "status": np.where(rng.random(300) < truth[i] * base[i], "won", "lost"),
+                }
+            )
+            for i in range(40)
+        ]
+    )
     r, shape = PipelineForecaster._owner_ratios(window, pd.Series([*reps, "new"]))
     # The posterior's shape: the prior's weight k for a rep with no closed deal, k + their wins for the others.
     assert np.isfinite(shape).all() and (shape[:40] > shape[40]).all()
@@ -118,8 +133,12 @@ def test_calendar_makes_the_expected_wins_honest_over_seeds(tmp_path):
             won = o[(o.status == "won") & o.close_date.between(start, end)]
             for on in sums:
                 f = PipelineForecaster(draws=10, seasonality=on).fit(snap)
-                sums[on] += [f.open_deal_probabilities(period).pi.sum(), (won.created_date <= cutoff).sum(),
-                             f.new_deal_expectations(period).m.sum(), (won.created_date > cutoff).sum()]
+                sums[on] += [
+                    f.open_deal_probabilities(period).pi.sum(),
+                    (won.created_date <= cutoff).sum(),
+                    f.new_deal_expectations(period).m.sum(),
+                    (won.created_date > cutoff).sum(),
+                ]
     on, off = sums[True], sums[False]
     assert on[0] / on[1] == pytest.approx(1.0, abs=0.06) and on[2] / on[3] == pytest.approx(1.0, abs=0.06)
     assert off[0] / off[1] > on[0] / on[1] + 0.05 and off[2] / off[3] < on[2] / on[3] - 0.03

@@ -47,16 +47,32 @@ def _bt(rows):
 
 
 def _rows(method, cutoffs, offset, spread, actual=100.0):
-    return [(c, "company", "all", "P", actual, actual + offset, actual + offset - spread, actual + offset, actual + offset + spread, 10.0, method)
-            for c in cutoffs]
+    return [
+        (
+            c,
+            "company",
+            "all",
+            "P",
+            actual,
+            actual + offset,
+            actual + offset - spread,
+            actual + offset,
+            actual + offset + spread,
+            10.0,
+            method,
+        )
+        for c in cutoffs
+    ]
 
 
 def test_weights_follow_backtest_pinball_and_exclude_what_does_not_beat_the_naive():
     cutoffs = ["2025-12-31", "2026-03-31", "2026-06-30"]
     bt = _bt(_rows("a", cutoffs, 2, 5) + _rows("b", cutoffs, 4, 5) + _rows("c", cutoffs, 30, 5) + _rows("seasonal_naive", cutoffs, 20, 5))
     w = series.combination_weights(bt).set_index("method")
-    loss = {m: np.mean([pinball(100, 100 + o - 5, 0.1) + pinball(100, 100 + o, 0.5) + pinball(100, 100 + o + 5, 0.9)]) / 3 / 10
-            for m, o in (("a", 2), ("b", 4))}
+    loss = {
+        m: np.mean([pinball(100, 100 + o - 5, 0.1) + pinball(100, 100 + o, 0.5) + pinball(100, 100 + o + 5, 0.9)]) / 3 / 10
+        for m, o in (("a", 2), ("b", 4))
+    }
     expected_a = (1 / loss["a"]) / (1 / loss["a"] + 1 / loss["b"])
     assert w.loc["a", "weight"] == pytest.approx(expected_a, rel=1e-12) and w.loc["a", "pinball"] == pytest.approx(loss["a"])
     assert w.loc["c", "weight"] == 0 and w.loc["seasonal_naive", "weight"] == 0 and w["weight"].sum() == pytest.approx(1.0)
@@ -70,8 +86,14 @@ def test_weights_follow_backtest_pinball_and_exclude_what_does_not_beat_the_naiv
 
 
 def test_combine_is_the_weighted_average_and_renormalises_missing_models():
-    f = pd.DataFrame([("company", "all", "P", 100.0, 80, 100, 120, "a"), ("company", "all", "P", 200.0, 150, 200, 260, "b"),
-                      ("team", "T", "P", 50.0, 40, 50, 60, "a")], columns=series.COLUMNS)
+    f = pd.DataFrame(
+        [
+            ("company", "all", "P", 100.0, 80, 100, 120, "a"),
+            ("company", "all", "P", 200.0, 150, 200, 260, "b"),
+            ("team", "T", "P", 50.0, 40, 50, 60, "a"),
+        ],
+        columns=series.COLUMNS,
+    )
     w = pd.DataFrame({"level": ["company", "company", "team", "team"], "method": ["a", "b", "a", "b"], "weight": [0.25, 0.75, 0.5, 0.5]})
     out = series.combine(f, w).set_index("level")
     assert out.loc["company", "p10"] == pytest.approx(0.25 * 80 + 0.75 * 150) and out.loc["company", "mean"] == pytest.approx(175)
@@ -82,7 +104,9 @@ def test_combine_is_the_weighted_average_and_renormalises_missing_models():
 def test_combined_backtest_uses_only_earlier_cutoffs():
     early, late = ["2025-09-30", "2025-12-31", "2026-03-31"], "2026-06-30"
     rows = _rows("a", early, 0, 5) + _rows("b", early, 10, 5) + _rows("seasonal_naive", early, 20, 5)
-    rows += _rows("a", [late], 10, 5, actual=200) + _rows("b", [late], 0, 5, actual=200) + _rows("seasonal_naive", [late], 20, 5, actual=200)
+    rows += (
+        _rows("a", [late], 10, 5, actual=200) + _rows("b", [late], 0, 5, actual=200) + _rows("seasonal_naive", [late], 20, 5, actual=200)
+    )
     bt = _bt(rows)
     cb = series.combined_backtest(bt).set_index("cutoff")
     assert cb.loc["2025-09-30", "p50"] == pytest.approx((100 + 110 + 120) / 3)  # first cutoff: equal weights

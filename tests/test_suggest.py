@@ -21,21 +21,36 @@ def _renames(draft: str, table: str = "opportunities") -> dict:
 def test_a_salesforce_style_export_is_mapped_and_validates(tmp_path, capsys):
     t = demo.generate(seed=2, reps=4, years=1, as_of=AS_OF, activities=False)
     o = t["opportunities"]
-    export = pd.DataFrame({
-        "Opportunity ID": o["opportunity_id"], "Opportunity Owner": o["owner_id"], "Account Name": o["account_id"],
-        "Created Date": o["created_date"].dt.strftime("%m/%d/%Y"),
-        "Close Date": o["close_date"].fillna(o["expected_close_date"]).dt.strftime("%m/%d/%Y"),  # Salesforce: open deals' expected close
-        "Stage": o["status"].map({"won": "Closed Won", "lost": "Closed Lost", "open": "Negotiation"}),
-        "Amount": o["amount"].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}"), "Lead Source": o["lead_source"], "Favourite colour": "blue",
-    })
+    export = pd.DataFrame(
+        {
+            "Opportunity ID": o["opportunity_id"],
+            "Opportunity Owner": o["owner_id"],
+            "Account Name": o["account_id"],
+            "Created Date": o["created_date"].dt.strftime("%m/%d/%Y"),
+            "Close Date": o["close_date"]
+            .fillna(o["expected_close_date"])
+            .dt.strftime("%m/%d/%Y"),  # Salesforce: open deals' expected close
+            "Stage": o["status"].map({"won": "Closed Won", "lost": "Closed Lost", "open": "Negotiation"}),
+            "Amount": o["amount"].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}"),
+            "Lead Source": o["lead_source"],
+            "Favourite colour": "blue",
+        }
+    )
     export.to_csv(tmp_path / "opportunity_report.csv", index=False)
     draft = tmp_path / "draft.yaml"
     assert cli.main(["mapping", "suggest", str(tmp_path), "--out", str(draft)]) == 0
     text = draft.read_text()
     mapping = yaml.safe_load(text)
-    assert _renames(text) == {"Opportunity ID": "opportunity_id", "Opportunity Owner": "owner_id", "Created Date": "created_date",
-                              "Close Date": "close_date", "Stage": "stage", "Amount": "amount", "Account Name": "account_id",
-                              "Lead Source": "lead_source"}
+    assert _renames(text) == {
+        "Opportunity ID": "opportunity_id",
+        "Opportunity Owner": "owner_id",
+        "Created Date": "created_date",
+        "Close Date": "close_date",
+        "Stage": "stage",
+        "Amount": "amount",
+        "Account Name": "account_id",
+        "Lead Source": "lead_source",
+    }
     assert mapping["date_formats"][0] == "%m/%d/%Y" and mapping["thousands"] == ","
     assert mapping["tables"]["opportunities"]["values"]["status"] == {"Closed Lost": "lost", "Closed Won": "won", "*": "open"}
     assert "Favourite colour" in text and "left out" in text and mapping["tables"]["reps"]["derive_from_owners"] is True
@@ -56,13 +71,20 @@ def test_the_date_layout_is_read_from_the_values():
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("name, renames, validates", [
-    ("maven_crm", {"sales_agent": "owner_id", "engage_date": "created_date", "deal_stage": "stage", "close_value": "amount"}, True),
-    ("sparklesquad_crm", {"Opportunity_ID": "opportunity_id", "Sales_Agent": "owner_id", "Created_On": "created_date", "Close_Value": "amount"}, True),
-    ("sales_pipeline_stage_history", {"Salesperson": "owner_id", "Segment": "segment"}, True),
-    ("superstore", {"Order ID": "opportunity_id", "Order Date": "created_date", "Sales": "amount"}, False),
-    ("olist_marketing_funnel", {"mql_id": "opportunity_id", "sr_id": "owner_id", "won_date": "close_date"}, False),
-])
+@pytest.mark.parametrize(
+    "name, renames, validates",
+    [
+        ("maven_crm", {"sales_agent": "owner_id", "engage_date": "created_date", "deal_stage": "stage", "close_value": "amount"}, True),
+        (
+            "sparklesquad_crm",
+            {"Opportunity_ID": "opportunity_id", "Sales_Agent": "owner_id", "Created_On": "created_date", "Close_Value": "amount"},
+            True,
+        ),
+        ("sales_pipeline_stage_history", {"Salesperson": "owner_id", "Segment": "segment"}, True),
+        ("superstore", {"Order ID": "opportunity_id", "Order Date": "created_date", "Sales": "amount"}, False),
+        ("olist_marketing_funnel", {"mql_id": "opportunity_id", "sr_id": "owner_id", "won_date": "close_date"}, False),
+    ],
+)
 def test_the_draft_for_each_public_dataset(name, renames, validates, tmp_path):
     folder = shared_dataset(name)
     text = suggest(folder)

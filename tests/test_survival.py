@@ -40,7 +40,9 @@ def _check1_deals(seed: int, n: int = 10_000, win_times=None) -> pd.DataFrame:
     as_of = pd.Timestamp("2025-12-31")
     day0 = as_of - pd.Timedelta(days=365)
     # Continuous times, as in METHODS' simulation; dates are only for deal_times' bookkeeping.
-    return pd.DataFrame({"time": np.where(close <= 365, t, 365 - created), "event": np.where(close <= 365, np.where(won, 1, 2), 0), "day0": day0})
+    return pd.DataFrame(
+        {"time": np.where(close <= 365, t, 365 - created), "event": np.where(close <= 365, np.where(won, 1, 2), 0), "day0": day0}
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -78,8 +78,17 @@ def test_the_ramp_is_learned_from_the_hires_with_the_schedule_as_prior(tmp_path)
     0.25 in the first quarter (truth about 0.9); the slow segment keeps a slow start."""
     fast = worlds.SegmentSpec("SMB", 14.0, 0.3, 6e3, 0.6, 25, 30, ramp_months=1.5)
     slow = worlds.SegmentSpec("Enterprise", 3.0, 0.2, 8e4, 1.0, 120, 80, ramp_months=10.0)
-    spec = worlds.WorldSpec(segments=(fast, slow), teams=(3, 3), reps_per_team=10, quarters=8, ramp_sd=0.05,
-                            leavers_per_year=0.3, wave=0.4, wave_months_ago=5.0, seed=4)
+    spec = worlds.WorldSpec(
+        segments=(fast, slow),
+        teams=(3, 3),
+        reps_per_team=10,
+        quarters=8,
+        ramp_sd=0.05,
+        leavers_per_year=0.3,
+        wave=0.4,
+        wave_months_ago=5.0,
+        seed=4,
+    )
     world = worlds.build(spec)
     demo.write(world.tables(), tmp_path)
     ds = analysis.load(tmp_path, as_of=spec.as_of)
@@ -115,8 +124,9 @@ def test_the_cycle_model_recovers_long_cycles_from_a_short_extract():
     total = extended["cif_won"] + extended["cif_lost"] + extended["surv"]
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
     few = np.flatnonzero(event == 1)[:3]
-    assert fit_cycle_model(time[np.r_[few, np.flatnonzero(event != 1)]], event[np.r_[few, np.flatnonzero(event != 1)]]) is None, \
+    assert fit_cycle_model(time[np.r_[few, np.flatnonzero(event != 1)]], event[np.r_[few, np.flatnonzero(event != 1)]]) is None, (
         "three wins are too few to fit a cycle: the observed curve is used as it is"
+    )
 
 
 def test_a_new_hire_forecast_is_wider_than_a_veteran_s(tmp_path):
@@ -172,8 +182,9 @@ def test_a_rate_is_learned_on_calendar_fair_days():
     model = PipelineForecaster(learn_ramp=False, ramp_schedule=(1.0,))
     model.creation_ = CreationProfile(season=season - season.mean(), window_start=as_of - pd.Timedelta(days=365), window_end=as_of)
     model.ramps_ = {}
-    reps = pd.DataFrame({"rep_id": ["old", "new"], "segment": "SMB", "hire_date": [pd.NaT, pd.Timestamp("2026-06-01")],
-                         "end_date": [pd.NaT, pd.NaT]})
+    reps = pd.DataFrame(
+        {"rep_id": ["old", "new"], "segment": "SMB", "hire_date": [pd.NaT, pd.Timestamp("2026-06-01")], "end_date": [pd.NaT, pd.NaT]}
+    )
     eff = model._exposure(reps, as_of - pd.Timedelta(days=365), as_of)
     days = pd.date_range(as_of - pd.Timedelta(days=364), as_of)
     factor = model.creation_.factor(days)

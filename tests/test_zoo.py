@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import analysis
 from analysis import outputs, preflight, report, sections, steps, variants
@@ -82,8 +84,9 @@ def test_every_step_completes_on_the_variant_and_says_what_is_missing(name, tmp_
     for r in reach.itertuples():
         h = head[(head["level"] == r.level) & (head["group"] == r.group)]
         assert len(h) == 1 and h["method"].iloc[0] == r.method, f"{name}: {r.level} {r.group}'s chance is not from the headline's draws"
-        assert (r.p_reach >= 0.5) == (h["p50"].iloc[0] >= r.target) or abs(r.p_reach - 0.5) < 0.01, \
+        assert (r.p_reach >= 0.5) == (h["p50"].iloc[0] >= r.target) or abs(r.p_reach - 0.5) < 0.01, (
             f"{name}: median {h['p50'].iloc[0]:,.0f} against target {r.target:,.0f} but a chance of {r.p_reach:.0%}"
+        )
     quotas = outputs.read(tmp_path / "out", "quotas.csv")
     assert len(quotas) == len(analysis.load(case.data, as_of=case.as_of, fiscal_year_start=case.fiscal_year_start).active_reps())
     assert np.isfinite(quotas["quota"]).all() and (quotas["quota"] >= 0).all()
@@ -92,7 +95,7 @@ def test_every_step_completes_on_the_variant_and_says_what_is_missing(name, tmp_
 def test_degraded_sections_read_as_the_data_are(tmp_path):
     """The words on the page match the data: the numbers it would otherwise fake are said to be missing."""
     res = _run_steps(variants.make("open_without_amounts", tmp_path / "a", reps=8), tmp_path / "a-out")
-    n_open = (res.measured.metrics.query("metric == 'pipeline_open_amount'").shape[0] > 0)
+    n_open = res.measured.metrics.query("metric == 'pipeline_open_amount'").shape[0] > 0
     assert n_open and "open deals carry no amount; each counts at the average won deal size" in res.forecasted.basis
     res = _run_steps(variants.make("no_targets", tmp_path / "b", reps=8), tmp_path / "b-out")
     assert "no target was given" in res.planned.sentence and "realistic mode" in res.planned.sentence
@@ -112,7 +115,9 @@ def test_no_won_deal_gives_no_forecast_and_flags_every_quota(tmp_path):
     flags = res.planned.plan.quotas["flags"]
     assert flags.str.contains("set this quota by hand").all()
     reason = res.planned.plan.quotas["reason"]
-    assert (reason.str.startswith("no quota can be set from the forecast") | reason.str.contains("held by the quarter-on-quarter cap")).all()
+    assert (
+        reason.str.startswith("no quota can be set from the forecast") | reason.str.contains("held by the quarter-on-quarter cap")
+    ).all()
     assert "nothing to pay against" in res.planned.notes["pay"] and res.planned.cost.empty and res.summarised.cost == ""
 
 
@@ -163,8 +168,14 @@ def test_a_company_with_no_deal_of_a_rep_flags_that_rep(tmp_path):
 
 
 @hsettings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(name=st.sampled_from(sorted(set(variants.VARIANTS) - {"demo"})), shift=st.integers(0, 200), ahead=st.integers(1, 3),
-       backtest=st.integers(0, 4), recalibrate=st.integers(0, 2), kind=st.sampled_from(["bookings", "won_deals"]))
+@given(
+    name=st.sampled_from(sorted(set(variants.VARIANTS) - {"demo"})),
+    shift=st.integers(0, 200),
+    ahead=st.integers(1, 3),
+    backtest=st.integers(0, 4),
+    recalibrate=st.integers(0, 2),
+    kind=st.sampled_from(["bookings", "won_deals"]),
+)
 def test_validate_ok_means_the_steps_complete(tmp_path_factory, name, shift, ahead, backtest, recalibrate, kind):
     """Property: whatever variant, as-of date, period, backtest length and quota type, if the checks ``validate``
     makes pass, every step completes and writes every output, with no unreadable text."""
@@ -175,8 +186,9 @@ def test_validate_ok_means_the_steps_complete(tmp_path_factory, name, shift, ahe
     case = variants.Case(name, base.data, str(as_of.date()), period, fy)
     out = tmp_path_factory.mktemp("out")
     try:
-        result = _run_steps(case, out, backtest_quarters=backtest, policy_backtest_quarters=backtest, recalibrate_quarters=recalibrate,
-                            quota_type=kind)
+        result = _run_steps(
+            case, out, backtest_quarters=backtest, policy_backtest_quarters=backtest, recalibrate_quarters=recalibrate, quota_type=kind
+        )
     except analysis.DataError as refused:  # refused up front is allowed; failing later is not
         assert "Fix:" in str(refused)
         return
@@ -210,8 +222,14 @@ def _says_why(final: Path, pages: dict[str, str]) -> None:
 @pytest.mark.parametrize("name", list(variants.VARIANTS))
 def test_the_quarterly_job_completes_on_the_variant(name, tmp_path):
     case = variants.make(name, tmp_path / "data", reps=8)
-    final = report.run(str(case.data), period=case.period, as_of=case.as_of, out=tmp_path / "reports",
-                       settings=Settings(fiscal_year_start=case.fiscal_year_start, draws=200), log=lambda *_: None)
+    final = report.run(
+        str(case.data),
+        period=case.period,
+        as_of=case.as_of,
+        out=tmp_path / "reports",
+        settings=Settings(fiscal_year_start=case.fiscal_year_start, draws=200),
+        log=lambda *_: None,
+    )
     assert outputs.missing(final) == []
     _says_why(final, _check_pages(final))
 
@@ -230,10 +248,18 @@ def _prepare(example: str, source: Path, out: Path) -> Path:
 PUBLIC = {  # name: (dataset folder, example with prepare.py or None, mapping, as-of: the data's last day)
     "maven_crm": ("maven_crm", None, "maven", "2017-12-31"),
     "sparklesquad_crm": ("sparklesquad_crm", None, str(ROOT / "examples/sparklesquad_crm/mapping.yaml"), "2017-12-31"),
-    "sales_pipeline_stage_history": ("sales_pipeline_stage_history", None, str(ROOT / "examples/sales_pipeline_stage_history/mapping.yaml"),
-                                     "2016-12-31"),
-    "olist_marketing_funnel": ("olist_marketing_funnel", "olist_marketing_funnel", str(ROOT / "examples/olist_marketing_funnel/mapping.yaml"),
-                               "2018-11-14"),
+    "sales_pipeline_stage_history": (
+        "sales_pipeline_stage_history",
+        None,
+        str(ROOT / "examples/sales_pipeline_stage_history/mapping.yaml"),
+        "2016-12-31",
+    ),
+    "olist_marketing_funnel": (
+        "olist_marketing_funnel",
+        "olist_marketing_funnel",
+        str(ROOT / "examples/olist_marketing_funnel/mapping.yaml"),
+        "2018-11-14",
+    ),
     "superstore": ("superstore", None, str(ROOT / "examples/superstore/mapping.yaml"), "2019-12-30"),
 }
 
@@ -242,8 +268,9 @@ def _public(name: str, tmp: Path) -> tuple[analysis.Dataset, Path]:
     folder, example, mapping, as_of = PUBLIC[name]
     source = shared_dataset(folder)
     data = _prepare(example, source, tmp / "data") if example else source
-    final = report.run(str(data), period="next", as_of=as_of, out=tmp / "reports", mapping=mapping, settings=Settings(draws=500),
-                       log=lambda *_: None)
+    final = report.run(
+        str(data), period="next", as_of=as_of, out=tmp / "reports", mapping=mapping, settings=Settings(draws=500), log=lambda *_: None
+    )
     return analysis.load(data, mapping=mapping, as_of=as_of), final
 
 

@@ -36,11 +36,17 @@ ds = analysis.load(data, mapping=mapping or None, as_of=as_of)
 sims = PipelineForecaster(draws=draws, seed=0).fit(ds).predict(period)
 rep_draws = sims.rep_draws()
 inputs = quota.plan_inputs(ds, sims.period)
-grid = pd.DataFrame([
-    {"overassignment": o, "target": inputs.target * s,
-     "p_hat": quota.QuotaRecommender(overassignment=o).recommend(rep_draws, inputs.target * s).p_hat}
-    for o in overassignments for s in target_scale
-])
+grid = pd.DataFrame(
+    [
+        {
+            "overassignment": o,
+            "target": inputs.target * s,
+            "p_hat": quota.QuotaRecommender(overassignment=o).recommend(rep_draws, inputs.target * s).p_hat,
+        }
+        for o in overassignments
+        for s in target_scale
+    ]
+)
 
 # %% [markdown]
 # ## Chance of attaining by setting

@@ -35,8 +35,16 @@ draws: int = 1000  # Monte Carlo draws per rep
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of)
 sims = PipelineForecaster(draws=draws, seed=0).fit(ds).predict(period)
 inputs = quota.plan_inputs(ds, sims.period)
-base = scenarios.prepare(sims.rep_draws(), inputs.reps, inputs.target, period_bounds(sims.period, ds.fiscal_year_start)[0],
-                         inputs.team_targets, inputs.previous, max_change=0.5, comp_plan=compensation.resolve_plan("standard"))
+base = scenarios.prepare(
+    sims.rep_draws(),
+    inputs.reps,
+    inputs.target,
+    period_bounds(sims.period, ds.fiscal_year_start)[0],
+    inputs.team_targets,
+    inputs.previous,
+    max_change=0.5,
+    comp_plan=compensation.resolve_plan("standard"),
+)
 
 # %%
 T, plans = inputs.target, {name: compensation.resolve_plan(name) for name in compensation.bundled_plans()}
@@ -44,8 +52,9 @@ controls = {
     "target": widgets.FloatSlider(value=T, min=0.5 * T, max=1.5 * T, step=T / 100, description="target", readout_format=",.0f"),
     "overassignment": widgets.FloatSlider(value=0.10, min=0.0, max=0.5, step=0.01, description="over-assign"),
     "attainment_share": widgets.FloatSlider(value=0.65, min=0.3, max=0.9, step=0.01, description="aim"),
-    "ramp_schedule": widgets.Dropdown(options={"25/50/75/100 %": (0.25, 0.5, 0.75, 1.0), "0/50/100 %": (0.0, 0.5, 1.0),
-                                               "no ramp": (1.0,)}, description="ramp"),
+    "ramp_schedule": widgets.Dropdown(
+        options={"25/50/75/100 %": (0.25, 0.5, 0.75, 1.0), "0/50/100 %": (0.0, 0.5, 1.0), "no ramp": (1.0,)}, description="ramp"
+    ),
     "comp_plan": widgets.Dropdown(options=plans, value=plans["standard"], description="pay plan"),
 }
 shown = widgets.interactive_output(lambda **s: display(Markdown(summary.what_if_markdown(scenarios.what_if(base, **s)))), controls)

@@ -27,6 +27,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 from analysis.config import Settings
-from analysis.data import Dataset, DataError, load
+from analysis.data import DataError, Dataset, load
 
 __all__ = ["Dataset", "DataError", "Settings", "load", "__version__"]

@@ -11,27 +11,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import __version__
+from analysis import __version__, demo, preflight, sections
+from analysis.config import Settings
 from analysis.data import DataError, Problem, describe_source, load
 from analysis.mapping import PRESETS, MappingError
-from analysis.report import RunError
+from analysis.preflight import settings_with
+from analysis.report import RunError, run, schedule_lines
+from analysis.suggest import suggest
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of CSV/Parquet files, or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)")
     p.add_argument("--mapping", default=None, help=f"column mapping: {' | '.join(PRESETS)} | PATH.yaml (default: the contract's own names)")
     p.add_argument("--as-of", default=None, help="date the extract was taken, YYYY-MM-DD (default: today); later dates are quarantined")
-    p.add_argument("--fiscal-year-start", type=int, default=None, help="first month of the fiscal year, 1-12 (default 1, or the config file's)")
+    p.add_argument(
+        "--fiscal-year-start", type=int, default=None, help="first month of the fiscal year, 1-12 (default 1, or the config file's)"
+    )
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--period", default="next", help="fiscal quarter to plan, e.g. 2026Q1, or 'next' (the quarter after the as-of date)")
     p.add_argument("--config", type=Path, default=None, help="YAML settings file (see analysis.config.Settings)")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a setting, e.g. draws=500 (see analysis.config.Settings)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a setting, e.g. draws=500 (see analysis.config.Settings)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="quotacast", description="Sales metrics, bookings forecasts and realistic quotas from a CRM extract.")
+    parser = argparse.ArgumentParser(
+        prog="quotacast", description="Sales metrics, bookings forecasts and realistic quotas from a CRM extract."
+    )
     parser.add_argument("--version", action="version", version=f"quotacast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -84,16 +97,15 @@ def _value(text: str):
 def run_settings(args: argparse.Namespace):
     """Settings for ``quotacast run`` and ``validate``: defaults, then the config file, then options given on the
     command line (``--fiscal-year-start``, then every ``--param``), each checked (a bad one: :class:`DataError`)."""
-    from analysis.config import Settings
-    from analysis.data import Problem
-    from analysis.preflight import settings_with
 
     given = {} if args.fiscal_year_start is None else {"fiscal_year_start": args.fiscal_year_start}
     try:
         settings = Settings.from_file(args.config, **given) if args.config else Settings(**given)
     except ValueError as exc:
-        raise DataError(Problem(f"--config {args.config}" if args.config else "--fiscal-year-start", str(exc), "see analysis.config.Settings"),
-                        "The settings cannot be used") from None
+        raise DataError(
+            Problem(f"--config {args.config}" if args.config else "--fiscal-year-start", str(exc), "see analysis.config.Settings"),
+            "The settings cannot be used",
+        ) from None
     overrides = {}
     for item in getattr(args, "param", []):
         name, sep, value = item.partition("=")
@@ -104,20 +116,28 @@ def run_settings(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from analysis.report import run
 
     log = print
     if args.quiet:
+
         def log(line: str) -> None:
             if line.startswith("complete in"):
                 print(line)
-    run(args.data, period=args.period, as_of=args.as_of, out=args.out, mapping=args.mapping, settings=run_settings(args), log=log,
-        verbose=args.verbose)
+
+    run(
+        args.data,
+        period=args.period,
+        as_of=args.as_of,
+        out=args.out,
+        mapping=args.mapping,
+        settings=run_settings(args),
+        log=log,
+        verbose=args.verbose,
+    )
     return 0
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from analysis.report import schedule_lines
 
     lines = schedule_lines(args.data, args.out, args.day, args.hour, args.fiscal_year_start, args.mapping, args.log)
     print("# crontab (crontab -e):")
@@ -135,7 +155,6 @@ def _print_frame(frame: pd.DataFrame) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from analysis import preflight, sections
 
     settings = run_settings(args)
     as_of = preflight.parse_as_of(args.as_of)
@@ -165,13 +184,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"\nReport sections: {shown} of {len(sections.SECTIONS)} will be shown." + (" The others will say why:" if gaps else ""))
     for key, why in gaps.items():
         print(f"  - {sections.BY_KEY[key].title} ({sections.BY_KEY[key].page}): {why}")
-    print(f"\nOK: {total.rows_used:,} of {total.rows_in:,} rows usable, {total.rows_quarantined:,} quarantined; "
-          f"`quotacast run` with these settings will complete.")
+    print(
+        f"\nOK: {total.rows_used:,} of {total.rows_in:,} rows usable, {total.rows_quarantined:,} quarantined; "
+        f"`quotacast run` with these settings will complete."
+    )
     return 0
 
 
 def cmd_mapping(args: argparse.Namespace) -> int:
-    from analysis.suggest import suggest
 
     if not args.folder.is_dir():
         raise DataError(Problem(str(args.folder), "no such folder", "give the folder that holds the CRM's exports"))
@@ -185,7 +205,6 @@ def cmd_mapping(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from analysis import demo
 
     as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.today().normalize()
     tables = demo.generate(

@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis.config import PLANS_DIR
+from analysis.forecast import wide_draws
+
 QUOTA_RATE = "on_target"  # the rate that pays exactly the on-target variable at 100 % attainment, tiers included
 
 
@@ -58,10 +61,16 @@ class CompPlan:
         return float(sum(t.multiplier * max(0.0, min(end, 1.0) - t.start) for t, end in zip(self.tiers, starts[1:], strict=True)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "period": "quarter", "on_target_earnings": self.on_target_earnings, "base": self.base,
-                "commission": {"rate": self.rate, "tiers": [{"from": t.start, "multiplier": t.multiplier} for t in self.tiers]},
-                "cap": self.cap, "bonuses": [{"at": a, "amount": b} for a, b in self.bonuses],
-                "ramp_guarantee": {"quarters": self.guarantee_quarters, "share": self.guarantee_share}}
+        return {
+            "name": self.name,
+            "period": "quarter",
+            "on_target_earnings": self.on_target_earnings,
+            "base": self.base,
+            "commission": {"rate": self.rate, "tiers": [{"from": t.start, "multiplier": t.multiplier} for t in self.tiers]},
+            "cap": self.cap,
+            "bonuses": [{"at": a, "amount": b} for a, b in self.bonuses],
+            "ramp_guarantee": {"quarters": self.guarantee_quarters, "share": self.guarantee_share},
+        }
 
 
 _KEYS = {"name", "period", "on_target_earnings", "base", "commission", "cap", "bonuses", "ramp_guarantee", "description", "currency"}
@@ -95,7 +104,9 @@ def plan_from_dict(raw: dict[str, Any], origin: str = "plan") -> CompPlan:
     ote = _number(raw["on_target_earnings"], "on_target_earnings", origin, 0, strict_low=True) / per
     base = _number(raw["base"], "base", origin, 0) / per
     if base >= ote:
-        raise PlanError(f"{origin}: field `base` ({base * per:g}) must be below `on_target_earnings` ({ote * per:g}): no variable pay is left")
+        raise PlanError(
+            f"{origin}: field `base` ({base * per:g}) must be below `on_target_earnings` ({ote * per:g}): no variable pay is left"
+        )
     commission = raw.get("commission") or {}
     if not isinstance(commission, dict):
         raise PlanError(f"{origin}: field `commission` must be a mapping with `rate` and `tiers`")
@@ -112,13 +123,21 @@ def plan_from_dict(raw: dict[str, Any], origin: str = "plan") -> CompPlan:
     for i, t in enumerate(tiers_raw):
         if not isinstance(t, dict) or set(t) - {"from", "multiplier"} or "from" not in t or "multiplier" not in t:
             raise PlanError(f"{origin}: field `commission.tiers[{i}]` must have exactly `from` (attainment) and `multiplier`, got {t!r}")
-        tiers.append(Tier(_number(t["from"], f"commission.tiers[{i}].from", origin, 0),
-                          _number(t["multiplier"], f"commission.tiers[{i}].multiplier", origin, 0)))
+        tiers.append(
+            Tier(
+                _number(t["from"], f"commission.tiers[{i}].from", origin, 0),
+                _number(t["multiplier"], f"commission.tiers[{i}].multiplier", origin, 0),
+            )
+        )
     if tiers[0].start != 0:
-        raise PlanError(f"{origin}: field `commission.tiers[0].from` must be 0 (the first tier starts at no bookings), got {tiers[0].start:g}")
+        raise PlanError(
+            f"{origin}: field `commission.tiers[0].from` must be 0 (the first tier starts at no bookings), got {tiers[0].start:g}"
+        )
     for i in range(1, len(tiers)):
         if tiers[i].start <= tiers[i - 1].start:
-            raise PlanError(f"{origin}: field `commission.tiers[{i}].from` must be above the tier before it ({tiers[i - 1].start:g}), got {tiers[i].start:g}")
+            raise PlanError(
+                f"{origin}: field `commission.tiers[{i}].from` must be above the tier before it ({tiers[i - 1].start:g}), got {tiers[i].start:g}"
+            )
     if rate == QUOTA_RATE and sum(t.multiplier for t in tiers if t.start < 1) == 0:
         raise PlanError(f"{origin}: field `commission.rate` is on_target but no tier below 100 % of quota pays: set a fixed rate instead")
     cap = raw.get("cap")
@@ -127,7 +146,12 @@ def plan_from_dict(raw: dict[str, Any], origin: str = "plan") -> CompPlan:
     for i, b in enumerate(raw.get("bonuses") or []):
         if not isinstance(b, dict) or set(b) != {"at", "amount"}:
             raise PlanError(f"{origin}: field `bonuses[{i}]` must have exactly `at` (attainment) and `amount`, got {b!r}")
-        bonuses.append((_number(b["at"], f"bonuses[{i}].at", origin, 0, strict_low=True), _number(b["amount"], f"bonuses[{i}].amount", origin, 0) / per))
+        bonuses.append(
+            (
+                _number(b["at"], f"bonuses[{i}].at", origin, 0, strict_low=True),
+                _number(b["amount"], f"bonuses[{i}].amount", origin, 0) / per,
+            )
+        )
     ramp = raw.get("ramp_guarantee") or {}
     if not isinstance(ramp, dict) or set(ramp) - {"quarters", "share"}:
         raise PlanError(f"{origin}: field `ramp_guarantee` must be a mapping with `quarters` and `share`, got {ramp!r}")
@@ -135,8 +159,18 @@ def plan_from_dict(raw: dict[str, Any], origin: str = "plan") -> CompPlan:
     if isinstance(quarters, bool) or not isinstance(quarters, int) or quarters < 0:
         raise PlanError(f"{origin}: field `ramp_guarantee.quarters` must be a whole number >= 0, got {quarters!r}")
     share = _number(ramp.get("share", 0.0), "ramp_guarantee.share", origin, 0, 1)
-    return CompPlan(name=str(raw["name"]), on_target_earnings=ote, base=base, rate=rate, tiers=tuple(tiers), cap=cap,
-                    bonuses=tuple(sorted(bonuses)), guarantee_quarters=quarters, guarantee_share=share, source=origin)
+    return CompPlan(
+        name=str(raw["name"]),
+        on_target_earnings=ote,
+        base=base,
+        rate=rate,
+        tiers=tuple(tiers),
+        cap=cap,
+        bonuses=tuple(sorted(bonuses)),
+        guarantee_quarters=quarters,
+        guarantee_share=share,
+        source=origin,
+    )
 
 
 def load_plan(path: str | Path) -> CompPlan:
@@ -151,14 +185,12 @@ def load_plan(path: str | Path) -> CompPlan:
 
 def bundled_plans() -> list[str]:
     """Names of the compensation plans that ship with the package (``src/analysis/plans/*.yaml``)."""
-    from analysis.config import PLANS_DIR
 
     return sorted(p.stem for p in PLANS_DIR.glob("*.yaml"))
 
 
 def resolve_plan(name_or_path: str | Path) -> CompPlan:
     """A bundled plan by name (``standard``, ``flat-rate``, ``enterprise``) or a YAML file by path."""
-    from analysis.config import PLANS_DIR
 
     text = str(name_or_path)
     if text in bundled_plans():
@@ -221,9 +253,26 @@ def payout(plan: CompPlan, quota, bookings, tenure_quarters=None, active=None) -
 # ------------------------------------------------------------------------------------------------
 # What a quota plan pays, by quota method
 # ------------------------------------------------------------------------------------------------
-METHOD_COLUMNS = {"equal chance": "quota", "budget ÷ active reps": "quota_budget_per_rep", "last year + growth": "quota_last_year_plus_growth"}
-COMP_COLUMNS = ["method", "level", "rep_id", "quota", "expected_bookings", "expected_payout", "payout_p10", "payout_p90",
-                "p_reach_on_target_variable", "cost_of_sales", "cost_of_sales_p10", "cost_of_sales_p90", "reps"]
+METHOD_COLUMNS = {
+    "equal chance": "quota",
+    "budget ÷ active reps": "quota_budget_per_rep",
+    "last year + growth": "quota_last_year_plus_growth",
+}
+COMP_COLUMNS = [
+    "method",
+    "level",
+    "rep_id",
+    "quota",
+    "expected_bookings",
+    "expected_payout",
+    "payout_p10",
+    "payout_p90",
+    "p_reach_on_target_variable",
+    "cost_of_sales",
+    "cost_of_sales_p10",
+    "cost_of_sales_p90",
+    "reps",
+]
 
 
 @dataclass
@@ -242,7 +291,9 @@ class PayoutSummary:
     per_rep: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def summarise(plan: CompPlan, quotas: np.ndarray, draws: np.ndarray, tenure_quarters=None, rep_ids=None, per_rep: bool = True) -> PayoutSummary:
+def summarise(
+    plan: CompPlan, quotas: np.ndarray, draws: np.ndarray, tenure_quarters=None, rep_ids=None, per_rep: bool = True
+) -> PayoutSummary:
     """Payout over the draws (reps × draws) for one set of quotas: each rep's expected payout with p10/p90 and
     chance of earning at least the on-target variable; the company's expected variable cost with p10/p90, and
     cost of sales = E[Σ variable pay] / E[Σ bookings] with the p10/p90 of the per-draw ratio. ``per_rep=False``
@@ -254,25 +305,40 @@ def summarise(plan: CompPlan, quotas: np.ndarray, draws: np.ndarray, tenure_quar
     table = pd.DataFrame()
     if per_rep:
         p10, p90 = np.quantile(pay, [0.1, 0.9], axis=1) if len(pay) else (np.array([]), np.array([]))
-        table = pd.DataFrame({"rep_id": rep_ids if rep_ids is not None else np.arange(len(quotas)), "quota": quotas,
-                              "expected_bookings": draws.mean(axis=1), "expected_payout": pay.mean(axis=1), "payout_p10": p10,
-                              "payout_p90": p90, "p_reach_on_target_variable": reach})
+        table = pd.DataFrame(
+            {
+                "rep_id": rep_ids if rep_ids is not None else np.arange(len(quotas)),
+                "quota": quotas,
+                "expected_bookings": draws.mean(axis=1),
+                "expected_payout": pay.mean(axis=1),
+                "payout_p10": p10,
+                "payout_p90": p90,
+                "p_reach_on_target_variable": reach,
+            }
+        )
     book = float(total_book.mean())
     return PayoutSummary(
-        expected_payout=float(total_pay.mean()), payout_p10=float(np.quantile(total_pay, 0.1)), payout_p90=float(np.quantile(total_pay, 0.9)),
-        expected_bookings=book, cost_of_sales=float(total_pay.mean() / book) if book > 0 else np.nan,
+        expected_payout=float(total_pay.mean()),
+        payout_p10=float(np.quantile(total_pay, 0.1)),
+        payout_p90=float(np.quantile(total_pay, 0.9)),
+        expected_bookings=book,
+        cost_of_sales=float(total_pay.mean() / book) if book > 0 else np.nan,
         cost_of_sales_p10=float(np.nanquantile(ratio, 0.1)) if np.isfinite(ratio).any() else np.nan,
         cost_of_sales_p90=float(np.nanquantile(ratio, 0.9)) if np.isfinite(ratio).any() else np.nan,
-        share_reaching_on_target_variable=float(reach.mean()) if len(reach) else np.nan, reps=len(quotas), per_rep=table)
+        share_reaching_on_target_variable=float(reach.mean()) if len(reach) else np.nan,
+        reps=len(quotas),
+        per_rep=table,
+    )
 
 
-def compensation_table(plan: CompPlan, quotas: pd.DataFrame, rep_draws: pd.DataFrame, tenure_quarters: pd.Series | None = None) -> pd.DataFrame:
+def compensation_table(
+    plan: CompPlan, quotas: pd.DataFrame, rep_draws: pd.DataFrame, tenure_quarters: pd.Series | None = None
+) -> pd.DataFrame:
     """``compensation.csv``: for each quota method in ``quotas`` (a quota plan's table), one company row and one
     row per rep: ``method``, ``level``, ``rep_id``, ``quota``, ``expected_bookings``, ``expected_payout``,
     ``payout_p10``, ``payout_p90``, ``p_reach_on_target_variable`` (rep: chance; company: expected share of reps),
     ``cost_of_sales`` (+ ``_p10``, ``_p90``; company), ``reps``. Reps without a quota under a method (no sales
     last year for last year + growth) are left out of that method, and counted in ``reps``."""
-    from analysis.forecast import wide_draws
 
     wide = wide_draws(rep_draws)
     q = quotas.set_index("rep_id")
@@ -288,10 +354,21 @@ def compensation_table(plan: CompPlan, quotas: pd.DataFrame, rep_draws: pd.DataF
         if not ok.any():
             continue
         s = summarise(plan, values[ok], m[ok], tenure[ok] if tenure is not None else None, rep_ids=ids[ok].astype(str))
-        company = {"method": method, "level": "company", "rep_id": "all", "quota": float(values[ok].sum()), "expected_bookings": s.expected_bookings,
-                   "expected_payout": s.expected_payout, "payout_p10": s.payout_p10, "payout_p90": s.payout_p90,
-                   "p_reach_on_target_variable": s.share_reaching_on_target_variable, "cost_of_sales": s.cost_of_sales,
-                   "cost_of_sales_p10": s.cost_of_sales_p10, "cost_of_sales_p90": s.cost_of_sales_p90, "reps": s.reps}
+        company = {
+            "method": method,
+            "level": "company",
+            "rep_id": "all",
+            "quota": float(values[ok].sum()),
+            "expected_bookings": s.expected_bookings,
+            "expected_payout": s.expected_payout,
+            "payout_p10": s.payout_p10,
+            "payout_p90": s.payout_p90,
+            "p_reach_on_target_variable": s.share_reaching_on_target_variable,
+            "cost_of_sales": s.cost_of_sales,
+            "cost_of_sales_p10": s.cost_of_sales_p10,
+            "cost_of_sales_p90": s.cost_of_sales_p90,
+            "reps": s.reps,
+        }
         parts += [pd.DataFrame([company]), s.per_rep.assign(method=method, level="rep", reps=1)]
     return pd.concat(parts, ignore_index=True)[COMP_COLUMNS] if parts else pd.DataFrame(columns=COMP_COLUMNS)
 

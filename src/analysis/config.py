@@ -48,6 +48,14 @@ class Settings:
     draws: int = 2000  # Monte Carlo draws per rep
     seed: int = 0
 
+    @classmethod
+    def from_parameters(cls, namespace: dict[str, Any]) -> Settings:
+        """Settings from a notebook's parameters (its ``globals()``): every field found there, lists as tuples; the
+        rest keep their defaults."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        given = {k: namespace[k] for k in fields if k in namespace}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+
     def __post_init__(self) -> None:
         problems = self._type_problems()
         if problems:
@@ -69,8 +77,14 @@ class Settings:
             problems.append(f"gonik_coefficients must be beta, alpha, gamma with 0 < alpha < beta < gamma, got {g!r}")
         if self.max_quota_change is not None and not self.max_quota_change > 0:
             problems.append(f"max_quota_change must be a positive share (0.5 is ±50 %), got {self.max_quota_change!r}")
-        for name, low, high in (("draws", 100, 200_000), ("seed", 0, 2**32 - 1), ("backtest_quarters", 0, 20),
-                                ("policy_backtest_quarters", 0, 20), ("recalibrate_quarters", 0, 12), ("consecutive_misses", 1, 12)):
+        for name, low, high in (
+            ("draws", 100, 200_000),
+            ("seed", 0, 2**32 - 1),
+            ("backtest_quarters", 0, 20),
+            ("policy_backtest_quarters", 0, 20),
+            ("recalibrate_quarters", 0, 12),
+            ("consecutive_misses", 1, 12),
+        ):
             if not low <= getattr(self, name) <= high:
                 problems.append(f"{name} must be a whole number from {low} to {high:,}, got {getattr(self, name)!r}")
         if self.quota_type not in QUOTA_TYPES:

@@ -121,8 +121,9 @@ def _decoded(value):
     return value
 
 
-def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, pd.DataFrame]
-                 ) -> tuple[dict[str, tuple[pd.DataFrame, InputFile]], list[Problem], list[str], dict[str, str]]:
+def _read_source(
+    source: str | Path, mapping: Mapping, found_ragged: dict[str, pd.DataFrame]
+) -> tuple[dict[str, tuple[pd.DataFrame, InputFile]], list[Problem], list[str], dict[str, str]]:
     """Read every contract table the source has. Returns (tables, problems, names of ignored inputs, and per table a
     hint where its file was found under a wrong name or is not a file); rows of the wrong length go to
     ``found_ragged`` (by table)."""
@@ -136,7 +137,12 @@ def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, p
 
         url = database_url(str(source))
         shown = url.render_as_string(hide_password=True)
-        if url.get_backend_name() in {"sqlite", "duckdb"} and url.database and url.database != ":memory:" and not Path(url.database).is_file():
+        if (
+            url.get_backend_name() in {"sqlite", "duckdb"}
+            and url.database
+            and url.database != ":memory:"
+            and not Path(url.database).is_file()
+        ):
             # connecting would create an empty database file: say there is none instead
             raise DataError(Problem(shown, f"no such database file ({url.database})", "give the path of an existing database file"))
         hints: dict[str, str] = {}
@@ -148,19 +154,28 @@ def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, p
                 for name in names:
                     if name in wanted:
                         frame = pd.read_sql_query(sa.text(f'SELECT * FROM "{name}"'), conn)
-                        frame = frame.map(_decoded) if any(frame[c].map(type).eq(bytes).any() for c in frame.columns if frame[c].dtype == object) else frame
+                        frame = (
+                            frame.map(_decoded)
+                            if any(frame[c].map(type).eq(bytes).any() for c in frame.columns if frame[c].dtype == object)
+                            else frame
+                        )
                         for table in wanted[name]:
                             found[table] = (frame, InputFile(table, f"{shown}#{name}", None, len(frame)))
                     elif name.lower() in {w.lower() for w in wanted}:
                         for table in next(v for k, v in wanted.items() if k.lower() == name.lower()):
-                            hints.setdefault(table, f"found {name}: table names are case-sensitive here, name it "
-                                                    f"{next(k for k in wanted if k.lower() == name.lower())}")
+                            hints.setdefault(
+                                table,
+                                f"found {name}: table names are case-sensitive here, name it "
+                                f"{next(k for k in wanted if k.lower() == name.lower())}",
+                            )
             engine.dispose()
         except Exception as exc:  # noqa: BLE001 - any driver error is a table-level problem
             msg = str(exc).splitlines()[0]
             if url.password:
                 msg = msg.replace(url.password, "***")
-            raise DataError(Problem(shown, f"cannot read the database ({msg})", "check the URL, the driver and the password variable")) from None
+            raise DataError(
+                Problem(shown, f"cannot read the database ({msg})", "check the URL, the driver and the password variable")
+            ) from None
         ignored = sorted(set(names) - set(wanted))
         return found, problems, ignored, hints
 
@@ -191,15 +206,22 @@ def _read_source(source: str | Path, mapping: Mapping, found_ragged: dict[str, p
     for stem, paths in files.items():
         tables = wanted[stem]
         if len(paths) > 1:
-            problems.append(Problem(", ".join(str(p) for p in paths), f"more than one file for table '{tables[0]}'", "keep only one of them"))
+            problems.append(
+                Problem(", ".join(str(p) for p in paths), f"more than one file for table '{tables[0]}'", "keep only one of them")
+            )
             continue
         path = paths[0]
         try:
             frame, ragged = read_file(path)
         except Exception as exc:  # noqa: BLE001 - any parser error is a table-level problem
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            problems.append(Problem(str(path), f"cannot be read: {first}" if isinstance(exc, Unreadable) else f"cannot be read ({first})",
-                                    "save it as UTF-8 CSV with a header row, or as Parquet"))
+            problems.append(
+                Problem(
+                    str(path),
+                    f"cannot be read: {first}" if isinstance(exc, Unreadable) else f"cannot be read ({first})",
+                    "save it as UTF-8 CSV with a header row, or as Parquet",
+                )
+            )
             for table in tables:
                 hints[table] = UNREADABLE_HINT
             continue
@@ -291,7 +313,9 @@ def _quarantine_rows(table: str, file: str, parsed: pd.DataFrame, fails: pd.Data
     for col, row_idx in zip(fails["column"].to_numpy(), fails["index"].to_numpy(), strict=True):
         raw = f"__raw_{col}"
         v = parsed.at[row_idx, raw] if raw in parsed.columns else parsed.at[row_idx, col] if col in parsed.columns else None
-        values.append("" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v.date()) if isinstance(v, pd.Timestamp) else str(v))
+        values.append(
+            "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v.date()) if isinstance(v, pd.Timestamp) else str(v)
+        )
     return pd.DataFrame(
         {
             "table": table,
@@ -324,15 +348,22 @@ def _derive_reps(opportunities: pd.DataFrame) -> pd.DataFrame:
 UNREADABLE_HINT = "its file cannot be read: see above"
 
 
-def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | None, mapping: Mapping, hint: str | None = None,
-                    ragged: int = 0) -> list[Problem]:
+def _table_problems(
+    table: str, frame: pd.DataFrame | None, info: InputFile | None, mapping: Mapping, hint: str | None = None, ragged: int = 0
+) -> list[Problem]:
     spec = TABLES[table]
     src = mapping.table(table).source
     if frame is None:
         if spec.required and hint != UNREADABLE_HINT:  # an unreadable file is one problem, said once
             names = ", ".join(f"{src}{s}" for s in (".csv", ".parquet"))
             why = f" ({hint})" if hint else ""
-            return [Problem(f"{src}.*", f"required table '{table}' is missing{why}", f"add {names} to the folder (or the table '{src}' to the database)")]
+            return [
+                Problem(
+                    f"{src}.*",
+                    f"required table '{table}' is missing{why}",
+                    f"add {names} to the folder (or the table '{src}' to the database)",
+                )
+            ]
         return []
     problems = []
     missing = [c for c in spec.required_columns if c not in frame.columns]
@@ -347,8 +378,13 @@ def _table_problems(table: str, frame: pd.DataFrame | None, info: InputFile | No
             )
         )
     if spec.required and len(frame) == 0 and ragged:
-        problems.append(Problem(info.file, f"none of the {ragged:,} rows of table '{table}' has as many fields as the header",
-                                "check the separator and the header row (rows of the wrong length are quarantined, so nothing is left)"))
+        problems.append(
+            Problem(
+                info.file,
+                f"none of the {ragged:,} rows of table '{table}' has as many fields as the header",
+                "check the separator and the header row (rows of the wrong length are quarantined, so nothing is left)",
+            )
+        )
     elif spec.required and len(frame) == 0:
         problems.append(Problem(info.file, f"table '{table}' has no rows", "export the table with its rows"))
     return problems
@@ -407,12 +443,27 @@ def load(
         short = ragged.get(table, pd.DataFrame(columns=["source_row", "fields", "text"]))
         if len(short):
             width = len(header(Path(info.file))[0])
-            quarantine.append(pd.DataFrame({"table": table, "file": info.file, "source_row": short["source_row"].to_numpy(), "column": "",
-                                            "value": short["text"].to_numpy(), "rule": f"{table}.{RAGGED}",
-                                            "reason": [f"row has {n} fields, the header has {width}" for n in short["fields"]]}))
+            quarantine.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "file": info.file,
+                        "source_row": short["source_row"].to_numpy(),
+                        "column": "",
+                        "value": short["text"].to_numpy(),
+                        "rule": f"{table}.{RAGGED}",
+                        "reason": [f"row has {n} fields, the header has {width}" for n in short["fields"]],
+                    }
+                )
+            )
         accounting.append(
-            {"table": table, "file": info.file, "rows_in": len(parsed) + len(short), "rows_used": len(used),
-             "rows_quarantined": len(bad) + len(short)}
+            {
+                "table": table,
+                "file": info.file,
+                "rows_in": len(parsed) + len(short),
+                "rows_used": len(used),
+                "rows_quarantined": len(bad) + len(short),
+            }
         )
     tables = apply_defaults(tables)
     q = pd.concat([x for x in quarantine if len(x)] or [pd.DataFrame(columns=QUARANTINE_COLUMNS)], ignore_index=True)
@@ -509,7 +560,15 @@ def apply_defaults(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return out
 
 
-_DTYPES = {"id": "str", "str": "str", "enum": "str", "period": "str", "date": "datetime64[us]", "month": "datetime64[us]", "number": "float64"}
+_DTYPES = {
+    "id": "str",
+    "str": "str",
+    "enum": "str",
+    "period": "str",
+    "date": "datetime64[us]",
+    "month": "datetime64[us]",
+    "number": "float64",
+}
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:

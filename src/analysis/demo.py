@@ -220,7 +220,11 @@ def generate(
     prob = np.full(n, np.nan)
     stage_idx = pd.Series(stage_now).map({s: i for i, s in enumerate(STAGES)}).to_numpy()
     prob[is_open] = np.array(STAGE_PROBABILITY)[stage_idx[is_open].astype(int)]
-    expected = np.where(is_open, np.maximum(created + won_days.astype("int64").astype("timedelta64[D]"), np.datetime64(as_of.date()) + np.timedelta64(14, "D")), np.datetime64("NaT"))
+    expected = np.where(
+        is_open,
+        np.maximum(created + won_days.astype("int64").astype("timedelta64[D]"), np.datetime64(as_of.date()) + np.timedelta64(14, "D")),
+        np.datetime64("NaT"),
+    )
     source = rng.choice(SOURCES, n, p=SOURCE_P)
     n_accounts = max(50, n // 3)
     account = rng.integers(0, n_accounts, n)
@@ -270,7 +274,9 @@ def generate(
     per = leads.groupby([lead_month, "source"]).size().rename("leads").reset_index()
     per = per[per["created_date"].isin(complete)]
     per["amount"] = np.round(per["leads"] * per["source"].map(MARKETING) * rng.lognormal(0, 0.1, len(per)), 2)
-    mspend = pd.DataFrame({"month": per["created_date"].astype(str), "category": "marketing", "channel": per["source"], "amount": per["amount"]})
+    mspend = pd.DataFrame(
+        {"month": per["created_date"].astype(str), "category": "marketing", "channel": per["source"], "amount": per["amount"]}
+    )
     heads = (frac > 0.5).sum(axis=0)
     month_idx = np.array([months.get_loc(m) for m in complete], dtype=int)
     sspend = pd.DataFrame(
@@ -305,7 +311,11 @@ def generate(
                     target_rows.append({"period": period, "target": float(np.round(q[sel].sum() / 1.10, -3)), "team": team_names[t]})
             bias = rng.choice([0.7, 1.0, 1.4], active.sum(), p=[0.2, 0.65, 0.15])
             goals = pd.DataFrame(
-                {"rep_id": rep_ids[active], "period": period, "goal": np.round(q[active] / 1.1 * bias * rng.lognormal(0, 0.2, active.sum()), -2)}
+                {
+                    "rep_id": rep_ids[active],
+                    "period": period,
+                    "goal": np.round(q[active] / 1.1 * bias * rng.lognormal(0, 0.2, active.sum()), -2),
+                }
             )
     quotas = pd.concat(quota_rows, ignore_index=True)
     targets = pd.DataFrame(target_rows)
@@ -327,7 +337,9 @@ def generate(
     return tables
 
 
-def _activities(rng: np.random.Generator, reps: pd.DataFrame, activity: np.ndarray, start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
+def _activities(
+    rng: np.random.Generator, reps: pd.DataFrame, activity: np.ndarray, start: pd.Timestamp, as_of: pd.Timestamp
+) -> pd.DataFrame:
     """Weekly counts of calls, emails and meetings per employed rep (dated on the week's Monday)."""
     weeks = pd.date_range(start + pd.offsets.Week(weekday=0), as_of, freq="W-MON").to_numpy()
     hire = reps["hire_date"].fillna(start - pd.Timedelta(days=3650)).to_numpy()
@@ -337,7 +349,16 @@ def _activities(rng: np.random.Generator, reps: pd.DataFrame, activity: np.ndarr
     kinds = {"call": 40.0, "email": 60.0, "meeting": 6.0}
     parts = []
     for kind, mean in kinds.items():
-        parts.append(pd.DataFrame({"rep_id": reps["rep_id"].to_numpy()[r], "date": weeks[w], "type": kind, "count": rng.poisson(mean * activity[r]).astype(float)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "rep_id": reps["rep_id"].to_numpy()[r],
+                    "date": weeks[w],
+                    "type": kind,
+                    "count": rng.poisson(mean * activity[r]).astype(float),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True).sort_values(["date", "rep_id", "type"], kind="stable").reset_index(drop=True)
 
 
@@ -389,13 +410,17 @@ def add_dirty_rows(tables: dict[str, pd.DataFrame], rng: np.random.Generator, as
             elif rule == "reps.hire_date.unparseable":
                 bad["reps"].append({**reps.iloc[0].to_dict(), "rep_id": f"DIRTY-R{next(counter)}", "hire_date": "someday"})
             elif rule == "stage_history.unknown_opportunity":
-                bad["stage_history"].append({"opportunity_id": f"NO-SUCH-DEAL-{next(counter)}", "stage": "Discovery", "entered_date": "2025-01-01"})
+                bad["stage_history"].append(
+                    {"opportunity_id": f"NO-SUCH-DEAL-{next(counter)}", "stage": "Discovery", "entered_date": "2025-01-01"}
+                )
             elif rule == "spend.month.unparseable":
                 bad["spend"].append({"month": "2025-13", "category": "marketing", "channel": f"dirty{next(counter)}", "amount": "100"})
             elif rule == "spend.amount.negative":
                 bad["spend"].append({"month": "2025-01", "category": "marketing", "channel": f"dirty{next(counter)}", "amount": "-100"})
             elif rule == "leads.created_date.unparseable":
-                bad["leads"].append({"lead_id": f"DIRTY-L{next(counter)}", "created_date": "yesterday", "source": "events", "opportunity_id": ""})
+                bad["leads"].append(
+                    {"lead_id": f"DIRTY-L{next(counter)}", "created_date": "yesterday", "source": "events", "opportunity_id": ""}
+                )
             elif rule == "quotas.unknown_rep":
                 bad["quotas"].append({"rep_id": f"NOBODY-{next(counter)}", "period": out["quotas"]["period"].iloc[0], "quota": "1000"})
             elif rule == "goals.goal.negative":

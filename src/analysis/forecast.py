@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import is_month_label, period_bounds, period_of, resolve_period
+from analysis.calendar import is_month_label, next_period, period_bounds, period_of, resolve_period
 from analysis.data import Dataset
 from analysis.ramp import learn_ramp, ramp_factor
+from analysis.reliability import calibration
 from analysis.schemas import isin
 from analysis.seasonality import ClosingPattern, CreationProfile, closing_pattern, creation_profile
 from analysis.shrinkage import shrink_log_means, shrink_ratios
@@ -40,8 +41,16 @@ MEASURES = ("amount", "count", "margin")
 FORECAST_COLUMNS = ["level", "group", "period", "mean", "p10", "p50", "p90", "method"]
 
 
-def simulate_open_deals(pi: np.ndarray, amount: np.ndarray, cell: np.ndarray, n_cells: int, draws: int, rng: np.random.Generator,
-                        scale: np.ndarray | None = None, group: np.ndarray | None = None) -> np.ndarray:
+def simulate_open_deals(
+    pi: np.ndarray,
+    amount: np.ndarray,
+    cell: np.ndarray,
+    n_cells: int,
+    draws: int,
+    rng: np.random.Generator,
+    scale: np.ndarray | None = None,
+    group: np.ndarray | None = None,
+) -> np.ndarray:
     """Σ Bernoulli(π_i) · a_i per cell and draw (cells × draws), in chunks so memory stays bounded. With ``scale``
     (groups × draws) and each deal's ``group``, deal i's chance in draw j is min(1, π_i · scale[group_i, j])."""
     out = np.zeros((n_cells, draws))
@@ -132,14 +141,16 @@ def deal_features(deals: pd.DataFrame, drop=()) -> pd.DataFrame:
     ``owner_ratio``."""
     p = np.clip(deals["pi"].to_numpy(dtype=float), 1e-4, 1 - 1e-4)
     cycle = np.maximum(deals["cycle_days"].to_numpy(dtype=float), 1.0)
-    out = pd.DataFrame({
-        "logit_pi": np.log(p / (1 - p)),
-        "log_age": np.log1p(np.maximum(deals["age_days"].to_numpy(dtype=float), 0.0) / cycle),
-        "stage": deals["stage"].astype(str).to_numpy(dtype=object),
-        "log_stage_days": np.log1p(np.nan_to_num(deals["stage_days"].to_numpy(dtype=float), nan=0.0) / cycle),
-        "log_amount": np.nan_to_num(np.log(deals["amount_rel"].to_numpy(dtype=float)), nan=0.0, posinf=0.0, neginf=0.0),
-        "log_owner": np.log(deals["owner_ratio"].to_numpy(dtype=float)),
-    })
+    out = pd.DataFrame(
+        {
+            "logit_pi": np.log(p / (1 - p)),
+            "log_age": np.log1p(np.maximum(deals["age_days"].to_numpy(dtype=float), 0.0) / cycle),
+            "stage": deals["stage"].astype(str).to_numpy(dtype=object),
+            "log_stage_days": np.log1p(np.nan_to_num(deals["stage_days"].to_numpy(dtype=float), nan=0.0) / cycle),
+            "log_amount": np.nan_to_num(np.log(deals["amount_rel"].to_numpy(dtype=float)), nan=0.0, posinf=0.0, neginf=0.0),
+            "log_owner": np.log(deals["owner_ratio"].to_numpy(dtype=float)),
+        }
+    )
     return out.drop(columns=list(drop))
 
 
@@ -151,7 +162,9 @@ def _classifier(columns):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     numeric = [c for c in columns if c != "stage"]
-    parts = [("num", StandardScaler(), numeric)] + ([("stage", OneHotEncoder(handle_unknown="ignore", min_frequency=20), ["stage"])] if "stage" in columns else [])
+    parts = [("num", StandardScaler(), numeric)] + (
+        [("stage", OneHotEncoder(handle_unknown="ignore", min_frequency=20), ["stage"])] if "stage" in columns else []
+    )
     return make_pipeline(ColumnTransformer(parts), LogisticRegression(C=1.0, max_iter=1000))
 
 
@@ -186,7 +199,9 @@ class ForecastDraws:
     def rep_draws(self) -> pd.DataFrame:
         """Long table ``rep_id``, ``draw``, ``bookings`` for the quota step (active reps only)."""
         groups, m = self.by("rep")
-        return pd.DataFrame({"rep_id": np.repeat(groups.to_numpy(), m.shape[1]), "draw": np.tile(np.arange(m.shape[1]), len(groups)), "bookings": m.ravel()})
+        return pd.DataFrame(
+            {"rep_id": np.repeat(groups.to_numpy(), m.shape[1]), "draw": np.tile(np.arange(m.shape[1]), len(groups)), "bookings": m.ravel()}
+        )
 
     def table(self, levels=("company", "team", "segment", "rep"), method: str = "pipeline") -> pd.DataFrame:
         """``level``, ``group``, ``period``, ``mean``, ``p10``, ``p50``, ``p90``, ``method``."""
@@ -194,7 +209,20 @@ class ForecastDraws:
         for level in levels:
             groups, m = self.by(level)
             q = np.quantile(m, [0.1, 0.5, 0.9], axis=1)
-            parts.append(pd.DataFrame({"level": level, "group": groups.astype(str), "period": self.period, "mean": m.mean(axis=1), "p10": q[0], "p50": q[1], "p90": q[2], "method": method}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "group": groups.astype(str),
+                        "period": self.period,
+                        "mean": m.mean(axis=1),
+                        "p10": q[0],
+                        "p50": q[1],
+                        "p90": q[2],
+                        "method": method,
+                    }
+                )
+            )
         return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
 
 
@@ -204,10 +232,24 @@ class PipelineForecaster:
     Settings only here; ``fit`` learns from a dataset (a snapshot), ``predict`` simulates a period.
     """
 
-    def __init__(self, draws: int = 2000, seed: int = 0, window_days: int = 730, rate_days: int = 365,
-                 ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), shock_sd: float = 0.10, min_at_risk: int = 50,
-                 measure: str = "amount", recalibrate: int = 0, seasonality: bool = True, owner_effect: bool = True,
-                 learn_ramp: bool = True, tail: bool = True, uncertainty: bool = True, segment_mix: bool = True):
+    def __init__(
+        self,
+        draws: int = 2000,
+        seed: int = 0,
+        window_days: int = 730,
+        rate_days: int = 365,
+        ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+        shock_sd: float = 0.10,
+        min_at_risk: int = 50,
+        measure: str = "amount",
+        recalibrate: int = 0,
+        seasonality: bool = True,
+        owner_effect: bool = True,
+        learn_ramp: bool = True,
+        tail: bool = True,
+        uncertainty: bool = True,
+        segment_mix: bool = True,
+    ):
         if measure not in MEASURES:
             raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
         self.measure = measure
@@ -239,13 +281,19 @@ class PipelineForecaster:
         time, event = t["time"].to_numpy(), t["event"].to_numpy()
         # Past the last age with enough deals at risk, each curve continues as its segment's fitted cycle model
         # (analysis.survival.CycleModel): a short extract has not yet seen long-cycle deals win.
-        self.cycle_models_ = {seg: fit_cycle_model(time[codes == i], event[codes == i]) if self.tail else None for i, seg in enumerate(segments)}
+        self.cycle_models_ = {
+            seg: fit_cycle_model(time[codes == i], event[codes == i]) if self.tail else None for i, seg in enumerate(segments)
+        }
         model_all = fit_cycle_model(time, event) if self.tail else None
-        self.curves_ = {seg: extend_curve(curves[curves["gid"] == i].reset_index(drop=True), self.cycle_models_[seg])
-                        for i, seg in enumerate(segments) if (codes == i).sum() >= self.min_at_risk}
+        self.curves_ = {
+            seg: extend_curve(curves[curves["gid"] == i].reset_index(drop=True), self.cycle_models_[seg])
+            for i, seg in enumerate(segments)
+            if (codes == i).sum() >= self.min_at_risk
+        }
         self.curve_all_ = extend_curve(everyone, model_all)
-        self.level_sd_ = {seg: _relative_se(curves[curves["gid"] == i], self.curves_.get(seg), self.cycle_models_[seg])
-                          for i, seg in enumerate(segments)}
+        self.level_sd_ = {
+            seg: _relative_se(curves[curves["gid"] == i], self.curves_.get(seg), self.cycle_models_[seg]) for i, seg in enumerate(segments)
+        }
         self.level_sd_all_ = _relative_se(everyone, self.curve_all_, model_all)
         won = window[(window["status"] == "won") & (window["amount"] > 0)]
         logs = np.log(won["amount"])
@@ -271,8 +319,9 @@ class PipelineForecaster:
         # A rep with no deal yet (a new hire) sells what their team sells; a team with none, what the company sells.
         team_seg = opps.assign(team=opps["owner_id"].map(reps.set_index("rep_id")["team"])).dropna(subset=["team"])
         team_seg = team_seg.groupby("team")["segment"].agg(lambda s: s.value_counts().sort_index().idxmax())
-        reps["segment"] = (reps["rep_id"].map(main_seg).fillna(reps["team"].map(team_seg))
-                           .fillna(opps["segment"].mode().iloc[0] if len(opps) else "all"))
+        reps["segment"] = (
+            reps["rep_id"].map(main_seg).fillna(reps["team"].map(team_seg)).fillna(opps["segment"].mode().iloc[0] if len(opps) else "all")
+        )
         # The creation rate's window: the last ``rate_days``, or since the data begin when the extract is shorter
         # (a rep cannot have created deals before the first one in the data: counting those days halves the rate).
         start = as_of - pd.Timedelta(days=self.rate_days)
@@ -287,8 +336,11 @@ class PipelineForecaster:
         else:
             self.ramps_, self.ramp_table_ = {}, pd.DataFrame()
         # The calendar first (it needs only the deals and the ramp), so that a rate is learned on calendar-fair days.
-        self.creation_ = (creation_profile(opps, reps, as_of, rate_days, self.ramp_schedule, schedules=self.ramps_) if self.seasonality
-                          else CreationProfile(window_start=start, window_end=as_of))
+        self.creation_ = (
+            creation_profile(opps, reps, as_of, rate_days, self.ramp_schedule, schedules=self.ramps_)
+            if self.seasonality
+            else CreationProfile(window_start=start, window_end=as_of)
+        )
         # Exposure: each day the rep was employed in the window, at the ramp factor they were at and the calendar's
         # factor that day (a hire seen only in a busy season is not taken for a fast creator).
         eff = self._exposure(reps, start, as_of)
@@ -321,16 +373,37 @@ class PipelineForecaster:
         self.mix_ = _segment_mix(window, reps) if self.segment_mix else reps[["rep_id", "segment"]].assign(share=1.0)
         ratio, shape = self._owner_ratios(window, reps["rep_id"]) if self.owner_effect else (1.0, np.inf)
         reps["owner_ratio"], reps["skill_shape"] = ratio, shape
-        self.reps_ = reps[["rep_id", "team", "segment", "active", "rate", "tenure_months", "log_size", "size_effect", "owner_ratio",
-                           "rate_shape", "skill_shape", "size_sd"]].reset_index(drop=True)
+        self.reps_ = reps[
+            [
+                "rep_id",
+                "team",
+                "segment",
+                "active",
+                "rate",
+                "tenure_months",
+                "log_size",
+                "size_effect",
+                "owner_ratio",
+                "rate_shape",
+                "skill_shape",
+                "size_sd",
+            ]
+        ].reset_index(drop=True)
         won_all = opps.loc[opps["status"] == "won", "close_date"]
         history_from = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
-        self.closing_ = (closing_pattern(won_all, history_from, as_of, ds.fiscal_year_start)
-                         if self.seasonality else ClosingPattern(fiscal_year_start=ds.fiscal_year_start))
+        self.closing_ = (
+            closing_pattern(won_all, history_from, as_of, ds.fiscal_year_start)
+            if self.seasonality
+            else ClosingPattern(fiscal_year_start=ds.fiscal_year_start)
+        )
         self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
         q_start = period_bounds(period_of(as_of, ds.fiscal_year_start), ds.fiscal_year_start)[0]
-        self.booked_ = opps[(opps["status"] == "won") & (opps["close_date"] >= q_start)][["owner_id", "segment", "close_date", "amount", "margin"]].reset_index(drop=True)
-        self.open_ = opps[opps["status"] == "open"][["opportunity_id", "owner_id", "segment", "created_date", "amount", "margin", "stage"]].reset_index(drop=True)
+        self.booked_ = opps[(opps["status"] == "won") & (opps["close_date"] >= q_start)][
+            ["owner_id", "segment", "close_date", "amount", "margin"]
+        ].reset_index(drop=True)
+        self.open_ = opps[opps["status"] == "open"][
+            ["opportunity_id", "owner_id", "segment", "created_date", "amount", "margin", "stage"]
+        ].reset_index(drop=True)
         since = self.open_["created_date"]  # no history: in its first stage since creation
         if ds.has("stage_history"):
             entered = ds.stage_history.groupby("opportunity_id")["entered_date"].max()
@@ -376,10 +449,28 @@ class PipelineForecaster:
         they were won in the next quarter (all known at the snapshot's date, so nothing leaks); a regularised
         logistic regression on :func:`deal_features` (those :func:`usable_features` allows). None when there is too
         little to learn from (fewer than 200 deals or 20 wins or 20 misses)."""
-        from analysis.backtest import calibration
-
-        settings = {k: getattr(self, k) for k in ("window_days", "rate_days", "ramp_schedule", "shock_sd", "min_at_risk", "seasonality", "owner_effect", "learn_ramp", "tail", "uncertainty", "segment_mix")}
-        cal = calibration(ds, self.recalibrate, make=lambda: PipelineForecaster(draws=10, seed=0, **settings))
+        settings = {
+            k: getattr(self, k)
+            for k in (
+                "window_days",
+                "rate_days",
+                "ramp_schedule",
+                "shock_sd",
+                "min_at_risk",
+                "seasonality",
+                "owner_effect",
+                "learn_ramp",
+                "tail",
+                "uncertainty",
+                "segment_mix",
+            )
+        }
+        # Learned on forecasts made as far ahead of their quarter as this one is of the next quarter: a correction
+        # learned on the eve of quarters would misread the smaller chances of a quarter that starts months later.
+        lead = max(
+            int((period_bounds(next_period(ds.as_of_date, ds.fiscal_year_start), ds.fiscal_year_start)[0] - ds.as_of_date).days) - 1, 0
+        )
+        cal = calibration(ds, self.recalibrate, make=lambda: PipelineForecaster(draws=10, seed=0, **settings), lead_days=lead)
         cal = cal[cal["pi"] > 0]
         self.features_left_out_ = usable_features(ds)
         if len(cal) < 200 or cal["won"].sum() < 20 or (~cal["won"]).sum() < 20:
@@ -415,7 +506,9 @@ class PipelineForecaster:
         # A deal of age a today would win on day d if its age at winning is a + (d − today); those due early in the
         # quarter count at 1 − ρ (pulled into the last one), those due early in the next at ρ. w: its chance to be
         # won at all.
-        windows = [(float((first - self.as_of_).days - 1), float((last - self.as_of_).days), weight) for first, last, weight in self._spans(period)]
+        windows = [
+            (float((first - self.as_of_).days - 1), float((last - self.as_of_).days), weight) for first, last, weight in self._spans(period)
+        ]
         codes, segments = pd.factorize(out["segment"])
         for i, seg in enumerate(segments):
             m = codes == i
@@ -428,7 +521,9 @@ class PipelineForecaster:
         w_owner = ratio * w / np.maximum(1.0 - w + ratio * w, 1e-12)
         with np.errstate(divide="ignore", invalid="ignore"):
             pi = np.clip(np.where(w > 0, pi * w_owner / w, 0.0), 0.0, 1.0)
-        fill = out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2)).astype("float64")
+        fill = (
+            out["segment"].map(lambda s: np.exp(self.size_["mean"].get(s, self.size_all_[0]) + self._sigma(s) ** 2 / 2)).astype("float64")
+        )
         out["amount_rel"] = out["amount"].where(out["amount"] > 0) / fill
         out["amount"] = out["amount"].fillna(fill)
         out["owner_ratio"] = ratio
@@ -473,7 +568,9 @@ class PipelineForecaster:
             # Created on day t, a deal would win on day d if its age at winning is d − t; weighed as above.
             p = np.zeros(len(days))
             for first, last, weight in spans:
-                p += weight * (cif_at(curve, (last - days).days.to_numpy(dtype=float)) - cif_at(curve, (first - days).days.to_numpy(dtype=float) - 1))
+                p += weight * (
+                    cif_at(curve, (last - days).days.to_numpy(dtype=float)) - cif_at(curve, (first - days).days.to_numpy(dtype=float) - 1)
+                )
             m[sel] = (created[rows.loc[sel, "row"].to_numpy()] @ p) * rows.loc[sel, "share"].to_numpy()
         rows["m"] = np.where(rows["active"], m * rows["owner_ratio"].to_numpy(), 0.0)
         rows = rows.drop(columns="row")
@@ -507,8 +604,13 @@ class PipelineForecaster:
         done = self.booked(period)
         open_rep, open_team = self._rep_team(opens["owner_id"])
         done_rep, done_team = self._rep_team(done["owner_id"])
-        cells = pd.DataFrame({"rep_id": np.r_[open_rep, done_rep], "team": np.r_[open_team, done_team],
-                              "segment": np.r_[opens["segment"].to_numpy(dtype=object), done["segment"].to_numpy(dtype=object)]})
+        cells = pd.DataFrame(
+            {
+                "rep_id": np.r_[open_rep, done_rep],
+                "team": np.r_[open_team, done_team],
+                "segment": np.r_[opens["segment"].to_numpy(dtype=object), done["segment"].to_numpy(dtype=object)],
+            }
+        )
         cells = pd.concat([cells, reps.loc[reps["active"], ["rep_id", "team", "segment"]]], ignore_index=True)
         cells = cells.drop_duplicates(["rep_id", "team", "segment"]).sort_values(["team", "rep_id", "segment"]).reset_index(drop=True)
         cells["active"] = cells["rep_id"] != LEFT
@@ -525,7 +627,7 @@ class PipelineForecaster:
             z = prng.standard_normal((2, len(seg_names), self.draws))
             win_scale = np.exp(sd[:, 0, None] * z[0] - sd[:, 0, None] ** 2 / 2)
             size_scale = np.exp(sd[:, 1, None] * z[1] - sd[:, 1, None] ** 2 / 2)
-        open_group, rep_group = seg_codes[: len(opens)], seg_codes[len(opens):]
+        open_group, rep_group = seg_codes[: len(opens)], seg_codes[len(opens) :]
         cell_of_rep = key.get_indexer(pd.MultiIndex.from_frame(act[["rep_id", "team", "segment"]]))
         # And each rep's own: creation rate and win skill from their gamma posteriors, deal size from its normal one
         # (mean 1: a rep with a long record barely moves, a new hire's range shows how little is known of them).
@@ -546,8 +648,16 @@ class PipelineForecaster:
             seg_of, rep_of = pairs.get_level_values(0).to_numpy(), pairs.get_level_values(1).to_numpy()
             owner = np.where(rep_of[:, None] >= 0, skill[np.maximum(rep_of, 0)], 1.0)
             scale = (win_scale[seg_of] if win_scale is not None else 1.0) * owner
-        out = simulate_open_deals(opens["pi"].to_numpy(), opens["value"].to_numpy(dtype=float), cell_of_open, len(cells), self.draws, rng,
-                                  scale=scale, group=group)
+        out = simulate_open_deals(
+            opens["pi"].to_numpy(),
+            opens["value"].to_numpy(dtype=float),
+            cell_of_open,
+            len(cells),
+            self.draws,
+            rng,
+            scale=scale,
+            group=group,
+        )
         # New deals: won counts Poisson(m), each amount lognormal(rep's log-mean, segment sigma).
         mean = act["m"].to_numpy()[:, None] * (win_scale[rep_group] if win_scale is not None else 1.0)
         if skill is not None:
@@ -647,7 +757,9 @@ class ActivityForecaster:
         if finite.any():
             kk = np.broadcast_to(k, mu.shape)[finite]
             out[finite] = rng.negative_binomial(kk, kk / (kk + mu[finite]))
-        cells = pd.DataFrame({"rep_id": r["rep_id"].to_numpy(dtype=object), "team": r["team"].to_numpy(dtype=object), "segment": "all", "active": True})
+        cells = pd.DataFrame(
+            {"rep_id": r["rep_id"].to_numpy(dtype=object), "team": r["team"].to_numpy(dtype=object), "segment": "all", "active": True}
+        )
         order = cells.sort_values(["team", "rep_id"]).index.to_numpy()
         return ForecastDraws(period=period, cells=cells.loc[order].reset_index(drop=True), draws=out[order])
 
@@ -664,6 +776,15 @@ def versus_target(draws: ForecastDraws, company: float | None, teams: pd.Series 
         groups, m = draws.by(level)
         if key in groups:
             sims = m[groups.get_loc(key)]
-            rows.append({"level": level, "group": key, "period": draws.period, "target": float(target),
-                         "p_reach": float((sims >= target).mean()), "p50": float(np.median(sims)), "method": method})
+            rows.append(
+                {
+                    "level": level,
+                    "group": key,
+                    "period": draws.period,
+                    "target": float(target),
+                    "p_reach": float((sims >= target).mean()),
+                    "p50": float(np.median(sims)),
+                    "method": method,
+                }
+            )
     return pd.DataFrame(rows, columns=["level", "group", "period", "target", "p_reach", "p50", "method"])

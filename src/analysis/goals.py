@@ -38,12 +38,23 @@ def roll_up(draws: np.ndarray, q: float = 0.5) -> float:
     return float(np.quantile(draws.sum(axis=0), q))
 
 
-ROLLUP_COLUMNS = ["level", "group", "reps_with_goal", "goals", "forecast_p10", "forecast_p50", "forecast_p90", "p_reach_goals", "target",
-                  "goals_vs_target"]
+ROLLUP_COLUMNS = [
+    "level",
+    "group",
+    "reps_with_goal",
+    "goals",
+    "forecast_p10",
+    "forecast_p50",
+    "forecast_p90",
+    "p_reach_goals",
+    "target",
+    "goals_vs_target",
+]
 
 
-def goals_rollup(rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, target: float | None = None,
-                 team_targets: pd.Series | None = None) -> pd.DataFrame:
+def goals_rollup(
+    rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, target: float | None = None, team_targets: pd.Series | None = None
+) -> pd.DataFrame:
     """The collective goal against the forecast and the leader's targets, per team and for the company.
 
     Only reps with a goal count on both sides. Returns ``level``, ``group``, ``reps_with_goal``, ``goals`` (Σ goals),
@@ -63,14 +74,26 @@ def goals_rollup(rep_draws: pd.DataFrame, goals: pd.Series, reps: pd.DataFrame, 
         q10, q50, q90 = np.quantile(sims, [0.1, 0.5, 0.9]) if len(idx) else (np.nan,) * 3
         tgt = target if level == "company" else (team_targets.get(name) if team_targets is not None else None)
         tgt = np.nan if tgt is None else float(tgt)
-        rows.append({"level": level, "group": name, "reps_with_goal": len(idx), "goals": total, "forecast_p10": q10,
-                     "forecast_p50": q50, "forecast_p90": q90, "p_reach_goals": float((sims >= total).mean()) if len(idx) else np.nan,
-                     "target": tgt, "goals_vs_target": total / tgt - 1 if tgt and tgt > 0 else np.nan})
+        rows.append(
+            {
+                "level": level,
+                "group": name,
+                "reps_with_goal": len(idx),
+                "goals": total,
+                "forecast_p10": q10,
+                "forecast_p50": q50,
+                "forecast_p90": q90,
+                "p_reach_goals": float((sims >= total).mean()) if len(idx) else np.nan,
+                "target": tgt,
+                "goals_vs_target": total / tgt - 1 if tgt and tgt > 0 else np.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=ROLLUP_COLUMNS)
 
 
-def goal_positions(rep_draws: pd.DataFrame, goals: pd.Series, quotas: pd.Series | None = None, beta: float = 1.2,
-                   alpha: float = 0.6, gamma: float = 1.8) -> pd.DataFrame:
+def goal_positions(
+    rep_draws: pd.DataFrame, goals: pd.Series, quotas: pd.Series | None = None, beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8
+) -> pd.DataFrame:
     """The Gonik view, per rep with a goal: ``goal``, ``goal_quantile`` (where the goal sits in the rep's own
     forecast: share of draws below it), ``truthful_goal`` (the forecast quantile the scheme rewards,
     :func:`gonik_elicited_quantile`), ``expected_payout`` with the goal as stated and ``expected_payout_truthful``
@@ -88,9 +111,13 @@ def goal_positions(rep_draws: pd.DataFrame, goals: pd.Series, quotas: pd.Series 
     quota = goal if quotas is None else quotas.reindex(g.index).fillna(g).to_numpy(dtype=float)
     quota = np.where(quota > 0, quota, np.nan)
     truthful = np.quantile(m, tau, axis=1) if len(g) else np.array([])
-    return pd.DataFrame({
-        "rep_id": g.index.astype(str), "goal": goal, "goal_quantile": (m < goal[:, None]).mean(axis=1),
-        "truthful_goal": truthful,
-        "expected_payout": gonik_payout(goal[:, None], m, quota[:, None], beta, alpha, gamma).mean(axis=1),
-        "expected_payout_truthful": gonik_payout(truthful[:, None], m, quota[:, None], beta, alpha, gamma).mean(axis=1),
-    })
+    return pd.DataFrame(
+        {
+            "rep_id": g.index.astype(str),
+            "goal": goal,
+            "goal_quantile": (m < goal[:, None]).mean(axis=1),
+            "truthful_goal": truthful,
+            "expected_payout": gonik_payout(goal[:, None], m, quota[:, None], beta, alpha, gamma).mean(axis=1),
+            "expected_payout_truthful": gonik_payout(truthful[:, None], m, quota[:, None], beta, alpha, gamma).mean(axis=1),
+        }
+    )

@@ -38,3 +38,16 @@ def replayable_quarters(ds: Dataset, wanted: int, min_quarters: int = 1) -> int:
     """How many of the last ``wanted`` complete quarters a backtest can replay: a quarter counts when the data held
     at least ``min_quarters`` complete quarters before it began (what the model needs to learn from)."""
     return int(max(0, min(wanted, len(complete_quarters(ds)) - min_quarters)))
+
+
+def rolling_origins(ds: Dataset, n: int = 6, min_quarters: int = 1):
+    """The last ``n`` complete quarters the data cover, oldest first, each as (``period``, ``cutoff``, ``snapshot``):
+    the cutoff is the last day of the quarter before, the snapshot the data as they stood then (nothing later
+    visible). Only quarters with at least ``min_quarters`` complete quarters of data before them are replayed
+    (:func:`analysis.history.replayable_quarters`), so a short history gives fewer origins, never empty ones."""
+    fy = ds.fiscal_year_start
+    covered = complete_quarters(ds)
+    k = replayable_quarters(ds, n, min_quarters)
+    for period in covered[len(covered) - k :] if k else []:
+        cutoff = period_bounds(shift_period(period, -1, fy), fy)[1]
+        yield period, cutoff, ds.as_of(cutoff)

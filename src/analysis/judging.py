@@ -43,7 +43,19 @@ def judge(forecast: pd.DataFrame, truth: pd.DataFrame, level: str, seed: int = 0
     for g in groups:
         x, y = forecast.loc[g].to_numpy(dtype=float), truth.loc[g].to_numpy(dtype=float)
         p10, p50, p90 = np.quantile(x, [0.1, 0.5, 0.9])
-        rows.append({"level": level, "group": str(g), "mean": x.mean(), "p10": p10, "p50": p50, "p90": p90, "true_mean": y.mean(),
-                     "true_p50": float(np.median(y)), "coverage_80": float(((y >= p10) & (y <= p90)).mean()), "crps": crps(x, y)})
+        rows.append(
+            {
+                "level": level,
+                "group": str(g),
+                "mean": x.mean(),
+                "p10": p10,
+                "p50": p50,
+                "p90": p90,
+                "true_mean": y.mean(),
+                "true_p50": float(np.median(y)),
+                "coverage_80": float(((y >= p10) & (y <= p90)).mean()),
+                "crps": crps(x, y),
+            }
+        )
         pits.append(pit(x, y, rng))
     return pd.DataFrame(rows), (np.concatenate(pits) if pits else np.array([]))

@@ -104,8 +104,10 @@ class Mapping:
         targets = list(tm.rename.values())
         for src, dst in tm.rename.items():
             if src in frame.columns and dst in kept:
-                raise MappingError(f"{where}.rename maps '{src}' onto '{dst}', a column the file already has: rename or drop that "
-                                   "column first (a mapping never overwrites a column silently)")
+                raise MappingError(
+                    f"{where}.rename maps '{src}' onto '{dst}', a column the file already has: rename or drop that "
+                    "column first (a mapping never overwrites a column silently)"
+                )
             if src in frame.columns and targets.count(dst) > 1 and sum(s in frame.columns for s, d in tm.rename.items() if d == dst) > 1:
                 raise MappingError(f"{where}.rename maps several columns onto '{dst}': keep one")
         out = frame.rename(columns=tm.rename)
@@ -165,8 +167,9 @@ def _check_format(fmt: str, origin: str) -> None:
             if path.is_file():
                 found = [i for i, text in enumerate(path.read_text().splitlines(), 1) if fmt in text]
                 line = f" (line {found[0]})" if found else ""
-            raise MappingError(f"{origin}{line}: date_formats: {fmt!r} is not a date format ({exc}); use strptime codes such as "
-                               "%d/%m/%Y, or ISO8601") from None
+            raise MappingError(
+                f"{origin}{line}: date_formats: {fmt!r} is not a date format ({exc}); use strptime codes such as %d/%m/%Y, or ISO8601"
+            ) from None
 
 
 def load_mapping(spec: str | Path | None) -> Mapping:
@@ -178,9 +181,7 @@ def load_mapping(spec: str | Path | None) -> Mapping:
     else:
         path = Path(spec)
         if not path.exists():
-            raise MappingError(
-                f"mapping {spec!r}: no such preset or file; presets are {', '.join(PRESETS)}, or give a path to a YAML file"
-            )
+            raise MappingError(f"mapping {spec!r}: no such preset or file; presets are {', '.join(PRESETS)}, or give a path to a YAML file")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -200,8 +201,13 @@ def _events(conf: dict, where: str, table: str) -> Events | None:
     if bad:
         raise MappingError(f"{where}.from_events: unknown field(s) {sorted(bad)}; allowed: deal, stage, date, won, lost, amount")
     stages = {k: tuple(str(v) for v in (raw[k] if isinstance(raw[k], list) else [raw[k]])) for k in ("won", "lost") if k in raw}
-    return Events(deal=str(raw["deal"]), stage=str(raw["stage"]), date=str(raw["date"]), amount=str(raw["amount"]) if raw.get("amount") else None,
-                  **stages)
+    return Events(
+        deal=str(raw["deal"]),
+        stage=str(raw["stage"]),
+        date=str(raw["date"]),
+        amount=str(raw["amount"]) if raw.get("amount") else None,
+        **stages,
+    )
 
 
 def _grouping(conf: dict, where: str) -> Grouping | None:
@@ -226,8 +232,10 @@ def _when(conf: dict, where: str) -> dict[str, dict[str, Any]]:
         raise MappingError(f"{where}.when: expected column: {{if: {{...}}, then: ..., else: ...}}")
     for col, rule in raw.items():
         if not isinstance(rule, dict) or not isinstance(rule.get("if"), dict) or "then" not in rule:
-            raise MappingError(f"{where}.when.{col}: give if (conditions: column: present | empty | a value | [values]) and then "
-                               "(a column, {value: X} or empty), and optionally else")
+            raise MappingError(
+                f"{where}.when.{col}: give if (conditions: column: present | empty | a value | [values]) and then "
+                "(a column, {value: X} or empty), and optionally else"
+            )
         bad = set(rule) - {"if", "then", "else"}
         if bad:
             raise MappingError(f"{where}.when.{col}: unknown field(s) {sorted(bad)}; allowed: if, then, else")

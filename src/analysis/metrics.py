@@ -38,7 +38,9 @@ def period_labels(dates: pd.Series, freq: str = "Q", fiscal_year_start: int = 1)
     if freq == "M":
         codes, uniques = pd.factorize(dates)
         labels = pd.DatetimeIndex(uniques).strftime("%Y-%m").to_numpy(dtype=object)
-        return pd.Series(np.where(codes >= 0, labels[np.clip(codes, 0, None)] if len(labels) else None, None), index=dates.index, dtype="string")
+        return pd.Series(
+            np.where(codes >= 0, labels[np.clip(codes, 0, None)] if len(labels) else None, None), index=dates.index, dtype="string"
+        )
     raise ValueError(f"freq must be 'Q' or 'M', got {freq!r}")
 
 
@@ -103,7 +105,9 @@ def _aggregate(frame: pd.DataFrame, dimensions, period: str | None, **aggs) -> p
     return labels.iloc[out.index].reset_index(drop=True).join(out.reset_index(drop=True))
 
 
-def _rows(frame: pd.DataFrame, metric: str, value: str, n: str | None = None, lower: str | None = None, upper: str | None = None, note=None) -> pd.DataFrame:
+def _rows(
+    frame: pd.DataFrame, metric: str, value: str, n: str | None = None, lower: str | None = None, upper: str | None = None, note=None
+) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "metric": metric,
@@ -199,7 +203,9 @@ def metrics_table(
     if ds.as_of_date < end:
         partial = table["period"].eq(current)
         table.loc[partial, "note"] = np.where(
-            table.loc[partial, "note"].eq(""), f"partial period to {ds.as_of_date.date()}", table.loc[partial, "note"] + f"; partial period to {ds.as_of_date.date()}"
+            table.loc[partial, "note"].eq(""),
+            f"partial period to {ds.as_of_date.date()}",
+            table.loc[partial, "note"] + f"; partial period to {ds.as_of_date.date()}",
         )
     # Sorted by integer codes of the four keys (a string sort of a million rows costs seconds).
     codes = [pd.factorize(table[c].astype("str"), sort=True)[0] for c in ("period", "group", "dimension", "metric")]
@@ -290,7 +296,9 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
     with enough deals at risk) beside ``win_rate_cohort_naive`` (won / closed of the same cohort), and the
     time to win among eventual winners ``cycle_days_cohort`` with ``cycle_days_cohort_p25`` / ``_p75``."""
     times = deal_times(deals, as_of)
-    base = pd.DataFrame({"period": deals["period_created"].astype("str").to_numpy(), "time": times["time"].to_numpy(), "event": times["event"].to_numpy()})
+    base = pd.DataFrame(
+        {"period": deals["period_created"].astype("str").to_numpy(), "time": times["time"].to_numpy(), "event": times["event"].to_numpy()}
+    )
     for col in set(_DIM_COLUMN.values()) - {None}:
         base[col] = deals[col].to_numpy()
     rows, gid, labels = keyed(base, dimensions, "period")
@@ -311,13 +319,26 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
     # A cohort none of whose deals has closed has no win rate yet (the estimate would read 0 with a [0, 0] interval).
     closed_n = labels["closed"].to_numpy()[read["gid"].to_numpy()]
     r.loc[closed_n == 0, ["cif_won", "lo", "hi"]] = np.nan
-    read_note = np.array([f"read at day {int(t)} of {int(n)} deals" if c > 0 else "none of its deals has closed yet"
-                          for t, n, c in zip(r["t_star"], r["cohort"], closed_n, strict=True)], dtype=object)
+    read_note = np.array(
+        [
+            f"read at day {int(t)} of {int(n)} deals" if c > 0 else "none of its deals has closed yet"
+            for t, n, c in zip(r["t_star"], r["cohort"], closed_n, strict=True)
+        ],
+        dtype=object,
+    )
     no_win = np.where(r["q50"].notna(), read_note, np.where(closed_n > 0, "no won deals in the cohort", "none of its deals has closed yet"))
     return pd.concat(
         [
             _rows(r, "win_rate_cohort", "cif_won", "cohort", "lo", "hi", read_note),
-            _rows(labels, "win_rate_cohort_naive", "naive", "closed", "n_lo", "n_hi", np.where(labels["closed"] > 0, "closed deals only (ignores open deals)", "no closed deals yet")),
+            _rows(
+                labels,
+                "win_rate_cohort_naive",
+                "naive",
+                "closed",
+                "n_lo",
+                "n_hi",
+                np.where(labels["closed"] > 0, "closed deals only (ignores open deals)", "no closed deals yet"),
+            ),
             _rows(r, "cycle_days_cohort", "q50", "cohort", note=no_win),
             _rows(r, "cycle_days_cohort_p25", "q25", "cohort", note=no_win),
             _rows(r, "cycle_days_cohort_p75", "q75", "cohort", note=no_win),
@@ -337,8 +358,23 @@ def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
         sh = shrink_rates(tally["won"], tally["n"], interval)
         parts.append(
             _rows(
-                pd.DataFrame({"dimension": "rep", "group": tally["owner_id"].astype("str"), "period": str(period), "v": sh["estimate"], "n": tally["n"], "lo": sh["lower"], "hi": sh["upper"]}),
-                "win_rate_shrunk", "v", "n", "lo", "hi", "empirical Bayes (beta-binomial) across reps",
+                pd.DataFrame(
+                    {
+                        "dimension": "rep",
+                        "group": tally["owner_id"].astype("str"),
+                        "period": str(period),
+                        "v": sh["estimate"],
+                        "n": tally["n"],
+                        "lo": sh["lower"],
+                        "hi": sh["upper"],
+                    }
+                ),
+                "win_rate_shrunk",
+                "v",
+                "n",
+                "lo",
+                "hi",
+                "empirical Bayes (beta-binomial) across reps",
             )
         )
         won = frame[frame["status"].eq("won") & (frame["amount"] > 0)]
@@ -346,8 +382,23 @@ def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
             s = shrink_log_means(won["owner_id"].astype("str"), won["amount"], interval)
             parts.append(
                 _rows(
-                    pd.DataFrame({"dimension": "rep", "group": s["group"], "period": str(period), "v": s["estimate"], "n": s["n"], "lo": s["lower"], "hi": s["upper"]}),
-                    "avg_deal_size_shrunk", "v", "n", "lo", "hi", "empirical Bayes (normal-normal on log amount) across reps",
+                    pd.DataFrame(
+                        {
+                            "dimension": "rep",
+                            "group": s["group"],
+                            "period": str(period),
+                            "v": s["estimate"],
+                            "n": s["n"],
+                            "lo": s["lower"],
+                            "hi": s["upper"],
+                        }
+                    ),
+                    "avg_deal_size_shrunk",
+                    "v",
+                    "n",
+                    "lo",
+                    "hi",
+                    "empirical Bayes (normal-normal on log amount) across reps",
                 )
             )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
@@ -395,7 +446,9 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     cens = cens.merge(read[["gid", "cohort"]], on="gid")
     # Naive: of the deals that left "from", the share that went to "to".
     naive = mv.groupby(["gid", "to"]).size().rename("hit").reset_index()
-    naive = naive.merge(pd.Series(np.bincount(gid[moved_src], minlength=len(uk)), name="left_stage").rename_axis("gid").reset_index(), on="gid")
+    naive = naive.merge(
+        pd.Series(np.bincount(gid[moved_src], minlength=len(uk)), name="left_stage").rename_axis("gid").reset_index(), on="gid"
+    )
 
     def label(frame: pd.DataFrame) -> pd.DataFrame:
         k = uk[frame["gid"].to_numpy()]
@@ -483,7 +536,7 @@ def cac_metrics(deals, ds: Dataset, periods, freq: str, lag: int, gross_margin=N
         sm, mk = float(total[["marketing", "sales"]].to_numpy().sum()), float(total["marketing"].sum())
         sm_lag = float(total_lag[["marketing", "sales"]].to_numpy().sum())
 
-        def val(num: float, miss: list[str]) -> tuple[float, str]:
+        def val(num: float, miss: list[str], n_new: float = n_new) -> tuple[float, str]:
             if miss:
                 return np.nan, "spend missing for " + ", ".join(miss)
             if n_new == 0:
@@ -495,10 +548,30 @@ def cac_metrics(deals, ds: Dataset, periods, freq: str, lag: int, gross_margin=N
             "cac_paid": val(mk, missing),
             "cac_lagged": val(sm_lag, missing_lag),
         }.items():
-            out.append({"metric": metric, "dimension": "company", "group": "all", "period": period, "value": v, "n": n_new, "note": note if metric != "cac_lagged" or note else f"spend lagged {lag} month(s)"})
+            out.append(
+                {
+                    "metric": metric,
+                    "dimension": "company",
+                    "group": "all",
+                    "period": period,
+                    "value": v,
+                    "n": n_new,
+                    "note": note if metric != "cac_lagged" or note else f"spend lagged {lag} month(s)",
+                }
+            )
         if gross_margin and revenue_per_customer:
             v, note = val(sm, missing)
-            out.append({"metric": "cac_payback_months", "dimension": "company", "group": "all", "period": period, "value": cac_payback_months(v, revenue_per_customer, gross_margin), "n": n_new, "note": note})
+            out.append(
+                {
+                    "metric": "cac_payback_months",
+                    "dimension": "company",
+                    "group": "all",
+                    "period": period,
+                    "value": cac_payback_months(v, revenue_per_customer, gross_margin),
+                    "n": n_new,
+                    "note": note,
+                }
+            )
     frame = pd.DataFrame(out)
     frame["lower"] = np.nan
     frame["upper"] = np.nan
@@ -522,7 +595,9 @@ def attainment_metrics(deals: pd.DataFrame, ds: Dataset, dimensions, interval: f
     quotas = ds.quotas
     won = deals[deals["status"].eq("won") & deals["period_closed"].notna()]
     booked = won.groupby(["owner_id", "period_closed"])["amount"].sum().rename("bookings").reset_index()
-    q = quotas.merge(booked, left_on=["rep_id", "period"], right_on=["owner_id", "period_closed"], how="left").drop(columns=["owner_id", "period_closed"])
+    q = quotas.merge(booked, left_on=["rep_id", "period"], right_on=["owner_id", "period_closed"], how="left").drop(
+        columns=["owner_id", "period_closed"]
+    )
     q["bookings"] = q["bookings"].fillna(0.0)
     q["attainment"] = q["bookings"] / q["quota"].where(q["quota"] > 0)
     q["met"] = q["attainment"] >= 1
@@ -604,7 +679,9 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         base = pd.DataFrame({"amount": amount, "exp": amount * pi, "missing": open_now["amount"].isna().to_numpy(), "period": period})
         for col in {_DIM_COLUMN[d] for d in dimensions} - {None}:
             base[col] = open_now[col].to_numpy()
-        a = _aggregate(base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum"))
+        a = _aggregate(
+            base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum")
+        )
         unpriced = a["missing"] >= a["n"]  # no open deal of the group carries an amount: no pipeline value to speak of
         a.loc[unpriced, ["amount", "exp"]] = np.nan
         a["p_q"] = a["exp"] / a["amount"].where(a["amount"] > 0)
@@ -624,21 +701,43 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         a["denom"] = np.where(denom > 0, denom, np.nan)
         a["coverage"] = a["amount"] / a["denom"]
         a["exp_att"] = a["exp"] / a["denom"]
-        miss_note = np.where(unpriced, "open deals carry no amount",
-                             np.where(a["missing"] > 0, a["missing"].astype(int).astype(str) + " open deal(s) without an amount count as 0", ""))
-        no_target = np.where(unpriced, "open deals carry no amount", np.where(a["denom"].isna(), f"no target or quota for {nxt}", miss_note))
+        miss_note = np.where(
+            unpriced,
+            "open deals carry no amount",
+            np.where(a["missing"] > 0, a["missing"].astype(int).astype(str) + " open deal(s) without an amount count as 0", ""),
+        )
+        no_target = np.where(
+            unpriced, "open deals carry no amount", np.where(a["denom"].isna(), f"no target or quota for {nxt}", miss_note)
+        )
         out += [
             _rows(a, "pipeline_open_amount", "amount", "n", note=miss_note),
-            _rows(a, "pipeline_expected_won", "exp", "n", note=np.where(unpriced, "open deals carry no amount", f"expected to be won in {nxt}")),
-            _rows(a, "required_coverage", "required", "n", note=np.where(a["p_q"] > 0, f"1 / chance an open deal is won in {nxt}",
-                                                                          np.where(unpriced, "open deals carry no amount", f"no open deal is expected to be won in {nxt}"))),
+            _rows(
+                a,
+                "pipeline_expected_won",
+                "exp",
+                "n",
+                note=np.where(unpriced, "open deals carry no amount", f"expected to be won in {nxt}"),
+            ),
+            _rows(
+                a,
+                "required_coverage",
+                "required",
+                "n",
+                note=np.where(
+                    a["p_q"] > 0,
+                    f"1 / chance an open deal is won in {nxt}",
+                    np.where(unpriced, "open deals carry no amount", f"no open deal is expected to be won in {nxt}"),
+                ),
+            ),
             _rows(a, "pipeline_coverage", "coverage", "n", note=no_target),
             _rows(a, "pipeline_expected_attainment", "exp_att", "n", note=no_target),
         ]
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COLUMNS)
 
 
-def velocity_by(opps: pd.DataFrame, as_of: pd.Timestamp, dimensions=("company",), window_days: int = 365, min_at_risk: int = 50) -> pd.DataFrame:
+def velocity_by(
+    opps: pd.DataFrame, as_of: pd.Timestamp, dimensions=("company",), window_days: int = 365, min_at_risk: int = 50
+) -> pd.DataFrame:
     """Sales velocity by Little's law (METHODS §2.6), V = N · p · D / L per day, per dimension and group.
 
     N = deals open at ``as_of``; p = Aalen–Johansen eventual win rate of the deals created in the trailing
@@ -665,7 +764,9 @@ def velocity_by(opps: pd.DataFrame, as_of: pd.Timestamp, dimensions=("company",)
     )
     for col in {_DIM_COLUMN[d] for d in dimensions} - {None}:
         base[col] = known[col].to_numpy()
-    out = _aggregate(base, dimensions, None, n_open=("open", "sum"), deal_size=("size", "mean"), days_in_pipeline=("length", "mean")).drop(columns="period")
+    out = _aggregate(base, dimensions, None, n_open=("open", "sum"), deal_size=("size", "mean"), days_in_pipeline=("length", "mean")).drop(
+        columns="period"
+    )
     co = base[base["cohort"]]
     rows, gid, labels = keyed(co, dimensions, None)
     read = plateau(cumulative_incidence(gid, co["time"].to_numpy()[rows], co["event"].to_numpy()[rows]), min_at_risk)
@@ -687,7 +788,8 @@ def velocity_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, freq:
     v["period"] = period_labels(pd.Series([as_of]), freq, fy).iloc[0]
     notes = [
         f"at {as_of.date()}: {int(r.n_open)} open x win rate {r.win_rate:.2f} x deal size {r.deal_size:,.0f} / {r.days_in_pipeline:.0f} days (trailing year)"
-        if np.isfinite(r.velocity) else "undefined: no deals closed, or none created, in the trailing year"
+        if np.isfinite(r.velocity)
+        else "undefined: no deals closed, or none created, in the trailing year"
         for r in v.itertuples()
     ]
     return _rows(v, "velocity", "velocity", "n_open", note=notes)

@@ -19,8 +19,14 @@ def attainment_history(metrics: pd.DataFrame, reps: pd.DataFrame, quarters: int 
     periods = sorted(a["period"].unique())[-quarters:]
     a = a[a["period"].isin(periods)]
     info = reps.set_index("rep_id")
-    out = pd.DataFrame({"rep_id": a["group"].to_numpy(), "period": a["period"].to_numpy(),
-                        "attainment": a["value"].to_numpy(dtype=float), "quota": a["n"].to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {
+            "rep_id": a["group"].to_numpy(),
+            "period": a["period"].to_numpy(),
+            "attainment": a["value"].to_numpy(dtype=float),
+            "quota": a["n"].to_numpy(dtype=float),
+        }
+    )
     out.insert(1, "name", out["rep_id"].map(info["name"]).fillna(out["rep_id"]))
     out.insert(2, "team", out["rep_id"].map(info["team"]).fillna("unassigned"))
     out["missed"] = out["attainment"] < 1
@@ -39,16 +45,31 @@ def coaching(metrics: pd.DataFrame, reps: pd.DataFrame, period: str, min_misses:
     misses = _rep_values(metrics, "consecutive_misses", period)
     flagged = misses[misses >= min_misses].index
     if flagged.empty:
-        return pd.DataFrame(columns=["rep_id", "name", "team", "misses", "attainment", "gap", "created_vs_team", "win_rate_vs_team",
-                                     "deal_size_vs_team", "cycle_vs_team", "pointer"])
+        return pd.DataFrame(
+            columns=[
+                "rep_id",
+                "name",
+                "team",
+                "misses",
+                "attainment",
+                "gap",
+                "created_vs_team",
+                "win_rate_vs_team",
+                "deal_size_vs_team",
+                "cycle_vs_team",
+                "pointer",
+            ]
+        )
     att = _rep_values(metrics, "quota_attainment", period)
     quota = _rep_values(metrics, "quota_attainment", period, "n")
-    drivers = pd.DataFrame({
-        "created": _rep_values(metrics, "win_rate_cohort", period, "n"),
-        "win_rate": _rep_values(metrics, "win_rate_shrunk", period),
-        "deal_size": _rep_values(metrics, "avg_deal_size_shrunk", period),
-        "cycle": _rep_values(metrics, "median_cycle_days", period),
-    })
+    drivers = pd.DataFrame(
+        {
+            "created": _rep_values(metrics, "win_rate_cohort", period, "n"),
+            "win_rate": _rep_values(metrics, "win_rate_shrunk", period),
+            "deal_size": _rep_values(metrics, "avg_deal_size_shrunk", period),
+            "cycle": _rep_values(metrics, "median_cycle_days", period),
+        }
+    )
     info = reps.set_index("rep_id")
     drivers["team"] = drivers.index.map(info["team"])
     team_mean = drivers.groupby("team")[["created", "win_rate", "deal_size", "cycle"]].transform("median")
@@ -68,10 +89,21 @@ def coaching(metrics: pd.DataFrame, reps: pd.DataFrame, period: str, min_misses:
         if pd.notna(r.get("cycle")) and r["cycle"] > 1.25:
             pointer += f"; deals take {r['cycle']:.1f}x the team's time to win"
         a = att.get(rep, np.nan)
-        rows.append({"rep_id": rep, "name": info["name"].get(rep, rep), "team": info["team"].get(rep, "unassigned"),
-                     "misses": int(misses[rep]), "attainment": a, "gap": quota.get(rep, np.nan) * (1 - a) if pd.notna(a) else np.nan,
-                     "created_vs_team": r.get("created"), "win_rate_vs_team": r.get("win_rate"), "deal_size_vs_team": r.get("deal_size"),
-                     "cycle_vs_team": r.get("cycle"), "pointer": pointer})
+        rows.append(
+            {
+                "rep_id": rep,
+                "name": info["name"].get(rep, rep),
+                "team": info["team"].get(rep, "unassigned"),
+                "misses": int(misses[rep]),
+                "attainment": a,
+                "gap": quota.get(rep, np.nan) * (1 - a) if pd.notna(a) else np.nan,
+                "created_vs_team": r.get("created"),
+                "win_rate_vs_team": r.get("win_rate"),
+                "deal_size_vs_team": r.get("deal_size"),
+                "cycle_vs_team": r.get("cycle"),
+                "pointer": pointer,
+            }
+        )
     return pd.DataFrame(rows).sort_values(["misses", "gap"], ascending=[False, False]).reset_index(drop=True)
 
 

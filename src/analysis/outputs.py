@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.quota import to_excel
+
 FORECAST = ["level", "group", "period", "mean", "p10", "p50", "p90", "method", "headline"]
 
 
@@ -25,38 +27,107 @@ class Output:
 OUTPUTS: dict[str, Output] = {
     o.name: o
     for o in [
-        Output("quarantine.csv", "check", "every quarantined row: table, file, source row, column, value, rule, reason",
-               ("table", "file", "source_row", "column", "value", "rule", "reason")),
-        Output("accounting.csv", "check", "rows in, used and quarantined per table, with the dates covered",
-               ("table", "file", "rows_in", "rows_used", "rows_quarantined", "first_date", "last_date")),
-        Output("sections.csv", "check", "every report section, what it needs, and whether these data serve it",
-               ("key", "page", "section", "needs", "shown", "why not")),
-        Output("metrics.csv", "measure", "the metrics table (docs/metrics.md)",
-               ("metric", "dimension", "group", "period", "value", "n", "lower", "upper", "note")),
+        Output(
+            "quarantine.csv",
+            "check",
+            "every quarantined row: table, file, source row, column, value, rule, reason",
+            ("table", "file", "source_row", "column", "value", "rule", "reason"),
+        ),
+        Output(
+            "accounting.csv",
+            "check",
+            "rows in, used and quarantined per table, with the dates covered",
+            ("table", "file", "rows_in", "rows_used", "rows_quarantined", "first_date", "last_date"),
+        ),
+        Output(
+            "sections.csv",
+            "check",
+            "every report section, what it needs, and whether these data serve it",
+            ("key", "page", "section", "needs", "shown", "why not"),
+        ),
+        Output(
+            "metrics.csv",
+            "measure",
+            "the metrics table (docs/metrics.md)",
+            ("metric", "dimension", "group", "period", "value", "n", "lower", "upper", "note"),
+        ),
         Output("forecast.csv", "forecast", "every level, period and model of the forecast", tuple(FORECAST)),
         Output("rep_draws.parquet", "forecast", "the simulated bookings of each active rep (the quotas' input)", ("rep_id", "draw")),
-        Output("forecast_vs_target.csv", "forecast", "the chance of reaching each target, and the model it comes from",
-               ("level", "group", "period", "target", "p_reach", "p50", "method")),
-        Output("backtest.csv", "forecast", "every model's rolling-origin backtest",
-               ("cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method")),
-        Output("forecast_weights.csv", "forecast", "which model carries how much weight, and why",
-               ("level", "method", "pinball", "mase", "relative_pinball", "n", "cutoffs", "weight", "why")),
-        Output("quotas.csv", "plan", "each rep's quota, chance of reaching it, forecast range, flags and reason",
-               ("rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90", "flags", "reason")),
-        Output("quota_methods.csv", "plan", "the methods side by side: total and expected share attaining",
-               ("method", "total", "expected_share_attaining", "p_attain_min", "p_attain_max", "p_attain_sd")),
+        Output(
+            "forecast_vs_target.csv",
+            "forecast",
+            "the chance of reaching each target, and the model it comes from",
+            ("level", "group", "period", "target", "p_reach", "p50", "method"),
+        ),
+        Output(
+            "backtest.csv",
+            "forecast",
+            "every model's rolling-origin backtest",
+            ("cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"),
+        ),
+        Output(
+            "forecast_weights.csv",
+            "forecast",
+            "which model carries how much weight, and why",
+            ("level", "method", "pinball", "mase", "relative_pinball", "n", "cutoffs", "weight", "why"),
+        ),
+        Output(
+            "quotas.csv",
+            "plan",
+            "each rep's quota, chance of reaching it, forecast range, flags and reason",
+            (
+                "rep_id",
+                "name",
+                "team",
+                "period",
+                "quota",
+                "p_attain",
+                "method",
+                "forecast_p10",
+                "forecast_p50",
+                "forecast_p90",
+                "flags",
+                "reason",
+            ),
+        ),
+        Output(
+            "quota_methods.csv",
+            "plan",
+            "the methods side by side: total and expected share attaining",
+            ("method", "total", "expected_share_attaining", "p_attain_min", "p_attain_max", "p_attain_sd"),
+        ),
         Output("quotas.xlsx", "plan", "the quotas for sales operations: a summary sheet and a sheet per team"),
         Output("quota_plan.json", "plan", "the plan's headline (target, total, common chance, warnings)"),
-        Output("compensation.csv", "plan", "what the plan costs under the pay plan, by method",
-               ("method", "level", "rep_id", "quota", "expected_bookings", "expected_payout", "payout_p10", "payout_p90")),
-        Output("scenarios.csv", "plan", "the what-if sweep over target and over-assignment",
-               ("target", "overassignment", "p_hat", "expected_share_attaining", "today")),
-        Output("goals_rollup.csv", "plan", "reps' own goals against their forecasts and the targets",
-               ("level", "group", "reps_with_goal", "goals", "forecast_p10", "forecast_p50", "forecast_p90", "p_reach_goals")),
-        Output("policy_backtest.csv", "plan", "past quarters replayed with each quota method",
-               ("period", "method", "reps", "expected_share", "realised_share", "attainment_sd", "within_20pct", "plan_vs_actual")),
-        Output("coaching.csv", "plan", "reps who missed quota quarters in a row, the gap and the coaching pointer",
-               ("rep_id", "name", "team", "misses", "attainment", "gap", "pointer")),
+        Output(
+            "compensation.csv",
+            "plan",
+            "what the plan costs under the pay plan, by method",
+            ("method", "level", "rep_id", "quota", "expected_bookings", "expected_payout", "payout_p10", "payout_p90"),
+        ),
+        Output(
+            "scenarios.csv",
+            "plan",
+            "the what-if sweep over target and over-assignment",
+            ("target", "overassignment", "p_hat", "expected_share_attaining", "today"),
+        ),
+        Output(
+            "goals_rollup.csv",
+            "plan",
+            "reps' own goals against their forecasts and the targets",
+            ("level", "group", "reps_with_goal", "goals", "forecast_p10", "forecast_p50", "forecast_p90", "p_reach_goals"),
+        ),
+        Output(
+            "policy_backtest.csv",
+            "plan",
+            "past quarters replayed with each quota method",
+            ("period", "method", "reps", "expected_share", "realised_share", "attainment_sd", "within_20pct", "plan_vs_actual"),
+        ),
+        Output(
+            "coaching.csv",
+            "plan",
+            "reps who missed quota quarters in a row, the gap and the coaching pointer",
+            ("rep_id", "name", "team", "misses", "attainment", "gap", "pointer"),
+        ),
     ]
 }
 
@@ -70,8 +141,6 @@ def write(folder: str | Path, name: str, value: Any) -> Path:
         path.write_text(json.dumps(value, indent=2, default=str) + "\n")
         return path
     if name.endswith(".xlsx"):
-        from analysis.quota import to_excel
-
         to_excel(value, path)
         return path
     frame = value

@@ -77,7 +77,12 @@ def stage_funnel(table: pd.DataFrame, ax=None):
         return ax
     latest = s.groupby("group")["value"].mean().sort_values()
     sns.barplot(x=latest.values, y=latest.index, color=sns.color_palette()[2], ax=ax)
-    ax.set(title="Chance of winning once a deal has entered a stage (average over quarters)", xlabel="eventual win rate", ylabel="", xlim=(0, 1))
+    ax.set(
+        title="Chance of winning once a deal has entered a stage (average over quarters)",
+        xlabel="eventual win rate",
+        ylabel="",
+        xlim=(0, 1),
+    )
     return ax
 
 
@@ -109,7 +114,10 @@ def attainment(table: pd.DataFrame, ax=None):
 def coverage(table: pd.DataFrame, ax=None):
     """Pipeline coverage at each quarter end beside the coverage actually required."""
     ax = ax or plt.subplots(figsize=(8, 3.2))[1]
-    for metric, label in [("pipeline_coverage", "pipeline / next quarter's target"), ("required_coverage", "required (1 / chance to win in the quarter)")]:
+    for metric, label in [
+        ("pipeline_coverage", "pipeline / next quarter's target"),
+        ("required_coverage", "required (1 / chance to win in the quarter)"),
+    ]:
         m = _metric(table, metric)
         ax.plot(m["period"], m["value"], marker="o", label=label)
     ax.set(title="Pipeline coverage at quarter end", ylabel="x target")
@@ -145,7 +153,15 @@ def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, target: float | 
     ax.plot(h["period"], h["bookings"], marker="o", label="booked")
     f = forecast[forecast["level"] == "company"]
     x = list(f["period"])
-    ax.errorbar(x, f["p50"], yerr=[f["p50"] - f["p10"], f["p90"] - f["p50"]], fmt="s", color=sns.color_palette()[1], capsize=6, label="forecast: median and 80 % range")
+    ax.errorbar(
+        x,
+        f["p50"],
+        yerr=[f["p50"] - f["p10"], f["p90"] - f["p50"]],
+        fmt="s",
+        color=sns.color_palette()[1],
+        capsize=6,
+        label="forecast: median and 80 % range",
+    )
     if target is not None and pd.notna(target):
         ax.axhline(target, color="grey", ls="--", lw=1, label="target")
     ax.set(title="Bookings: history and the quarters ahead", ylabel="bookings")
@@ -178,7 +194,9 @@ def backtest_chart(bt: pd.DataFrame, ax=None, method: str | None = None):
         method = method or ("combined" if (b["method"] == "combined").any() else "pipeline")
         b = b[b["method"] == method]
     ax = ax or plt.subplots(figsize=(8, 3.2))[1]
-    ax.errorbar(b["period"], b["p50"], yerr=[b["p50"] - b["p10"], b["p90"] - b["p50"]], fmt="s", capsize=6, label="forecast made the quarter before")
+    ax.errorbar(
+        b["period"], b["p50"], yerr=[b["p50"] - b["p10"], b["p90"] - b["p50"]], fmt="s", capsize=6, label="forecast made the quarter before"
+    )
     ax.plot(b["period"], b["actual"], "o", color="black", label="booked")
     ax.set(title="How past forecasts did (rolling origin)", ylabel="bookings")
     axis_money(ax)
@@ -207,8 +225,14 @@ def quota_vs_forecast(quotas: pd.DataFrame, ax=None):
 def attainment_chances(quotas: pd.DataFrame, ax=None):
     """Distribution of reps' chance of attaining under each method: equal chance vs the baselines."""
     ax = ax or plt.subplots(figsize=(8, 3))[1]
-    cols = {"p_attain": "equal chance", "p_attain_budget_per_rep": "budget ÷ active reps", "p_attain_last_year_plus_growth": "last year + growth"}
-    long = pd.concat([pd.DataFrame({"method": label, "P(attain)": quotas[c]}) for c, label in cols.items() if c in quotas], ignore_index=True)
+    cols = {
+        "p_attain": "equal chance",
+        "p_attain_budget_per_rep": "budget ÷ active reps",
+        "p_attain_last_year_plus_growth": "last year + growth",
+    }
+    long = pd.concat(
+        [pd.DataFrame({"method": label, "P(attain)": quotas[c]}) for c, label in cols.items() if c in quotas], ignore_index=True
+    )
     sns.stripplot(data=long.dropna(), x="P(attain)", y="method", alpha=0.6, ax=ax)
     ax.set(title="Each rep's chance of reaching quota, by method", xlim=(0, 1), ylabel="")
     return ax
@@ -218,8 +242,18 @@ def attainment_history(history: pd.DataFrame, ax=None):
     """Heatmap of each rep's attainment by quarter (``monitoring.attainment_history``), 100 % at the centre."""
     wide = history.assign(label=history["team"] + " · " + history["name"]).pivot(index="label", columns="period", values="attainment")
     ax = ax or plt.subplots(figsize=(8, 0.22 * len(wide) + 1.5))[1]
-    sns.heatmap(wide * 100, center=100, cmap="RdYlGn", vmin=0, vmax=200, annot=len(wide.columns) <= 10, fmt=".0f",
-                annot_kws={"size": 6}, cbar_kws={"label": "attainment %"}, ax=ax)
+    sns.heatmap(
+        wide * 100,
+        center=100,
+        cmap="RdYlGn",
+        vmin=0,
+        vmax=200,
+        annot=len(wide.columns) <= 10,
+        fmt=".0f",
+        annot_kws={"size": 6},
+        cbar_kws={"label": "attainment %"},
+        ax=ax,
+    )
     ax.set(title="Attainment by quarter (%): red below quota, green above", xlabel="", ylabel="")
     ax.tick_params(axis="y", labelsize=7)
     return ax
@@ -232,7 +266,11 @@ def goals_vs_forecast(quotas: pd.DataFrame, ax=None):
     ax.hlines(q["name"], q["forecast_p10"], q["forecast_p90"], lw=5, alpha=0.35, label="forecast 80 % range")
     ax.plot(q["goal"], q["name"], "D", ms=4, color="tab:orange", label="rep's own goal")
     ax.plot(q["quota"], q["name"], "k|", ms=12, label="recommended quota")
-    ax.set(title="Bottom-up goals against each rep's forecast", xlabel=q["quota_type"].iloc[0] if "quota_type" in q and len(q) else "bookings", ylabel="")
+    ax.set(
+        title="Bottom-up goals against each rep's forecast",
+        xlabel=q["quota_type"].iloc[0] if "quota_type" in q and len(q) else "bookings",
+        ylabel="",
+    )
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
     return ax
@@ -281,7 +319,10 @@ def what_if_sweep(sweep: pd.DataFrame, x: str = "target", axes=None):
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     hue = "overassignment" if x != "overassignment" and sweep["overassignment"].nunique() > 1 else None
     today = sweep[sweep["today"]]
-    for ax, y, label in ((axes[0], "expected_share_attaining", "share of reps expected to attain"), (axes[1], "cost_of_sales", "cost of sales")):
+    for ax, y, label in (
+        (axes[0], "expected_share_attaining", "share of reps expected to attain"),
+        (axes[1], "cost_of_sales", "cost of sales"),
+    ):
         if sweep[y].isna().all():
             ax.set_visible(False)
             continue
@@ -301,6 +342,11 @@ def reliability_chart(table: pd.DataFrame, ax=None):
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.scatter(table["predicted"], table["observed"], s=20 + 200 * table["deals"] / table["deals"].max(), alpha=0.7)
     top = float(max(table["predicted"].max(), table["observed"].max(), 0.05)) * 1.15
-    ax.set(xlim=(0, top), ylim=(0, top), xlabel="chance the model gave", ylabel="share actually won",
-           title="Open deals at past quarter ends: won next quarter")
+    ax.set(
+        xlim=(0, top),
+        ylim=(0, top),
+        xlabel="chance the model gave",
+        ylabel="share actually won",
+        title="Open deals at past quarter ends: won next quarter",
+    )
     return ax

@@ -17,14 +17,21 @@ from typing import Any
 import pandas as pd
 
 from analysis.calendar import last_complete_period, period_of, resolve_period, to_period
+from analysis.compensation import resolve_plan
 from analysis.config import Settings
-from analysis.data import Dataset, DataError, Problem
+from analysis.data import DataError, Dataset, Problem
 
 #: The furthest quarter a plan may be made for, counted from the as-of date's quarter.
 MAX_LEAD = 8
 #: Notebook parameters that come from the run's own options, never from ``--param``.
-RUN_OPTIONS = {"data": "--data", "mapping": "--mapping", "period": "--period", "as_of": "--as-of", "run_dir": "--out",
-               "fiscal_year_start": "--fiscal-year-start"}
+RUN_OPTIONS = {
+    "data": "--data",
+    "mapping": "--mapping",
+    "period": "--period",
+    "as_of": "--as-of",
+    "run_dir": "--out",
+    "fiscal_year_start": "--fiscal-year-start",
+}
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SETTINGS = "The settings cannot be used"
 RUN = "The run cannot be made on these data with these settings"
@@ -60,13 +67,24 @@ def run_period(label: str, as_of: pd.Timestamp, fiscal_year_start: int) -> str:
     now = period_of(as_of, fiscal_year_start)
     lead = (to_period(period, fiscal_year_start) - to_period(now, fiscal_year_start)).n
     if to_period(period, fiscal_year_start) <= to_period(last, fiscal_year_start):
-        raise DataError(Problem(where, f"{period} is not after {last}, the last complete quarter at the as-of date {as_of.date()}",
-                                "plan a quarter that has not ended yet ('next' is the quarter after the as-of date), or give an earlier --as-of"),
-                        SETTINGS)
+        raise DataError(
+            Problem(
+                where,
+                f"{period} is not after {last}, the last complete quarter at the as-of date {as_of.date()}",
+                "plan a quarter that has not ended yet ('next' is the quarter after the as-of date), or give an earlier --as-of",
+            ),
+            SETTINGS,
+        )
     if lead > MAX_LEAD:
-        raise DataError(Problem(where, f"{period} is {lead} quarters after the as-of date's quarter {now}; a plan can reach "
-                                f"{MAX_LEAD} quarters ahead at most (no pipeline exists that far out)",
-                                "plan a nearer quarter, or give a later --as-of"), SETTINGS)
+        raise DataError(
+            Problem(
+                where,
+                f"{period} is {lead} quarters after the as-of date's quarter {now}; a plan can reach "
+                f"{MAX_LEAD} quarters ahead at most (no pipeline exists that far out)",
+                "plan a nearer quarter, or give a later --as-of",
+            ),
+            SETTINGS,
+        )
     return period
 
 
@@ -76,7 +94,9 @@ def settings_with(settings: Settings, overrides: dict[str, Any]) -> Settings:
         return settings
     for name in overrides:
         if name in RUN_OPTIONS:
-            raise DataError(Problem(f"--param {name}", f"'{name}' is set by the run's own option", f"use {RUN_OPTIONS[name]} instead"), SETTINGS)
+            raise DataError(
+                Problem(f"--param {name}", f"'{name}' is set by the run's own option", f"use {RUN_OPTIONS[name]} instead"), SETTINGS
+            )
     try:
         return Settings.from_dict({**settings.to_dict(), **overrides}, origin="--param")
     except (TypeError, ValueError) as exc:
@@ -107,26 +127,48 @@ def problems(ds: Dataset, settings: Settings, period: str) -> list[Problem]:
             n = int(acc.loc[table, "rows_in"])
             fix = "see quarantine.csv (quotacast validate --out DIR) for every row and its reason"
             if (ds.quarantine["rule"] == "opportunities.won_without_amount").any() and table == "opportunities":
-                fix += ("; if the CRM records no deal amounts, count deals instead: give every deal an amount of 1 in a mapping "
-                        "(constants: {amount: 1}), and bookings then count won deals")
-            out.append(Problem(str(acc.loc[table, "file"]), f"no {what} is usable: all {n:,} rows were quarantined "
-                               f"({_top_reasons(ds, table)}){_before_data(ds, table, key)}", fix))
+                fix += (
+                    "; if the CRM records no deal amounts, count deals instead: give every deal an amount of 1 in a mapping "
+                    "(constants: {amount: 1}), and bookings then count won deals"
+                )
+            out.append(
+                Problem(
+                    str(acc.loc[table, "file"]),
+                    f"no {what} is usable: all {n:,} rows were quarantined ({_top_reasons(ds, table)}){_before_data(ds, table, key)}",
+                    fix,
+                )
+            )
     if not out and ds.active_reps().empty:
-        out.append(Problem(str(acc.loc["reps", "file"]), f"no rep is employed at the as-of date {ds.as_of_date.date()} "
-                           "(every end_date is on or before it)", "a plan needs at least one active rep: check end_date, or the as-of date"))
+        out.append(
+            Problem(
+                str(acc.loc["reps", "file"]),
+                f"no rep is employed at the as-of date {ds.as_of_date.date()} (every end_date is on or before it)",
+                "a plan needs at least one active rep: check end_date, or the as-of date",
+            )
+        )
     kind = settings.quota_type
     if kind == "activities" and not ds.has("activities"):
-        out.append(Problem("setting 'quota_type'", "quotas counting activities need the optional table 'activities', and there is none",
-                           "add activities.csv (rep_id, date, type, count), or choose quota_type bookings, won_deals or margin"))
+        out.append(
+            Problem(
+                "setting 'quota_type'",
+                "quotas counting activities need the optional table 'activities', and there is none",
+                "add activities.csv (rep_id, date, type, count), or choose quota_type bookings, won_deals or margin",
+            )
+        )
     if kind == "margin" and not (ds.opportunities["margin"].notna() & ds.opportunities["status"].eq("won")).any():
-        out.append(Problem("setting 'quota_type'", "quotas counting margin need the opportunities column 'margin' on won deals, and none has one",
-                           "add the margin column, or choose quota_type bookings or won_deals"))
+        out.append(
+            Problem(
+                "setting 'quota_type'",
+                "quotas counting margin need the opportunities column 'margin' on won deals, and none has one",
+                "add the margin column, or choose quota_type bookings or won_deals",
+            )
+        )
     try:
-        from analysis.compensation import resolve_plan
-
         resolve_plan(settings.comp_plan)
     except Exception as exc:  # noqa: BLE001 - any reason the plan cannot be read is a settings problem
-        out.append(Problem("setting 'comp_plan'", str(exc), "give a bundled plan (standard, flat-rate, enterprise) or a readable YAML file"))
+        out.append(
+            Problem("setting 'comp_plan'", str(exc), "give a bundled plan (standard, flat-rate, enterprise) or a readable YAML file")
+        )
     return out
 
 

@@ -57,8 +57,15 @@ def multiple(value: Any) -> str:
     return f"{float(value):,.1f}x" if _ok(value) else MISSING
 
 
-FORMATS: dict[str, Callable[[Any], str]] = {"money": money, "share": share, "count": count, "number": number, "days": days,
-                                            "multiple": multiple, "text": lambda v: str(v) if v is not None and not pd.isna(v) else MISSING}
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "money": money,
+    "share": share,
+    "count": count,
+    "number": number,
+    "days": days,
+    "multiple": multiple,
+    "text": lambda v: str(v) if v is not None and not pd.isna(v) else MISSING,
+}
 
 
 def label(column: str) -> str:
@@ -67,8 +74,13 @@ def label(column: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
-          max_rows: int | None = None, hide: tuple[str, ...] = ()):
+def table(
+    frame: pd.DataFrame,
+    formats: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    max_rows: int | None = None,
+    hide: tuple[str, ...] = (),
+):
     """``frame`` as a page shows it: formatted per column (``formats``: column → money | share | count | number |
     days | multiple | text; numbers default to ``number``), human labels, no index, missing values as
     :data:`MISSING`, at most ``max_rows`` rows, without the columns in ``hide``. Returns a pandas ``Styler``."""
@@ -80,7 +92,9 @@ def table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None, labels:
     shown = shown.reset_index(drop=True)
     fmt = {}
     for col in shown.columns:
-        kind = formats.get(col) or ("number" if pd.api.types.is_numeric_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]) else "text")
+        kind = formats.get(col) or (
+            "number" if pd.api.types.is_numeric_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]) else "text"
+        )
         fmt[col] = FORMATS[kind]
     names = {c: (labels or {}).get(c, label(c)) for c in shown.columns}
     styler = shown.style.format(fmt).hide(axis="index").relabel_index([names[c] for c in shown.columns], axis="columns")

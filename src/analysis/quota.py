@@ -16,6 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from analysis.calendar import period_bounds, shift_period
+from analysis.forecast import ActivityForecaster, PipelineForecaster, ramp_factor, wide_draws
+from analysis.history import rolling_origins
+
 
 def quantile_quotas(draws: np.ndarray, p: float, presorted: bool = False) -> np.ndarray:
     """Quota each rep (row of ``draws``) reaches with probability ``p``: the (1 − p) quantile of their draws
@@ -42,8 +46,9 @@ def attainment_chance(draws: np.ndarray, quotas: np.ndarray) -> np.ndarray:
     return (draws >= np.asarray(quotas, dtype=float)[:, None]).mean(axis=1)
 
 
-def capped_quotas(draws: np.ndarray, p: float, lower: np.ndarray | None = None, upper: np.ndarray | None = None,
-                  presorted: bool = False) -> np.ndarray:
+def capped_quotas(
+    draws: np.ndarray, p: float, lower: np.ndarray | None = None, upper: np.ndarray | None = None, presorted: bool = False
+) -> np.ndarray:
     """Equal-chance quotas held inside per-rep bounds (the quarter-on-quarter cap; NaN: no bound)."""
     q = quantile_quotas(draws, p, presorted)
     if lower is not None:
@@ -53,8 +58,14 @@ def capped_quotas(draws: np.ndarray, p: float, lower: np.ndarray | None = None, 
     return q
 
 
-def solve_common_chance(draws: np.ndarray, total: float, tol: float = 1e-12, lower: np.ndarray | None = None,
-                        upper: np.ndarray | None = None, presorted: bool = False) -> float:
+def solve_common_chance(
+    draws: np.ndarray,
+    total: float,
+    tol: float = 1e-12,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    presorted: bool = False,
+) -> float:
     """The common attainment chance p̂ with Σ_i q_i(p̂) = ``total`` (Σ q falls as p rises; METHODS check 7).
 
     With bounds, q_i(p) is the capped quota (still non-increasing in p), so the reps inside their bounds carry
@@ -144,8 +155,15 @@ class QuotaRecommender:
     cap); reps held at the cap are flagged, and the others carry the difference so the total still matches.
     """
 
-    def __init__(self, overassignment: float = 0.10, attainment_share: float = 0.65, mode: str = "plan", growth: float = 0.10,
-                 max_change: float | None = None, quota_type: str = "bookings"):
+    def __init__(
+        self,
+        overassignment: float = 0.10,
+        attainment_share: float = 0.65,
+        mode: str = "plan",
+        growth: float = 0.10,
+        max_change: float | None = None,
+        quota_type: str = "bookings",
+    ):
         if mode not in {"plan", "realistic"}:
             raise ValueError(f"mode must be 'plan' or 'realistic', got {mode!r}")
         if quota_type not in UNITS:
@@ -157,16 +175,24 @@ class QuotaRecommender:
         self.max_change = max_change
         self.quota_type = quota_type
 
-    def recommend(self, rep_draws: pd.DataFrame, target: float | None, reps: pd.DataFrame | None = None,
-                  last_year: pd.Series | None = None, goals: pd.Series | None = None, period: str = "",
-                  team_targets: pd.Series | None = None, previous: pd.Series | None = None, history: pd.Series | None = None) -> QuotaPlan:
+    def recommend(
+        self,
+        rep_draws: pd.DataFrame,
+        target: float | None,
+        reps: pd.DataFrame | None = None,
+        last_year: pd.Series | None = None,
+        goals: pd.Series | None = None,
+        period: str = "",
+        team_targets: pd.Series | None = None,
+        previous: pd.Series | None = None,
+        history: pd.Series | None = None,
+    ) -> QuotaPlan:
         """``rep_draws``: long ``rep_id``, ``draw`` and one value column (``bookings``, or the quota type's unit),
         active reps only. ``target``: the company target (None: realistic quotas, nothing to reconcile with).
         ``reps``: optional ``rep_id``, ``name``, ``team``, ``ramp_factor``. ``last_year``: the same quarter last
         year by rep_id; ``goals``: reps' own goals by rep_id; ``team_targets``: targets by team, respected first;
         ``previous``: last quarter's quota by rep_id (the cap applies to these reps); ``history``: each rep's number of
         deals in the data (:func:`deal_counts`), to flag quotas that rest on no deal of the rep's own."""
-        from analysis.forecast import wide_draws
 
         wide = wide_draws(rep_draws)
         ids = wide.index.astype(str)
@@ -180,8 +206,19 @@ class QuotaRecommender:
         asked = None if target is None else target * (1 + self.overassignment)
         q10, q50, q90 = sorted_quantiles(m, (0.1, 0.5, 0.9))
         label = f"equal chance ({self.mode})" if target is not None else "equal chance (realistic: no target)"
-        out = pd.DataFrame({"rep_id": ids, "period": period, "quota": quotas, "p_attain": p_attain, "method": label,
-                            "forecast_p10": q10, "forecast_p50": q50, "forecast_p90": q90, "quota_type": self.quota_type})
+        out = pd.DataFrame(
+            {
+                "rep_id": ids,
+                "period": period,
+                "quota": quotas,
+                "p_attain": p_attain,
+                "method": label,
+                "forecast_p10": q10,
+                "forecast_p50": q50,
+                "forecast_p90": q90,
+                "quota_type": self.quota_type,
+            }
+        )
         out["name"] = out["rep_id"].map(info["name"]) if "name" in info else out["rep_id"]
         out["team"] = team.to_numpy()
         out["ramp_factor"] = out["rep_id"].map(info["ramp_factor"]).fillna(1.0) if "ramp_factor" in info else 1.0
@@ -205,13 +242,40 @@ class QuotaRecommender:
         if last_year is not None:
             ok = out["quota_last_year_plus_growth"].notna()
             if ok.any():
-                methods.append(self._method_row("last year + growth", out.loc[ok, "quota_last_year_plus_growth"], out.loc[ok, "p_attain_last_year_plus_growth"]))
-        cols = ["rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
-                "ramp_factor", "goal", "flags", "reason"]
+                methods.append(
+                    self._method_row(
+                        "last year + growth", out.loc[ok, "quota_last_year_plus_growth"], out.loc[ok, "p_attain_last_year_plus_growth"]
+                    )
+                )
+        cols = [
+            "rep_id",
+            "name",
+            "team",
+            "period",
+            "quota",
+            "p_attain",
+            "method",
+            "forecast_p10",
+            "forecast_p50",
+            "forecast_p90",
+            "ramp_factor",
+            "goal",
+            "flags",
+            "reason",
+        ]
         out = out[cols + [c for c in out.columns if c not in cols]]
-        return QuotaPlan(period=period, mode=self.mode, target=np.nan if target is None else target, quotas=out,
-                         methods=pd.DataFrame(methods), p_hat=p_hat, warnings=warnings, attainment_share=self.attainment_share,
-                         pools=pools, quota_type=self.quota_type)
+        return QuotaPlan(
+            period=period,
+            mode=self.mode,
+            target=np.nan if target is None else target,
+            quotas=out,
+            methods=pd.DataFrame(methods),
+            p_hat=p_hat,
+            warnings=warnings,
+            attainment_share=self.attainment_share,
+            pools=pools,
+            quota_type=self.quota_type,
+        )
 
     def bounds(self, ids: pd.Index, previous: pd.Series | None) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Per-rep bounds from last quarter's quotas and ``max_change`` (None, None when there is no cap)."""
@@ -221,8 +285,15 @@ class QuotaRecommender:
         prev = np.where(prev > 0, prev, np.nan)
         return prev * (1 - self.max_change), prev * (1 + self.max_change)
 
-    def allocate(self, m_sorted: np.ndarray, team: pd.Series, target: float | None, team_targets: pd.Series | None = None,
-                 lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+    def allocate(
+        self,
+        m_sorted: np.ndarray,
+        team: pd.Series,
+        target: float | None,
+        team_targets: pd.Series | None = None,
+        lower: np.ndarray | None = None,
+        upper: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
         """The quotas for draws already sorted per rep: each team with its own target first, then the rest; returns
         the quotas, the pools table and the warnings. The what-if sweep calls this too, so both agree exactly."""
         quotas = np.zeros(len(m_sorted))
@@ -245,8 +316,10 @@ class QuotaRecommender:
         out, assigned = [], np.zeros(len(teams), bool)
         absent = [t for t in given.index if t not in set(teams)]
         if absent:
-            warnings.append(f"Team target(s) without any active rep to carry them: {', '.join(map(str, absent))} "
-                            f"({_fmt(float(given[absent].sum()), self.quota_type)} not assigned to anyone).")
+            warnings.append(
+                f"Team target(s) without any active rep to carry them: {', '.join(map(str, absent))} "
+                f"({_fmt(float(given[absent].sum()), self.quota_type)} not assigned to anyone)."
+            )
         for name, t in given.items():
             sel = teams == name
             if sel.any():
@@ -255,14 +328,18 @@ class QuotaRecommender:
         if (~assigned).any():
             rest = None if target is None else target - float(given.sum())
             if rest is not None and rest <= 0:
-                warnings.append(f"The team targets already add up to {_fmt(float(given.sum()), self.quota_type)}, the company target "
-                                f"{_fmt(target, self.quota_type)} or more: reps in teams without a target get quotas at the "
-                                f"{self.attainment_share:.0%} share, beyond the target.")
+                warnings.append(
+                    f"The team targets already add up to {_fmt(float(given.sum()), self.quota_type)}, the company target "
+                    f"{_fmt(target, self.quota_type)} or more: reps in teams without a target get quotas at the "
+                    f"{self.attainment_share:.0%} share, beyond the target."
+                )
                 rest = None
             out.append(("teams without a target", ~assigned, rest))
         elif target is not None and abs(float(given.sum()) - target) > 0.005 * max(target, 1.0):  # beyond rounding
-            warnings.append(f"The team targets add up to {_fmt(float(given.sum()), self.quota_type)}, not the company target "
-                            f"{_fmt(target, self.quota_type)}: the quotas follow the team targets.")
+            warnings.append(
+                f"The team targets add up to {_fmt(float(given.sum()), self.quota_type)}, not the company target "
+                f"{_fmt(target, self.quota_type)}: the quotas follow the team targets."
+            )
         return out
 
     def _solve(self, m: np.ndarray, target: float | None, lo, hi, name: str, warnings: list[str]) -> dict:
@@ -274,15 +351,19 @@ class QuotaRecommender:
             asked = np.nan if target is None else target * (1 + self.overassignment)
             gap = asked - q.sum() if target is not None else np.nan
             if target is not None and gap > 0:
-                warnings.append(f"Realistic quotas{where} sum to {_fmt(q.sum(), self.quota_type)}, {_fmt(gap, self.quota_type)} short of "
-                                f"target plus over-assignment ({_fmt(asked, self.quota_type)}); the gap is shown, not spread.")
+                warnings.append(
+                    f"Realistic quotas{where} sum to {_fmt(q.sum(), self.quota_type)}, {_fmt(gap, self.quota_type)} short of "
+                    f"target plus over-assignment ({_fmt(asked, self.quota_type)}); the gap is shown, not spread."
+                )
             return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": gap}
         asked = target * (1 + self.overassignment)
         p = solve_common_chance(m, asked, lower=lo, upper=hi, presorted=True)
         q = capped_quotas(m, p, lo, hi, presorted=True)
         if abs(q.sum() - asked) > 1e-6 * max(asked, 1.0):
-            warnings.append(f"Quotas{where} cannot add up to {_fmt(asked, self.quota_type)}: the quarter-on-quarter cap holds them at "
-                            f"{_fmt(q.sum(), self.quota_type)}.")
+            warnings.append(
+                f"Quotas{where} cannot add up to {_fmt(asked, self.quota_type)}: the quarter-on-quarter cap holds them at "
+                f"{_fmt(q.sum(), self.quota_type)}."
+            )
         realistic = capped_quotas(m, self.attainment_share, lo, hi, presorted=True).sum()
         if p < self.attainment_share:
             warnings.append(
@@ -291,7 +372,8 @@ class QuotaRecommender:
                 f"attaining, so about {p:.0%} of reps are expected to reach quota, not {self.attainment_share:.0%}. For "
                 f"{self.attainment_share:.0%} to attain, quotas could sum to {_fmt(realistic, self.quota_type)}, i.e. a target of "
                 f"{_fmt(realistic / (1 + self.overassignment), self.quota_type)}: a gap of {_fmt(asked - realistic, self.quota_type)} "
-                f"to close with hiring or pipeline.")
+                f"to close with hiring or pipeline."
+            )
         return {"quotas": q, "target": target, "asked": asked, "p_hat": p, "total": float(q.sum()), "gap": asked - realistic}
 
     def _flags(self, out: pd.DataFrame, m: np.ndarray, lower, upper, history: pd.Series | None = None) -> np.ndarray:
@@ -301,23 +383,34 @@ class QuotaRecommender:
         if lower is not None:
             q = out["quota"].to_numpy()
             tol = 1e-9 * np.maximum(np.abs(q), 1.0)
-            at_cap = np.where(np.abs(q - np.nan_to_num(upper, nan=-1)) <= tol, f"held at +{self.max_change:.0%} of last quarter's quota",
-                              np.where(np.abs(q - np.nan_to_num(lower, nan=-1)) <= tol, f"held at −{self.max_change:.0%} of last quarter's quota", ""))
+            at_cap = np.where(
+                np.abs(q - np.nan_to_num(upper, nan=-1)) <= tol,
+                f"held at +{self.max_change:.0%} of last quarter's quota",
+                np.where(np.abs(q - np.nan_to_num(lower, nan=-1)) <= tol, f"held at −{self.max_change:.0%} of last quarter's quota", ""),
+            )
             parts.append(at_cap)
         if history is not None:
             none = out["rep_id"].map(history).fillna(0).to_numpy() == 0
             parts.append(np.where(none, "no deal of their own in the data: the forecast is the team's pace", ""))
         no_forecast = (m <= 0).all(axis=1)  # quota 0 and P(attain) 1 by arithmetic: a person must decide
         lumpy = (out["quota"].to_numpy() <= 0) & ~no_forecast  # books nothing in too many draws (few, large deals)
-        parts.insert(0, np.where(no_forecast, "no forecast (every draw is 0): set this quota by hand",
-                                 np.where(lumpy, "quota 0: the forecast books nothing in too many draws (few, large deals): set this quota by hand", "")))
+        parts.insert(
+            0,
+            np.where(
+                no_forecast,
+                "no forecast (every draw is 0): set this quota by hand",
+                np.where(lumpy, "quota 0: the forecast books nothing in too many draws (few, large deals): set this quota by hand", ""),
+            ),
+        )
         return np.array(["; ".join(p for p in row if p) for row in zip(*parts, strict=True)], dtype=object)
 
     def _reason(self, r, pools: pd.DataFrame) -> str:
         u = self.quota_type
         if r.quota <= 0:
-            return ("no quota can be set from the forecast: it books nothing in most simulations "
-                    f"(median {_fmt(r.forecast_p50, u)}, 80 % range {_fmt(r.forecast_p10, u)} to {_fmt(r.forecast_p90, u)})")
+            return (
+                "no quota can be set from the forecast: it books nothing in most simulations "
+                f"(median {_fmt(r.forecast_p50, u)}, 80 % range {_fmt(r.forecast_p10, u)} to {_fmt(r.forecast_p90, u)})"
+            )
         text = f"{r.p_attain:.0%} chance of reaching it"
         if "held at" in r.flags:
             text += " (held by the quarter-on-quarter cap)"
@@ -332,8 +425,14 @@ class QuotaRecommender:
 
     @staticmethod
     def _method_row(name: str, quotas: pd.Series, p: pd.Series) -> dict:
-        return {"method": name, "total": float(np.sum(quotas)), "expected_share_attaining": float(np.mean(p)),
-                "p_attain_min": float(np.min(p)), "p_attain_max": float(np.max(p)), "p_attain_sd": float(np.std(p))}
+        return {
+            "method": name,
+            "total": float(np.sum(quotas)),
+            "expected_share_attaining": float(np.mean(p)),
+            "p_attain_min": float(np.min(p)),
+            "p_attain_max": float(np.max(p)),
+            "p_attain_sd": float(np.std(p)),
+        }
 
 
 def to_excel(plan: QuotaPlan, path) -> None:
@@ -342,8 +441,12 @@ def to_excel(plan: QuotaPlan, path) -> None:
     from openpyxl.utils import get_column_letter
 
     summary = plan.methods.copy()
-    head = pd.DataFrame({"item": ["period", "quota type", "mode", "target", "common chance of attaining (p̂)", "warning"],
-                         "value": [plan.period, plan.quota_type, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"]})
+    head = pd.DataFrame(
+        {
+            "item": ["period", "quota type", "mode", "target", "common chance of attaining (p̂)", "warning"],
+            "value": [plan.period, plan.quota_type, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"],
+        }
+    )
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         head.to_excel(xw, sheet_name="Summary", index=False)
         summary.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + 2)
@@ -351,7 +454,7 @@ def to_excel(plan: QuotaPlan, path) -> None:
             plan.pools.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + len(summary) + 5)
         used = {"Summary"}
         for team, frame in plan.quotas.groupby("team", sort=True):
-            name = "".join(ch for ch in str(team) if ch not in '[]:*?/\\')[:28] or "team"
+            name = "".join(ch for ch in str(team) if ch not in "[]:*?/\\")[:28] or "team"
             while name in used:
                 name = name[:26] + "_" + str(len(used))
             used.add(name)
@@ -387,7 +490,6 @@ def deal_counts(ds) -> pd.Series:
 def actuals(ds, period: str, quota_type: str = "bookings") -> pd.Series:
     """What each rep achieved in ``period`` in the unit of ``quota_type`` (by rep_id): won amount, won deals,
     gross margin of won deals (by close date), or activities (by date)."""
-    from analysis.calendar import period_bounds
 
     start, end = period_bounds(period, ds.fiscal_year_start)
     if quota_type == "activities":
@@ -404,7 +506,6 @@ def actuals(ds, period: str, quota_type: str = "bookings") -> pd.Series:
 
 def forecaster_for(quota_type: str, draws: int = 2000, seed: int = 0, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)):
     """The forecaster whose draws are in the unit of ``quota_type``."""
-    from analysis.forecast import ActivityForecaster, PipelineForecaster
 
     if quota_type == "activities":
         return ActivityForecaster(draws=draws, seed=seed)
@@ -418,8 +519,6 @@ def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 
     team targets, reps with their ramp factor at the period's start, the same quarter last year, goals (bookings
     only), and last quarter's quotas of reps who were fully ramped then (bookings only: the quotas history is in
     bookings; the quarter-on-quarter cap applies to them)."""
-    from analysis.calendar import period_bounds, shift_period
-    from analysis.forecast import ramp_factor
 
     company, teams = ds.targets_for(period, quota_type)
     fy = ds.fiscal_year_start
@@ -449,12 +548,22 @@ def ramp_view(plan: QuotaPlan) -> pd.DataFrame:
     full = ramped.groupby("team")["quota"].median()
     overall = float(ramped["quota"].median()) if len(ramped) else float(q["quota"].median())
     frame = q.assign(full=q["team"].map(full).fillna(overall))
-    out = frame.groupby("team").agg(reps=("rep_id", "size"), ramping=("ramp_factor", lambda r: int((r < 1).sum())),
-                                    full_quota=("full", "first"), headcount_capacity=("full", "sum"))
+    out = frame.groupby("team").agg(
+        reps=("rep_id", "size"),
+        ramping=("ramp_factor", lambda r: int((r < 1).sum())),
+        full_quota=("full", "first"),
+        headcount_capacity=("full", "sum"),
+    )
     out["ramped_capacity"] = (frame["full"] * frame["ramp_factor"]).groupby(frame["team"]).sum()
     out = out.reset_index()
-    total = {"team": "all teams", "reps": int(out["reps"].sum()), "ramping": int(out["ramping"].sum()), "full_quota": np.nan,
-             "headcount_capacity": float(out["headcount_capacity"].sum()), "ramped_capacity": float(out["ramped_capacity"].sum())}
+    total = {
+        "team": "all teams",
+        "reps": int(out["reps"].sum()),
+        "ramping": int(out["ramping"].sum()),
+        "full_quota": np.nan,
+        "headcount_capacity": float(out["headcount_capacity"].sum()),
+        "ramped_capacity": float(out["ramped_capacity"].sum()),
+    }
     out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
     out["ramp_shortfall"] = out["headcount_capacity"] - out["ramped_capacity"]
     return out
@@ -462,18 +571,34 @@ def ramp_view(plan: QuotaPlan) -> pd.DataFrame:
 
 def plan_record(plan: QuotaPlan) -> dict:
     """The plan's headline as plain values (for ``quota_plan.json`` and the leadership page)."""
-    return {"period": plan.period, "mode": plan.mode, "quota_type": plan.quota_type,
-            "target": None if pd.isna(plan.target) else float(plan.target), "total": float(plan.quotas["quota"].sum()),
-            "p_hat": plan.p_hat, "attainment_share": plan.attainment_share, "reps": int(len(plan.quotas)),
-            "teams_with_own_target": [p for p in plan.pools["pool"] if p not in {"company", "teams without a target"}] if len(plan.pools) else [],
-            "warnings": plan.warnings}
+    return {
+        "period": plan.period,
+        "mode": plan.mode,
+        "quota_type": plan.quota_type,
+        "target": None if pd.isna(plan.target) else float(plan.target),
+        "total": float(plan.quotas["quota"].sum()),
+        "p_hat": plan.p_hat,
+        "attainment_share": plan.attainment_share,
+        "reps": int(len(plan.quotas)),
+        "teams_with_own_target": [p for p in plan.pools["pool"] if p not in {"company", "teams without a target"}]
+        if len(plan.pools)
+        else [],
+        "warnings": plan.warnings,
+    }
 
 
 REPLAY_COLUMNS = ["period", "method", "reps", "expected_share", "realised_share", "attainment_sd", "within_20pct", "plan_vs_actual"]
 
 
-def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignment: float = 0.10, growth: float = 0.10,
-                    make=None, quota_type: str = "bookings") -> pd.DataFrame:
+def policy_backtest(
+    ds,
+    n: int = 6,
+    attainment_share: float = 0.65,
+    overassignment: float = 0.10,
+    growth: float = 0.10,
+    make=None,
+    quota_type: str = "bookings",
+) -> pd.DataFrame:
     """Replay the last ``n`` complete quarters: set quotas with each method from what was known the day before
     the quarter began (as-of snapshot), then score them against what the reps booked.
 
@@ -484,8 +609,6 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
     ``within_20pct`` (share of reps within ±20 % of quota), ``plan_vs_actual`` (Σ quotas / Σ bookings − 1).
     Other quota types are replayed in their own unit (targets of that type; :func:`actuals`).
     """
-    from analysis.backtest import rolling_origins
-    from analysis.calendar import shift_period
 
     make = make or (lambda: forecaster_for(quota_type, draws=1000, seed=0))
     fy = ds.fiscal_year_start
@@ -510,9 +633,16 @@ def policy_backtest(ds, n: int = 6, attainment_share: float = 0.65, overassignme
             if not ok.any():
                 continue
             att = booked[ok] / q[ok]
-            rows.append({"period": period, "method": name, "reps": int(ok.sum()),
-                         "expected_share": float(attainment_chance(m[ok], q[ok]).mean()),
-                         "realised_share": float((att >= 1).mean()), "attainment_sd": float(att.std()),
-                         "within_20pct": float((np.abs(att - 1) <= 0.2).mean()),
-                         "plan_vs_actual": float(q[ok].sum() / booked[ok].sum() - 1) if booked[ok].sum() > 0 else np.nan})
+            rows.append(
+                {
+                    "period": period,
+                    "method": name,
+                    "reps": int(ok.sum()),
+                    "expected_share": float(attainment_chance(m[ok], q[ok]).mean()),
+                    "realised_share": float((att >= 1).mean()),
+                    "attainment_sd": float(att.std()),
+                    "within_20pct": float((np.abs(att - 1) <= 0.2).mean()),
+                    "plan_vs_actual": float(q[ok].sum() / booked[ok].sum() - 1) if booked[ok].sum() > 0 else np.nan,
+                }
+            )
     return pd.DataFrame(rows, columns=REPLAY_COLUMNS)

@@ -56,8 +56,9 @@ def ramped_days(hire: np.ndarray, lo, hi, schedule: tuple[float, ...]) -> np.nda
     return days @ np.r_[np.asarray(schedule, dtype=float), 1.0]
 
 
-def learn_ramp(opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, schedule: tuple[float, ...] = DEFAULT_SCHEDULE,
-               prior_deals: float = 30.0) -> tuple[dict[str, tuple[float, ...]], pd.DataFrame]:
+def learn_ramp(
+    opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, schedule: tuple[float, ...] = DEFAULT_SCHEDULE, prior_deals: float = 30.0
+) -> tuple[dict[str, tuple[float, ...]], pd.DataFrame]:
     """The ramp by segment, learned from the data's hires with ``schedule`` as the prior (see the module).
 
     ``opps``: ``owner_id``, ``created_date``; ``reps``: ``rep_id``, ``segment`` (the rep's main one), ``hire_date``,
@@ -106,6 +107,15 @@ def learn_ramp(opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, sche
         est = np.maximum.accumulate(np.clip(est, 0.05, 1.0))
         out[seg] = tuple(float(v) for v in est)
         for k in range(K):
-            rows.append({"segment": seg, "quarter": k, "hires": int((days[hires][:, :, k].sum(axis=1) > 0).sum()), "created": float(n_k[k]),
-                         "expected": float(e_k[k]), "prior": float(prior[k]), "ramp": float(est[k])})
+            rows.append(
+                {
+                    "segment": seg,
+                    "quarter": k,
+                    "hires": int((days[hires][:, :, k].sum(axis=1) > 0).sum()),
+                    "created": float(n_k[k]),
+                    "expected": float(e_k[k]),
+                    "prior": float(prior[k]),
+                    "ramp": float(est[k]),
+                }
+            )
     return out, pd.DataFrame(rows)

@@ -40,8 +40,9 @@ def _open(path: Path) -> io.TextIOBase:
 def _not_utf8(path: Path, exc: UnicodeDecodeError) -> Unreadable:
     head = (gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")).read(4)
     guess = " (it looks like UTF-16)" if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ""
-    return Unreadable(f"is not UTF-8 text{guess}: byte 0x{exc.object[exc.start]:02x} at position {exc.start:,} of a line cannot be read; "
-                      "save it as UTF-8")
+    return Unreadable(
+        f"is not UTF-8 text{guess}: byte 0x{exc.object[exc.start]:02x} at position {exc.start:,} of a line cannot be read; save it as UTF-8"
+    )
 
 
 def header(path: Path) -> tuple[list[str], str]:
@@ -65,15 +66,17 @@ def header(path: Path) -> tuple[list[str], str]:
     twice = {name: at for name, at in seen.items() if len(at) > 1}
     if twice:
         name, at = next(iter(twice.items()))
-        raise Unreadable(f"the header names column '{name}' {len(at)} times (columns {', '.join(map(str, at))}): "
-                         "which one holds the values cannot be told")
+        raise Unreadable(
+            f"the header names column '{name}' {len(at)} times (columns {', '.join(map(str, at))}): "
+            "which one holds the values cannot be told"
+        )
     return [n or f"(unnamed column {i})" for i, n in enumerate(names, 1)], sep
 
 
 def _needs_lines(path: Path) -> bool:
     """Whether line numbers and data-row numbers could differ (a blank line), so rows must be read one by one."""
     tail = b""
-    with (gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")) as fh:
+    with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as fh:
         while chunk := fh.read(1 << 24):
             block = tail + chunk
             if b"\n\n" in block or b"\n\r\n" in block or b"\r\r" in block:
@@ -88,8 +91,9 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     names, sep = header(path)
     if not _needs_lines(path):
         ragged: list[int] = []
-        options = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
-                                       quoted_strings_can_be_null=True, null_values=[""])
+        options = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""]
+        )
         parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=lambda row: ragged.append(1) or "skip")
         read = pacsv.ReadOptions(block_size=_BLOCK, column_names=names, skip_rows=1)
         try:
@@ -131,9 +135,11 @@ def _read_rows(path: Path, names: list[str], sep: str) -> tuple[pd.DataFrame, pd
                 for i, cell in enumerate(row):
                     if "\n" in cell and _swallowed(cell, width, sep):
                         where = f"column '{names[i]}'" if i < width else f"field {i + 1}"
-                        raise Unreadable(f"line {start}: a quote opens in {where} and does not close until line {line}, so "
-                                         f"{line - start} lines would be read as one value; close the quote (a quote inside a value "
-                                         'is written twice: "")')
+                        raise Unreadable(
+                            f"line {start}: a quote opens in {where} and does not close until line {line}, so "
+                            f"{line - start} lines would be read as one value; close the quote (a quote inside a value "
+                            'is written twice: "")'
+                        )
                 extra = row[width:]
                 if len(row) == width or (len(row) > width and not any(c.strip() for c in extra)):
                     starts.append(start - 1)

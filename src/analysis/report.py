@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -30,9 +30,23 @@ from nbconvert import HTMLExporter
 from analysis import outputs, preflight
 from analysis.config import PROJECT_DIR, Settings
 from analysis.data import describe_source, is_database, load
+from analysis.present import money, share
+from analysis.summary import chance
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-PACKAGES = ("quotacast", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "pandera", "papermill", "nbconvert", "seaborn", "matplotlib")
+PACKAGES = (
+    "quotacast",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "pandera",
+    "papermill",
+    "nbconvert",
+    "seaborn",
+    "matplotlib",
+)
 
 
 class LocalKernelManager(KernelManager):
@@ -64,11 +78,20 @@ def headline_numbers(run_dir: Path) -> dict[str, Any]:
     f = forecast[(forecast["level"] == "company") & (forecast["period"] == record["period"])]
     f = f[f["headline"].astype(str) == "True"] if "headline" in f else f[f["method"].str.startswith("pipeline")].head(1)
     company = reach[reach["level"] == "company"]
-    out: dict[str, Any] = {"period": record["period"], "reps": record["reps"], "p_hat": record["p_hat"],
-                           "attainment_share": record["attainment_share"], "target": record["target"]}
+    out: dict[str, Any] = {
+        "period": record["period"],
+        "reps": record["reps"],
+        "p_hat": record["p_hat"],
+        "attainment_share": record["attainment_share"],
+        "target": record["target"],
+    }
     if len(f):
-        out |= {"forecast_p50": float(f["p50"].iloc[0]), "forecast_p10": float(f["p10"].iloc[0]), "forecast_p90": float(f["p90"].iloc[0]),
-                "forecast_method": str(f["method"].iloc[0])}
+        out |= {
+            "forecast_p50": float(f["p50"].iloc[0]),
+            "forecast_p10": float(f["p10"].iloc[0]),
+            "forecast_p90": float(f["p90"].iloc[0]),
+            "forecast_method": str(f["method"].iloc[0]),
+        }
     if len(company):
         out |= {"p_reach": float(company["p_reach"].iloc[0]), "bookings_target": float(company["target"].iloc[0])}
     return out
@@ -76,8 +99,6 @@ def headline_numbers(run_dir: Path) -> dict[str, Any]:
 
 def closing_summary(final: Path) -> list[str]:
     """The console's closing lines: forecast, chance of the target, plan realism."""
-    from analysis.present import money, share
-    from analysis.summary import chance
 
     try:
         h = json.loads((final / "manifest.json").read_text())["headline"]
@@ -85,13 +106,14 @@ def closing_summary(final: Path) -> list[str]:
         return []
     lines = []
     if "forecast_p50" in h:
-        line = (f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to "
-                f"{money(h['forecast_p90'])})")
+        line = f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to {money(h['forecast_p90'])})"
         if "p_reach" in h:
             line += f"; target {money(h['bookings_target'])}, chance of reaching it {chance(h['p_reach'])}"
         lines.append(line)
-    lines.append(f"  plan: quotas for {h['reps']:,} reps, {share(h['p_hat'])} expected to attain (aim {share(h['attainment_share'])})"
-                 + ("" if h.get("target") is not None else "; no target given"))
+    lines.append(
+        f"  plan: quotas for {h['reps']:,} reps, {share(h['p_hat'])} expected to attain (aim {share(h['attainment_share'])})"
+        + ("" if h.get("target") is not None else "; no target given")
+    )
     return lines
 
 
@@ -184,7 +206,7 @@ def unreadable(html: str) -> list[str]:
     """Each place in a page's visible text where it shows ``nan``, ``None``, ``inf`` or scientific notation,
     with a little context."""
     text = visible_text(html)
-    return [text[max(0, m.start() - 40): m.end() + 40] for m in UNREADABLE.finditer(text)]
+    return [text[max(0, m.start() - 40) : m.end() + 40] for m in UNREADABLE.finditer(text)]
 
 
 def _now() -> str:
@@ -205,9 +227,7 @@ class Lock:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             holder = self.path.read_text().strip() if self.path.exists() else "unknown"
-            raise RunLocked(
-                f"another run of this period is in progress ({holder}); if none is, delete {self.path}"
-            ) from None
+            raise RunLocked(f"another run of this period is in progress ({holder}); if none is, delete {self.path}") from None
         with os.fdopen(fd, "w") as fh:
             fh.write(f"pid {os.getpid()} on {platform.node()}, started {_now()}")
         return self
@@ -266,9 +286,16 @@ def run(
                 target = tmp / nb.name
                 t = time.perf_counter()
                 try:
-                    pm.execute_notebook(str(nb), str(target), parameters=params[nb], kernel_name="python3", cwd=str(tmp),
-                                        progress_bar=verbose and sys.stderr.isatty(), log_output=verbose,
-                                        kernel_manager_class="analysis.report.LocalKernelManager")
+                    pm.execute_notebook(
+                        str(nb),
+                        str(target),
+                        parameters=params[nb],
+                        kernel_name="python3",
+                        cwd=str(tmp),
+                        progress_bar=verbose and sys.stderr.isatty(),
+                        log_output=verbose,
+                        kernel_manager_class="analysis.report.LocalKernelManager",
+                    )
                 except pm.PapermillExecutionError as exc:
                     failed = final / "failed" / _stamp()
                     failed.mkdir(parents=True)
@@ -296,8 +323,10 @@ def run(
                 "seconds": round(time.perf_counter() - t0, 2),
                 "source": describe_source(data),
                 "mapping": mapping or "identity",
-                "parameters": {nb.name: p | {"run_dir": "<run folder>", "data": str(data)} | ({"mapping": mapping or ""} if "mapping" in p else {})
-                               for nb, p in params.items()},
+                "parameters": {
+                    nb.name: p | {"run_dir": "<run folder>", "data": str(data)} | ({"mapping": mapping or ""} if "mapping" in p else {})
+                    for nb, p in params.items()
+                },
                 "headline": headline_numbers(tmp),
                 "settings": settings.to_dict(),
                 "inputs": _inputs(ds),
@@ -320,8 +349,14 @@ def run(
 def _inputs(ds) -> list[dict]:
     acc = ds.accounting.set_index("table")
     return [
-        {"table": f.table, "file": f.file, "sha256": f.sha256, "rows_in": int(acc.loc[f.table, "rows_in"]),
-         "rows_used": int(acc.loc[f.table, "rows_used"]), "rows_quarantined": int(acc.loc[f.table, "rows_quarantined"])}
+        {
+            "table": f.table,
+            "file": f.file,
+            "sha256": f.sha256,
+            "rows_in": int(acc.loc[f.table, "rows_in"]),
+            "rows_used": int(acc.loc[f.table, "rows_used"]),
+            "rows_quarantined": int(acc.loc[f.table, "rows_quarantined"]),
+        }
         for f in ds.inputs
     ]
 
@@ -352,19 +387,27 @@ def write_index(out: Path) -> Path:
     numbers and status, linked; a static page that works offline."""
     from html import escape
 
-    from analysis.present import money, share
-    from analysis.summary import chance
-
     rows = []
     for manifest in sorted(out.glob("*/manifest.json")) + sorted(out.glob("*/history/*/manifest.json")):
         m = json.loads(manifest.read_text())
         h = m.get("headline") or {}
-        forecast = (f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—")
+        forecast = f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—"
         target = f"{money(h['bookings_target'])}: {chance(h['p_reach'])}" if "p_reach" in h else "no target"
         plan = f"{share(h['p_hat'])} (aim {share(h['attainment_share'])})" if "p_hat" in h else "—"
         link = manifest.parent.relative_to(out).as_posix()
-        rows.append((m["period"], m.get("finished", ""), m.get("as_of", ""), forecast, target, plan, m["status"], link,
-                     "latest" if manifest.parent.parent == out else "earlier run"))
+        rows.append(
+            (
+                m["period"],
+                m.get("finished", ""),
+                m.get("as_of", ""),
+                forecast,
+                target,
+                plan,
+                m["status"],
+                link,
+                "latest" if manifest.parent.parent == out else "earlier run",
+            )
+        )
     for failed in sorted(out.glob("*/failed/*")):
         rows.append((failed.parent.parent.name, failed.name, "", "—", "—", "—", "failed", failed.relative_to(out).as_posix(), "failed"))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
@@ -389,7 +432,9 @@ def write_index(out: Path) -> Path:
     return path
 
 
-def schedule_lines(data: str, out: str, day: int = 20, hour: int = 6, fiscal_year_start: int = 1, mapping: str | None = None, log_file: str | None = None) -> dict[str, str]:
+def schedule_lines(
+    data: str, out: str, day: int = 20, hour: int = 6, fiscal_year_start: int = 1, mapping: str | None = None, log_file: str | None = None
+) -> dict[str, str]:
     """A crontab line and a systemd service + timer that run next quarter's plan on ``day`` of the last
     month of each fiscal quarter, logging to a file."""
     months = sorted({(fiscal_year_start - 2 + 3 * k) % 12 + 1 for k in range(1, 5)})
@@ -408,4 +453,3 @@ def schedule_lines(data: str, out: str, day: int = 20, hour: int = 6, fiscal_yea
         f"OnCalendar=*-{month_list}-{day:02d} {hour:02d}:00:00\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n"
     )
     return {"crontab": cron, "service": service, "timer": timer}
-

@@ -23,9 +23,25 @@ from analysis.compensation import CompPlan, summarise
 from analysis.forecast import ramp_factor, wide_draws
 from analysis.quota import QuotaRecommender, attainment_chance, headline_chance, team_of
 
-HEADLINE = ["target", "overassignment", "attainment_share", "ramp_schedule", "comp_plan", "p_hat", "expected_share_attaining",
-            "quota_total", "asked", "gap", "expected_bookings", "p_reach_target", "expected_variable_pay", "variable_pay_p10",
-            "variable_pay_p90", "cost_of_sales", "share_reaching_on_target_variable"]
+HEADLINE = [
+    "target",
+    "overassignment",
+    "attainment_share",
+    "ramp_schedule",
+    "comp_plan",
+    "p_hat",
+    "expected_share_attaining",
+    "quota_total",
+    "asked",
+    "gap",
+    "expected_bookings",
+    "p_reach_target",
+    "expected_variable_pay",
+    "variable_pay_p10",
+    "variable_pay_p90",
+    "cost_of_sales",
+    "share_reaching_on_target_variable",
+]
 
 
 @dataclass
@@ -51,10 +67,21 @@ class ScenarioBase:
     comp_plan: CompPlan | None
 
 
-def prepare(rep_draws: pd.DataFrame, reps: pd.DataFrame, target: float | None, period_start: pd.Timestamp,
-            team_targets: pd.Series | None = None, previous: pd.Series | None = None, overassignment: float = 0.10,
-            attainment_share: float = 0.65, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), max_change: float | None = None,
-            mode: str = "plan", quota_type: str = "bookings", comp_plan: CompPlan | None = None) -> ScenarioBase:
+def prepare(
+    rep_draws: pd.DataFrame,
+    reps: pd.DataFrame,
+    target: float | None,
+    period_start: pd.Timestamp,
+    team_targets: pd.Series | None = None,
+    previous: pd.Series | None = None,
+    overassignment: float = 0.10,
+    attainment_share: float = 0.65,
+    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+    max_change: float | None = None,
+    mode: str = "plan",
+    quota_type: str = "bookings",
+    comp_plan: CompPlan | None = None,
+) -> ScenarioBase:
     """Pivot and sort the draws once. ``reps``: ``rep_id``, ``team``, ``hire_date``; the other arguments as for
     :meth:`QuotaRecommender.recommend` and its settings."""
     wide = wide_draws(rep_draws)
@@ -62,17 +89,39 @@ def prepare(rep_draws: pd.DataFrame, reps: pd.DataFrame, target: float | None, p
     team = team_of(ids, reps)
     hire = pd.Series(ids, index=ids).map(reps.set_index("rep_id")["hire_date"]) if "hire_date" in reps else pd.Series(pd.NaT, index=ids)
     tenure = ((period_start - pd.to_datetime(hire)).dt.days / 30.44).to_numpy(dtype=float)
-    rec = QuotaRecommender(overassignment=overassignment, attainment_share=attainment_share, max_change=max_change, mode=mode, quota_type=quota_type)
+    rec = QuotaRecommender(
+        overassignment=overassignment, attainment_share=attainment_share, max_change=max_change, mode=mode, quota_type=quota_type
+    )
     lower, upper = rec.bounds(ids, previous)
     m = wide.to_numpy(dtype=float)
-    return ScenarioBase(ids=ids, draws=m, sorted_draws=np.sort(m, axis=1), team=team, tenure_months=tenure, target=target,
-                        team_targets=team_targets, lower=lower, upper=upper, overassignment=overassignment,
-                        attainment_share=attainment_share, ramp_schedule=tuple(ramp_schedule), max_change=max_change, mode=mode,
-                        quota_type=quota_type, comp_plan=comp_plan)
+    return ScenarioBase(
+        ids=ids,
+        draws=m,
+        sorted_draws=np.sort(m, axis=1),
+        team=team,
+        tenure_months=tenure,
+        target=target,
+        team_targets=team_targets,
+        lower=lower,
+        upper=upper,
+        overassignment=overassignment,
+        attainment_share=attainment_share,
+        ramp_schedule=tuple(ramp_schedule),
+        max_change=max_change,
+        mode=mode,
+        quota_type=quota_type,
+        comp_plan=comp_plan,
+    )
 
 
-def what_if(base: ScenarioBase, target: float | None = None, overassignment: float | None = None, attainment_share: float | None = None,
-            ramp_schedule: tuple[float, ...] | None = None, comp_plan: CompPlan | None = None) -> dict:
+def what_if(
+    base: ScenarioBase,
+    target: float | None = None,
+    overassignment: float | None = None,
+    attainment_share: float | None = None,
+    ramp_schedule: tuple[float, ...] | None = None,
+    comp_plan: CompPlan | None = None,
+) -> dict:
     """The plan's headline under these settings (None: today's). Returns a dict with :data:`HEADLINE` keys:
     ``p_hat`` and ``expected_share_attaining`` (as the quota plan), ``quota_total`` and ``asked`` (target ×
     (1 + over-assignment)), ``gap`` (what the quotas ask beyond what lets the set share attain; negative: room),
@@ -97,19 +146,42 @@ def what_if(base: ScenarioBase, target: float | None = None, overassignment: flo
     quotas, pools, _ = rec.allocate(sorted_draws, base.team, target, team_targets, base.lower, base.upper)
     p_attain = attainment_chance(sorted_draws, quotas)
     total = draws.sum(axis=0)
-    out = {"target": np.nan if target is None else target, "overassignment": o, "attainment_share": share,
-           "ramp_schedule": "/".join(f"{r:g}" for r in schedule), "comp_plan": plan.name if plan else "",
-           "p_hat": headline_chance(pools, p_attain), "expected_share_attaining": float(np.mean(p_attain)),
-           "quota_total": float(quotas.sum()), "asked": np.nan if target is None else target * (1 + o),
-           "gap": float(pools["gap"].sum()) if "gap" in pools and pools["gap"].notna().any() else np.nan,
-           "expected_bookings": float(total.mean()), "p_reach_target": np.nan if target is None else float((total >= target).mean())}
+    out = {
+        "target": np.nan if target is None else target,
+        "overassignment": o,
+        "attainment_share": share,
+        "ramp_schedule": "/".join(f"{r:g}" for r in schedule),
+        "comp_plan": plan.name if plan else "",
+        "p_hat": headline_chance(pools, p_attain),
+        "expected_share_attaining": float(np.mean(p_attain)),
+        "quota_total": float(quotas.sum()),
+        "asked": np.nan if target is None else target * (1 + o),
+        "gap": float(pools["gap"].sum()) if "gap" in pools and pools["gap"].notna().any() else np.nan,
+        "expected_bookings": float(total.mean()),
+        "p_reach_target": np.nan if target is None else float((total >= target).mean()),
+    }
     if plan is not None:
         s = summarise(plan, quotas, draws, np.floor(base.tenure_months / 3), per_rep=False)
-        out.update(expected_variable_pay=s.expected_payout, variable_pay_p10=s.payout_p10, variable_pay_p90=s.payout_p90,
-                   cost_of_sales=s.cost_of_sales, share_reaching_on_target_variable=s.share_reaching_on_target_variable)
+        out.update(
+            expected_variable_pay=s.expected_payout,
+            variable_pay_p10=s.payout_p10,
+            variable_pay_p90=s.payout_p90,
+            cost_of_sales=s.cost_of_sales,
+            share_reaching_on_target_variable=s.share_reaching_on_target_variable,
+        )
     else:
-        out.update({k: np.nan for k in ("expected_variable_pay", "variable_pay_p10", "variable_pay_p90", "cost_of_sales",
-                                        "share_reaching_on_target_variable")})
+        out.update(
+            {
+                k: np.nan
+                for k in (
+                    "expected_variable_pay",
+                    "variable_pay_p10",
+                    "variable_pay_p90",
+                    "cost_of_sales",
+                    "share_reaching_on_target_variable",
+                )
+            }
+        )
     return out
 
 
@@ -124,9 +196,13 @@ def sweep(base: ScenarioBase, **grid) -> pd.DataFrame:
         rows.append(row)
     out = pd.DataFrame(rows, columns=HEADLINE)
     today = what_if(base)
-    out["today"] = np.isclose(out["target"], today["target"]) & np.isclose(out["overassignment"], today["overassignment"]) & \
-        np.isclose(out["attainment_share"], today["attainment_share"]) & (out["ramp_schedule"] == today["ramp_schedule"]) & \
-        (out["comp_plan"] == today["comp_plan"])
+    out["today"] = (
+        np.isclose(out["target"], today["target"])
+        & np.isclose(out["overassignment"], today["overassignment"])
+        & np.isclose(out["attainment_share"], today["attainment_share"])
+        & (out["ramp_schedule"] == today["ramp_schedule"])
+        & (out["comp_plan"] == today["comp_plan"])
+    )
     return out
 
 

@@ -174,8 +174,13 @@ TABLES: dict[str, Table] = {
                 _c("period", "period", True, False, doc="fiscal quarter"),
                 _c("target", "number", True, False, doc=">= 0"),
                 _c("team", "str", default=None, doc="empty for the company target"),
-                _c("quota_type", "enum", values=QUOTA_TYPES, default="bookings",
-                   doc="what the target counts: bookings (amount), won_deals (count), activities (count) or margin (amount)"),
+                _c(
+                    "quota_type",
+                    "enum",
+                    values=QUOTA_TYPES,
+                    default="bookings",
+                    doc="what the target counts: bookings (amount), won_deals (count), activities (count) or margin (amount)",
+                ),
             ),
         ),
         Table(
@@ -296,11 +301,23 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
                 )
             )
         if col.kind in {"date", "month"}:
-            add(_rule(f"{table}.{col.name}.range", col.name, f"{col.name} is outside {EARLIEST.date()} to {LATEST.date()} (a date out of range)",
-                      lambda d, c=col.name: ~((d[c] < EARLIEST) | (d[c] > LATEST)).fillna(False)))
+            add(
+                _rule(
+                    f"{table}.{col.name}.range",
+                    col.name,
+                    f"{col.name} is outside {EARLIEST.date()} to {LATEST.date()} (a date out of range)",
+                    lambda d, c=col.name: ~((d[c] < EARLIEST) | (d[c] > LATEST)).fillna(False),
+                )
+            )
         if col.kind in {"date", "month"} and (table, col.name) not in AHEAD_OK:  # a forecast or a planned date may lie ahead
-            add(_rule(f"{table}.{col.name}.future", col.name, f"{col.name} is after the as-of date {as_of.date()}",
-                      lambda d, c=col.name: ~((d[c] > as_of) & ~((d[c] < EARLIEST) | (d[c] > LATEST))).fillna(False)))
+            add(
+                _rule(
+                    f"{table}.{col.name}.future",
+                    col.name,
+                    f"{col.name} is after the as-of date {as_of.date()}",
+                    lambda d, c=col.name: ~((d[c] > as_of) & ~((d[c] < EARLIEST) | (d[c] > LATEST))).fillna(False),
+                )
+            )
     if spec.key:
         key = list(spec.key)
         defaults = {c.name: c.default for c in spec.columns if c.name in key}
@@ -341,7 +358,14 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
                 lambda d: ~(d["close_date"] < d["created_date"]).fillna(False),
             )
         )
-        add(_rule("opportunities.unknown_owner", "owner_id", "owner_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)", _in("owner_id", refs.get("rep_id", []))))
+        add(
+            _rule(
+                "opportunities.unknown_owner",
+                "owner_id",
+                "owner_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)",
+                _in("owner_id", refs.get("rep_id", [])),
+            )
+        )
         if "probability" in present:
             add(
                 _rule(
@@ -383,21 +407,54 @@ def row_schema(table: str, columns: Iterable[str], as_of: pd.Timestamp, refs: di
         )
     elif table == "spend":
         add(_rule("spend.amount.negative", "amount", "amount is negative", _nonneg("amount")))
-        add(_rule("spend.duplicate", "month", "duplicate month + category + channel (an empty channel is 'all'; the first row is kept)",
-                  _not_dup(["month", "category", "channel"], {"channel": "all"})))
+        add(
+            _rule(
+                "spend.duplicate",
+                "month",
+                "duplicate month + category + channel (an empty channel is 'all'; the first row is kept)",
+                _not_dup(["month", "category", "channel"], {"channel": "all"}),
+            )
+        )
     elif table in {"quotas", "goals"}:
         value = "quota" if table == "quotas" else "goal"
         add(_rule(f"{table}.{value}.negative", value, f"{value} is negative", _nonneg(value)))
-        add(_rule(f"{table}.unknown_rep", "rep_id", "rep_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)", _in("rep_id", refs.get("rep_id", []))))
+        add(
+            _rule(
+                f"{table}.unknown_rep",
+                "rep_id",
+                "rep_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)",
+                _in("rep_id", refs.get("rep_id", [])),
+            )
+        )
     elif table == "targets":
         add(_rule("targets.target.negative", "target", "target is negative", _nonneg("target")))
-        add(_rule("targets.target.zero", "target", "target is 0: a plan needs a target above 0 (leave the row out for no target)",
-                  lambda d: ~(d["target"] == 0)))
+        add(
+            _rule(
+                "targets.target.zero",
+                "target",
+                "target is 0: a plan needs a target above 0 (leave the row out for no target)",
+                lambda d: ~(d["target"] == 0),
+            )
+        )
         if "team" in present:
-            add(_rule("targets.unknown_team", "team", "team is not a team of any usable rep in reps", _in("team", refs.get("team", []), nullable=True)))
+            add(
+                _rule(
+                    "targets.unknown_team",
+                    "team",
+                    "team is not a team of any usable rep in reps",
+                    _in("team", refs.get("team", []), nullable=True),
+                )
+            )
     elif table == "activities":
         add(_rule("activities.count.negative", "count", "count is negative", _nonneg("count")))
-        add(_rule("activities.unknown_rep", "rep_id", "rep_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)", _in("rep_id", refs.get("rep_id", []))))
+        add(
+            _rule(
+                "activities.unknown_rep",
+                "rep_id",
+                "rep_id is not a usable rep (no such rep_id in reps, or that rep's row is quarantined)",
+                _in("rep_id", refs.get("rep_id", [])),
+            )
+        )
 
     return pa.DataFrameSchema(checks=checks, name=table)
 

@@ -75,11 +75,18 @@ class CreationProfile:
 
     def summary(self) -> pd.DataFrame:
         """``month`` (1–12), ``factor`` (seasonal multiplier, geometric mean 1) and the yearly ``trend`` multiplier."""
-        return pd.DataFrame({"month": range(1, 13), "factor": np.exp(self.season.to_numpy(dtype=float)), "trend": float(np.exp(self.trend))})
+        return pd.DataFrame(
+            {"month": range(1, 13), "factor": np.exp(self.season.to_numpy(dtype=float)), "trend": float(np.exp(self.trend))}
+        )
 
 
-def ramped_exposure(reps: pd.DataFrame, months: pd.PeriodIndex, as_of: pd.Timestamp, ramp_schedule: tuple[float, ...],
-                    schedules: dict[str, tuple[float, ...]] | None = None) -> np.ndarray:
+def ramped_exposure(
+    reps: pd.DataFrame,
+    months: pd.PeriodIndex,
+    as_of: pd.Timestamp,
+    ramp_schedule: tuple[float, ...],
+    schedules: dict[str, tuple[float, ...]] | None = None,
+) -> np.ndarray:
     """Ramped rep-days per month: each rep's days employed in the month (up to ``as_of``) × their ramp factor at
     mid-month. ``reps`` needs ``hire_date`` and ``end_date`` (and ``segment`` for ``schedules``, the ramp by
     segment; others follow ``ramp_schedule``)."""
@@ -102,9 +109,15 @@ def ramped_exposure(reps: pd.DataFrame, months: pd.PeriodIndex, as_of: pd.Timest
     return (days * factor).sum(axis=0)
 
 
-def creation_profile(opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, rate_days: int = 365,
-                     ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), max_months: int = 48,
-                     schedules: dict[str, tuple[float, ...]] | None = None) -> CreationProfile:
+def creation_profile(
+    opps: pd.DataFrame,
+    reps: pd.DataFrame,
+    as_of: pd.Timestamp,
+    rate_days: int = 365,
+    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+    max_months: int = 48,
+    schedules: dict[str, tuple[float, ...]] | None = None,
+) -> CreationProfile:
     """Fit the creation profile on up to ``max_months`` months before ``as_of`` (the last one may be partial).
 
     ``opps`` needs ``created_date``; ``reps`` ``hire_date`` and ``end_date``. With fewer than 12 months of
@@ -187,8 +200,9 @@ class ClosingPattern:
         return [(a, b, w) for a, b, w in out if a <= b and w > 0]
 
 
-def closing_pattern(won_dates: pd.Series, first: pd.Timestamp, as_of: pd.Timestamp, fiscal_year_start: int = 1,
-                    pull_days: int = 21) -> ClosingPattern:
+def closing_pattern(
+    won_dates: pd.Series, first: pd.Timestamp, as_of: pd.Timestamp, fiscal_year_start: int = 1, pull_days: int = 21
+) -> ClosingPattern:
     """The quarter-end pull from the deals won between ``first`` and ``as_of`` (``won_dates``: their close dates).
     Needs about two years of history and 200 wins, else no pull (ρ = 0)."""
     first = pd.Timestamp(first)
@@ -206,6 +220,13 @@ def closing_pattern(won_dates: pd.Series, first: pd.Timestamp, as_of: pd.Timesta
     rho = surplus / due if due > 0 else 0.0
     se = np.sqrt(rate * exposure[-1]) / due if due > 0 else np.inf  # Poisson noise of the last week's count
     rho = float(np.clip(_shrink(np.array([rho]), np.array([se]))[0], 0.0, 0.9))
-    weeks = pd.DataFrame({"week": np.arange(1, WEEKS + 1), "days": exposure, "wins": wins, "expected": rate * exposure,
-                          "ratio": wins / np.where(exposure > 0, rate * exposure, np.nan)})
+    weeks = pd.DataFrame(
+        {
+            "week": np.arange(1, WEEKS + 1),
+            "days": exposure,
+            "wins": wins,
+            "expected": rate * exposure,
+            "ratio": wins / np.where(exposure > 0, rate * exposure, np.nan),
+        }
+    )
     return ClosingPattern(rho=rho, pull_days=pull_days, fiscal_year_start=fiscal_year_start, weeks=weeks)

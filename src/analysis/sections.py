@@ -134,78 +134,223 @@ def _no_won(f: Facts, shows: str) -> str | None:
 
 SECTIONS: list[Section] = [
     # 20-measure-pipeline
-    Section("bookings", "20-measure-pipeline", "Bookings per quarter", "won deals",
-            lambda f: _no_won(f, "bookings per quarter")),
-    Section("win_rates", "20-measure-pipeline", "Win rate", "closed (won or lost) deals",
-            lambda f: None if f.closed else "No deal has closed yet (won or lost), so there is no win rate; once deals close this "
-                                            "shows it per quarter beside the estimate that counts the open deals."),
-    Section("deal_sizes", "20-measure-pipeline", "Deal size", "won deals with an amount",
-            lambda f: _no_won(f, "the spread of won deal sizes") or (None if f.won_priced else
-                      "No won deal carries an amount above 0, so deal sizes cannot be shown.")),
-    Section("cycle", "20-measure-pipeline", "Sales cycle", "won deals",
-            lambda f: _no_won(f, "how long eventual winners take to close")),
-    Section("stage_funnel", "20-measure-pipeline", "Stage funnel", "the optional table stage_history",
-            lambda f: None if f.has_stage_history else "No stage history was given (table stage_history), so the chance of "
-                                                       "winning once a deal enters each stage cannot be shown."),
-    Section("coverage", "20-measure-pipeline", "Pipeline coverage",
-            "open deals with amounts at a past quarter end, and a target or quotas for the quarter after it",
-            lambda f: "No quarter has ended since the data begin, so there is no pipeline coverage to show." if f.quarters == 0 else None),
-    Section("attainment", "20-measure-pipeline", "Quota attainment", "the optional table quotas (assigned quotas of past quarters)",
-            lambda f: None if f.quota_quarters else "No quota history was given (table quotas), so attainment cannot be shown; with "
-                                                    "it this shows the share of reps reaching quota each quarter."),
-    Section("cac", "20-measure-pipeline", "Customer acquisition cost", "the optional table spend, and won deals",
-            lambda f: ("No spend was given (table spend), so the cost to acquire a customer cannot be shown." if not f.has_spend
-                       else _no_won(f, "the cost to acquire a customer"))),
-    Section("segments", "20-measure-pipeline", "By segment, last complete quarter", "deals closed in the last complete quarter",
-            lambda f: None if f.last_closed_in_quarter else f"No deal closed in {f.last_complete}, the last complete quarter, "
-                                                            "so there is no segment comparison for it."),
+    Section("bookings", "20-measure-pipeline", "Bookings per quarter", "won deals", lambda f: _no_won(f, "bookings per quarter")),
+    Section(
+        "win_rates",
+        "20-measure-pipeline",
+        "Win rate",
+        "closed (won or lost) deals",
+        lambda f: (
+            None
+            if f.closed
+            else "No deal has closed yet (won or lost), so there is no win rate; once deals close this "
+            "shows it per quarter beside the estimate that counts the open deals."
+        ),
+    ),
+    Section(
+        "deal_sizes",
+        "20-measure-pipeline",
+        "Deal size",
+        "won deals with an amount",
+        lambda f: (
+            _no_won(f, "the spread of won deal sizes")
+            or (None if f.won_priced else "No won deal carries an amount above 0, so deal sizes cannot be shown.")
+        ),
+    ),
+    Section("cycle", "20-measure-pipeline", "Sales cycle", "won deals", lambda f: _no_won(f, "how long eventual winners take to close")),
+    Section(
+        "stage_funnel",
+        "20-measure-pipeline",
+        "Stage funnel",
+        "the optional table stage_history",
+        lambda f: (
+            None
+            if f.has_stage_history
+            else "No stage history was given (table stage_history), so the chance of winning once a deal enters each stage cannot be shown."
+        ),
+    ),
+    Section(
+        "coverage",
+        "20-measure-pipeline",
+        "Pipeline coverage",
+        "open deals with amounts at a past quarter end, and a target or quotas for the quarter after it",
+        lambda f: "No quarter has ended since the data begin, so there is no pipeline coverage to show." if f.quarters == 0 else None,
+    ),
+    Section(
+        "attainment",
+        "20-measure-pipeline",
+        "Quota attainment",
+        "the optional table quotas (assigned quotas of past quarters)",
+        lambda f: (
+            None
+            if f.quota_quarters
+            else "No quota history was given (table quotas), so attainment cannot be shown; with "
+            "it this shows the share of reps reaching quota each quarter."
+        ),
+    ),
+    Section(
+        "cac",
+        "20-measure-pipeline",
+        "Customer acquisition cost",
+        "the optional table spend, and won deals",
+        lambda f: (
+            "No spend was given (table spend), so the cost to acquire a customer cannot be shown."
+            if not f.has_spend
+            else _no_won(f, "the cost to acquire a customer")
+        ),
+    ),
+    Section(
+        "segments",
+        "20-measure-pipeline",
+        "By segment, last complete quarter",
+        "deals closed in the last complete quarter",
+        lambda f: (
+            None
+            if f.last_closed_in_quarter
+            else f"No deal closed in {f.last_complete}, the last complete quarter, so there is no segment comparison for it."
+        ),
+    ),
     # 30-forecast-bookings
-    Section("forecast_basis", "30-forecast-bookings", "What the forecast rests on", "won deals; open deals; complete quarters",
-            lambda f: ("No deal has ever been won, so the forecast has no win chances or deal sizes to learn from: every "
-                       "simulation books nothing, and no forecast is shown." if f.won == 0 else None)),
-    Section("versus_target", "30-forecast-bookings", "Chance of reaching the target", "a company target for the period (table targets)",
-            lambda f: None if f.bookings_target or f.bookings_team_targets else
-                      f"No bookings target was given for {f.period} (table targets), so there is no chance of reaching one to show."),
-    Section("nowcast", "30-forecast-bookings", "The quarter under way", "an as-of date inside a quarter",
-            lambda f: "The as-of date is the last day of its quarter: no quarter is under way." if f.as_of_is_quarter_end else None),
-    Section("time_series", "30-forecast-bookings", "Time-series models",
-            f"{SERIES_MIN_QUARTERS} complete quarters of bookings",
-            lambda f: None if f.quarters >= SERIES_MIN_QUARTERS and f.won else
-                      f"The time-series models need {_q(SERIES_MIN_QUARTERS)} of bookings and the data hold {f.quarters}, so only the "
-                      "pipeline model forecasts."),
-    Section("backtest", "30-forecast-bookings", "How past forecasts did",
-            f"at least {PIPELINE_MIN_QUARTERS + 1} complete quarters (one to learn from, one to check); "
-            f"{MIN_SCORED_QUARTERS} replayed quarters before accuracy is scored",
-            lambda f: None if f.backtest_quarters else
-                      f"The data hold {_q(f.quarters)}: too few to replay a past quarter (one to learn from and one to check "
-                      "are needed), so the forecast's accuracy cannot be checked yet."),
-    Section("calibration", "30-forecast-bookings", "Are the deal probabilities honest?", "past quarter ends with open deals",
-            lambda f: None if f.backtest_quarters and f.won else "Too little history to check the deal probabilities against what "
-                                                                 "happened at past quarter ends."),
+    Section(
+        "forecast_basis",
+        "30-forecast-bookings",
+        "What the forecast rests on",
+        "won deals; open deals; complete quarters",
+        lambda f: (
+            "No deal has ever been won, so the forecast has no win chances or deal sizes to learn from: every "
+            "simulation books nothing, and no forecast is shown."
+            if f.won == 0
+            else None
+        ),
+    ),
+    Section(
+        "versus_target",
+        "30-forecast-bookings",
+        "Chance of reaching the target",
+        "a company target for the period (table targets)",
+        lambda f: (
+            None
+            if f.bookings_target or f.bookings_team_targets
+            else f"No bookings target was given for {f.period} (table targets), so there is no chance of reaching one to show."
+        ),
+    ),
+    Section(
+        "nowcast",
+        "30-forecast-bookings",
+        "The quarter under way",
+        "an as-of date inside a quarter",
+        lambda f: "The as-of date is the last day of its quarter: no quarter is under way." if f.as_of_is_quarter_end else None,
+    ),
+    Section(
+        "time_series",
+        "30-forecast-bookings",
+        "Time-series models",
+        f"{SERIES_MIN_QUARTERS} complete quarters of bookings",
+        lambda f: (
+            None
+            if f.quarters >= SERIES_MIN_QUARTERS and f.won
+            else f"The time-series models need {_q(SERIES_MIN_QUARTERS)} of bookings and the data hold {f.quarters}, so only the "
+            "pipeline model forecasts."
+        ),
+    ),
+    Section(
+        "backtest",
+        "30-forecast-bookings",
+        "How past forecasts did",
+        f"at least {PIPELINE_MIN_QUARTERS + 1} complete quarters (one to learn from, one to check); "
+        f"{MIN_SCORED_QUARTERS} replayed quarters before accuracy is scored",
+        lambda f: (
+            None
+            if f.backtest_quarters
+            else f"The data hold {_q(f.quarters)}: too few to replay a past quarter (one to learn from and one to check "
+            "are needed), so the forecast's accuracy cannot be checked yet."
+        ),
+    ),
+    Section(
+        "calibration",
+        "30-forecast-bookings",
+        "Are the deal probabilities honest?",
+        "past quarter ends with open deals",
+        lambda f: (
+            None
+            if f.backtest_quarters and f.won
+            else "Too little history to check the deal probabilities against what happened at past quarter ends."
+        ),
+    ),
     # 40-recommend-quotas
-    Section("quota_target", "40-recommend-quotas", "Quotas against the target", "a company target for the period (table targets)",
-            lambda f: None if f.target or f.team_targets else
-                      f"No {_unit(f)}target was given for {f.period}, so quotas are set where each rep has the same, stated chance "
-                      "of reaching them (realistic mode), with no target to reconcile."),
-    Section("pay", "40-recommend-quotas", "What the plan costs", "bookings quotas",
-            lambda f: None if f.quota_type == "bookings" else f"Pay is computed for bookings quotas; these quotas count "
-                                                              f"{f.quota_type.replace('_', ' ')}."),
-    Section("what_if", "40-recommend-quotas", "What if the settings move?", "a company target for the period",
-            lambda f: None if f.target else f"Without a company {_unit(f)}target there is nothing to move: the what-if sweep needs one."),
-    Section("ramp", "40-recommend-quotas", "Ramping hires", "hire dates in reps",
-            lambda f: None if f.hire_dates else "No hire dates were given (reps.hire_date), so every rep is treated as fully ramped."),
-    Section("goals", "40-recommend-quotas", "Bottom-up goals", "the optional table goals, for the period",
-            lambda f: (f"Goals are in bookings and these quotas count {f.quota_type.replace('_', ' ')}, so the goals are not compared."
-                       if f.quota_type != "bookings" else None if f.goals else
-                       f"No goals were submitted for {f.period} (table goals), so there is no bottom-up view.")),
-    Section("policy_backtest", "40-recommend-quotas", "Past quarters replayed",
-            f"at least {PIPELINE_MIN_QUARTERS + 1} complete quarters",
-            lambda f: None if f.policy_quarters and f.won else
-                      f"The data hold {_q(f.quarters)}: too few to replay a past quarter's quotas against what reps booked."),
-    Section("attainment_history", "40-recommend-quotas", "Attainment history, misses and leaderboard",
-            "the optional table quotas (assigned quotas of past quarters)",
-            lambda f: None if f.quota_quarters else "No quota history was given (table quotas), so attainment history, reps "
-                                                    "missing quota in a row and the leaderboard cannot be shown."),
+    Section(
+        "quota_target",
+        "40-recommend-quotas",
+        "Quotas against the target",
+        "a company target for the period (table targets)",
+        lambda f: (
+            None
+            if f.target or f.team_targets
+            else f"No {_unit(f)}target was given for {f.period}, so quotas are set where each rep has the same, stated chance "
+            "of reaching them (realistic mode), with no target to reconcile."
+        ),
+    ),
+    Section(
+        "pay",
+        "40-recommend-quotas",
+        "What the plan costs",
+        "bookings quotas",
+        lambda f: (
+            None
+            if f.quota_type == "bookings"
+            else f"Pay is computed for bookings quotas; these quotas count {f.quota_type.replace('_', ' ')}."
+        ),
+    ),
+    Section(
+        "what_if",
+        "40-recommend-quotas",
+        "What if the settings move?",
+        "a company target for the period",
+        lambda f: None if f.target else f"Without a company {_unit(f)}target there is nothing to move: the what-if sweep needs one.",
+    ),
+    Section(
+        "ramp",
+        "40-recommend-quotas",
+        "Ramping hires",
+        "hire dates in reps",
+        lambda f: None if f.hire_dates else "No hire dates were given (reps.hire_date), so every rep is treated as fully ramped.",
+    ),
+    Section(
+        "goals",
+        "40-recommend-quotas",
+        "Bottom-up goals",
+        "the optional table goals, for the period",
+        lambda f: (
+            f"Goals are in bookings and these quotas count {f.quota_type.replace('_', ' ')}, so the goals are not compared."
+            if f.quota_type != "bookings"
+            else None
+            if f.goals
+            else f"No goals were submitted for {f.period} (table goals), so there is no bottom-up view."
+        ),
+    ),
+    Section(
+        "policy_backtest",
+        "40-recommend-quotas",
+        "Past quarters replayed",
+        f"at least {PIPELINE_MIN_QUARTERS + 1} complete quarters",
+        lambda f: (
+            None
+            if f.policy_quarters and f.won
+            else f"The data hold {_q(f.quarters)}: too few to replay a past quarter's quotas against what reps booked."
+        ),
+    ),
+    Section(
+        "attainment_history",
+        "40-recommend-quotas",
+        "Attainment history, misses and leaderboard",
+        "the optional table quotas (assigned quotas of past quarters)",
+        lambda f: (
+            None
+            if f.quota_quarters
+            else "No quota history was given (table quotas), so attainment history, reps "
+            "missing quota in a row and the leaderboard cannot be shown."
+        ),
+    ),
 ]
 
 BY_KEY = {s.key: s for s in SECTIONS}
@@ -258,6 +403,8 @@ def describe_history(f: Facts) -> str:
     """One sentence on how much history the numbers rest on (and on a stale extract)."""
     text = "The data do not yet cover one complete quarter." if f.quarters == 0 else f"The data cover {_q(f.quarters)}."
     if f.stale_days > STALE_DAYS:
-        text += (f" Their last record is {f.stale_days:,} days before the as-of date: the extract may be stale, and everything "
-                 "here reads the pipeline as it stood then.")
+        text += (
+            f" Their last record is {f.stale_days:,} days before the as-of date: the extract may be stale, and everything "
+            "here reads the pipeline as it stood then."
+        )
     return text

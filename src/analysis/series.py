@@ -24,9 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import last_complete_period, months_of, period_bounds, period_of, period_range, shift_period
+from analysis.backtest import backtest, naive_scale, pinball, quarterly_bookings
+from analysis.calendar import last_complete_period, months_of, next_period, period_bounds, period_of, period_range, shift_period
 from analysis.data import Dataset
 from analysis.forecast import ForecastDraws, PipelineForecaster
+from analysis.history import rolling_origins
 
 MODELS = ("seasonal_naive", "ets", "sarimax")
 QUANTILES = (0.1, 0.5, 0.9)
@@ -37,8 +39,6 @@ def quarterly_series(ds: Dataset, level: str) -> pd.DataFrame:
     """Won bookings per complete quarter (rows) and group (columns): from the first quarter the data cover
     whole (an extract that starts mid-quarter leaves that quarter out) to the last complete quarter at the as-of
     date; zero where a group booked nothing, from the group's first booking on."""
-    from analysis.backtest import quarterly_bookings
-    from analysis.calendar import next_period, period_bounds, period_of
 
     fy = ds.fiscal_year_start
     last = last_complete_period(ds.as_of_date, fy)
@@ -134,8 +134,18 @@ def _forecast_group(level: str, group: str, y: np.ndarray, seed: int, models, hs
         for period, h in zip(periods, hs, strict=True):
             x = np.maximum(sims[h], 0.0)  # bookings are not negative
             q = np.quantile(x, QUANTILES)
-            rows.append({"level": level, "group": group, "period": period, "mean": float(x.mean()),
-                         "p10": q[0], "p50": q[1], "p90": q[2], "method": model})
+            rows.append(
+                {
+                    "level": level,
+                    "group": group,
+                    "period": period,
+                    "mean": float(x.mean()),
+                    "p10": q[0],
+                    "p50": q[1],
+                    "p90": q[2],
+                    "method": model,
+                }
+            )
     return rows, skipped
 
 
@@ -143,8 +153,15 @@ class SeriesForecaster:
     """Seasonal naive, ETS and SARIMAX on each group's quarterly bookings. Settings here; ``fit`` reads the
     series known at a snapshot's as-of date; ``predict`` forecasts a later quarter (1 to 4+ steps ahead)."""
 
-    def __init__(self, models: tuple[str, ...] = MODELS, draws: int = 1000, seed: int = 0, min_quarters: int = 6,
-                 levels: tuple[str, ...] = ("company", "team", "segment"), n_jobs: int | None = None):
+    def __init__(
+        self,
+        models: tuple[str, ...] = MODELS,
+        draws: int = 1000,
+        seed: int = 0,
+        min_quarters: int = 6,
+        levels: tuple[str, ...] = ("company", "team", "segment"),
+        n_jobs: int | None = None,
+    ):
         unknown = set(models) - set(MODELS)
         if unknown:
             raise ValueError(f"unknown model(s) {sorted(unknown)}; known: {MODELS}")
@@ -192,7 +209,6 @@ class SeriesForecaster:
 def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
     """The time-series models' rolling-origin backtest, in the schema of :func:`analysis.backtest.backtest` plus
     ``method``: for each of the last ``n`` complete quarters, fit on the data as of the end of the quarter before."""
-    from analysis.backtest import naive_scale, quarterly_bookings, rolling_origins
 
     make = make or (lambda: SeriesForecaster())
     rows = []
@@ -204,15 +220,26 @@ def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
             actual = quarterly_bookings(ds, level)
             actual = actual[actual["period"] == target].set_index("group")["bookings"]
             for r in part.itertuples():
-                rows.append({"cutoff": cutoff.date().isoformat(), "level": level, "group": r.group, "period": target,
-                             "actual": float(actual.get(r.group, 0.0)), "mean": r.mean, "p10": r.p10, "p50": r.p50, "p90": r.p90,
-                             "scale": scale.get(r.group, np.nan), "method": r.method})
+                rows.append(
+                    {
+                        "cutoff": cutoff.date().isoformat(),
+                        "level": level,
+                        "group": r.group,
+                        "period": target,
+                        "actual": float(actual.get(r.group, 0.0)),
+                        "mean": r.mean,
+                        "p10": r.p10,
+                        "p50": r.p50,
+                        "p90": r.p90,
+                        "scale": scale.get(r.group, np.nan),
+                        "method": r.method,
+                    }
+                )
     return pd.DataFrame(rows, columns=["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"])
 
 
 def _scaled_pinball(b: pd.DataFrame) -> pd.Series:
     """Mean of the p10 / p50 / p90 pinball losses, scaled like MASE."""
-    from analysis.backtest import pinball
 
     return sum(pinball(b["actual"], b[c], t) for c, t in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))) / 3 / b["scale"]
 
@@ -247,25 +274,46 @@ def combination_weights(bt: pd.DataFrame, min_cutoffs: int = 3) -> pd.DataFrame:
             both = own.join(naive.add_suffix("_naive"), how="inner")
             rel = both["pinball"].mean() / both["pinball_naive"].mean() if len(both) and both["pinball_naive"].mean() > 0 else np.nan
             beats = bool(len(both) and both["ase"].mean() < both["ase_naive"].mean()) and method != "seasonal_naive"
-            rows.append({"level": level, "method": method, "pinball": float(m["pinball"].mean()), "mase": float(m["ase"].mean()),
-                         "relative_pinball": float(rel) if method != "seasonal_naive" else 1.0, "n": int(len(m)),
-                         "cutoffs": int(m["cutoff"].nunique()), "beats": beats})
+            rows.append(
+                {
+                    "level": level,
+                    "method": method,
+                    "pinball": float(m["pinball"].mean()),
+                    "mase": float(m["ase"].mean()),
+                    "relative_pinball": float(rel) if method != "seasonal_naive" else 1.0,
+                    "n": int(len(m)),
+                    "cutoffs": int(m["cutoff"].nunique()),
+                    "beats": beats,
+                }
+            )
         r = pd.DataFrame(rows)
         enough = r["cutoffs"] >= min_cutoffs
         eligible = r["beats"] & enough & r["relative_pinball"].notna()
         if eligible.any():
             inv = np.where(eligible, 1.0 / r["relative_pinball"].clip(lower=1e-12), 0.0)
             r["weight"] = inv / inv.sum()
-            r["why"] = np.where(eligible, "weight ∝ 1 / pinball loss relative to the seasonal naive",
-                                np.where(r["method"] == "seasonal_naive", "baseline: other models beat it",
-                                         np.where(~enough, f"no weight: backtested on fewer than {min_cutoffs} quarters",
-                                                  "no weight: does not beat the seasonal naive")))
+            r["why"] = np.where(
+                eligible,
+                "weight ∝ 1 / pinball loss relative to the seasonal naive",
+                np.where(
+                    r["method"] == "seasonal_naive",
+                    "baseline: other models beat it",
+                    np.where(
+                        ~enough,
+                        f"no weight: backtested on fewer than {min_cutoffs} quarters",
+                        "no weight: does not beat the seasonal naive",
+                    ),
+                ),
+            )
         else:
             share = enough if enough.any() else pd.Series(True, index=r.index)
             inv = np.where(share, 1.0 / r["pinball"].clip(lower=1e-12), 0.0)
             r["weight"] = inv / inv.sum()
-            r["why"] = np.where(share, "no model has yet beaten the seasonal naive over enough quarters: weight ∝ 1 / pinball loss",
-                                f"no weight: backtested on fewer than {min_cutoffs} quarters")
+            r["why"] = np.where(
+                share,
+                "no model has yet beaten the seasonal naive over enough quarters: weight ∝ 1 / pinball loss",
+                f"no weight: backtested on fewer than {min_cutoffs} quarters",
+            )
         out.append(r.drop(columns="beats"))
     return pd.concat(out, ignore_index=True)[cols]
 
@@ -292,20 +340,21 @@ def combined_backtest(bt: pd.DataFrame) -> pd.DataFrame:
     first). Same schema as the input, method ``combined``."""
     cutoffs = sorted(bt["cutoff"].unique())
     parts = []
-    for i, c in enumerate(cutoffs):
+    for c in cutoffs:
         now = bt[bt["cutoff"] == c]
         past = bt[bt["cutoff"] < c]
         weights = combination_weights(past) if len(past) else pd.DataFrame()
         if weights.empty:  # the first cutoff, or nothing scorable before it: equal weights
             methods = now.groupby("level")["method"].unique()
-            weights = pd.DataFrame([(lv, m, 1.0 / len(ms)) for lv, ms in methods.items() for m in ms], columns=["level", "method", "weight"])
+            weights = pd.DataFrame(
+                [(lv, m, 1.0 / len(ms)) for lv, ms in methods.items() for m in ms], columns=["level", "method", "weight"]
+            )
         comb = combine(now[COLUMNS], weights)
         meta = now.drop_duplicates(["level", "group"]).set_index(["level", "group"])[["cutoff", "actual", "scale"]]
         comb = comb.join(meta, on=["level", "group"])
         parts.append(comb)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return out[["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"]] if len(out) else out
-
 
 
 @dataclass
@@ -334,7 +383,6 @@ class ForecastReport:
 
 def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:
     """The planned ``period`` and the quarters after the as-of date's quarter up to ``horizon`` of them."""
-    from analysis.calendar import next_period
 
     first = next_period(ds.as_of_date, ds.fiscal_year_start)
     periods = [shift_period(first, k, ds.fiscal_year_start) for k in range(horizon)]
@@ -354,8 +402,16 @@ def inside_periods(ds: Dataset, period: str) -> list[str]:
     return [p for p in out if p != period]
 
 
-def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 2000, seed: int = 0, backtest_quarters: int = 6,
-                    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), recalibrate_quarters: int = 4) -> ForecastReport:
+def forecast_report(
+    ds: Dataset,
+    period: str,
+    horizon: int = 4,
+    draws: int = 2000,
+    seed: int = 0,
+    backtest_quarters: int = 6,
+    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+    recalibrate_quarters: int = 4,
+) -> ForecastReport:
     """Pipeline model (every level, rep draws for ``period``), the time-series models (company, team, segment),
     their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters; the
     pipeline model also month by month and for the quarter under way (:func:`inside_periods`).
@@ -364,7 +420,6 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
     win chances with what the model's own past quarters showed (``PipelineForecaster(recalibrate=…)``); both enter
     the combination, and the rep draws for the quotas come from whichever scored the lower company-level pinball
     loss in the backtest."""
-    from analysis.backtest import backtest
 
     periods = forecast_periods(ds, period, horizon)
     inside = inside_periods(ds, period)
@@ -378,11 +433,16 @@ def forecast_report(ds: Dataset, period: str, horizon: int = 4, draws: int = 200
         draws_for[name] = sims[period]
         fitted[name] = pipe
         tables.append(pd.concat([s.table(method=name) for s in sims.values()], ignore_index=True))
-        make = (lambda k=k: PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k))
+
+        def make(k: int = k) -> PipelineForecaster:
+            return PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k)
+
         bts.append(backtest(ds, n=backtest_quarters, make=make).assign(method=name))
     series = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds)
     models = series.predict(periods)
-    bt_all = pd.concat([*bts, series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))], ignore_index=True)
+    bt_all = pd.concat(
+        [*bts, series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))], ignore_index=True
+    )
     weights = combination_weights(bt_all)
     chosen = "pipeline"
     scored = _model_scores(bt_all[bt_all["method"].isin(list(variants)) & (bt_all["level"] == "company")])

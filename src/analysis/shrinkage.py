@@ -73,7 +73,9 @@ def shrink_log_means(groups: pd.Series, values: pd.Series, interval: float = 0.9
     y = np.log(values.astype(float))
     frame = pd.DataFrame({"group": groups.to_numpy(), "y": y.to_numpy(), "v": values.to_numpy(dtype=float)})
     g = frame.groupby("group", sort=True)
-    stats_ = pd.DataFrame({"n": g["y"].size(), "ybar": g["y"].mean(), "ss": g["y"].var(ddof=1) * (g["y"].size() - 1), "raw_mean": g["v"].mean()})
+    stats_ = pd.DataFrame(
+        {"n": g["y"].size(), "ybar": g["y"].mean(), "ss": g["y"].var(ddof=1) * (g["y"].size() - 1), "raw_mean": g["v"].mean()}
+    )
     dof = (stats_["n"] - 1).clip(lower=0).sum()
     sigma2 = float(stats_["ss"].fillna(0).sum() / dof) if dof > 0 else float(np.var(y)) or 1.0
     se2 = sigma2 / stats_["n"]

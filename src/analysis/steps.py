@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from analysis import compensation, goals, monitoring, outputs, quota, scenarios, sections, series, summary
-from analysis.backtest import calibration, reliability, scores
+from analysis.backtest import calibration, scores
 from analysis.calendar import is_month_label, last_complete_period, period_bounds, shift_period
 from analysis.config import Settings
 from analysis.data import Dataset
 from analysis.forecast import versus_target
 from analysis.metrics import metrics_table
+from analysis.reliability import reliability
 from analysis.survival import winner_curves_by
 
 
@@ -71,8 +72,15 @@ def check(ds: Dataset, settings: Settings, period: str, out: Path | None = None)
 # 20: measure the pipeline
 # --------------------------------------------------------------------------------------------------
 SEGMENT_METRICS = ["bookings", "win_rate", "win_rate_cohort", "avg_deal_size", "median_deal_size", "median_cycle_days", "cycle_days_cohort"]
-SEGMENT_FORMATS = {"bookings": "money", "win_rate": "share", "win_rate_cohort": "share", "avg_deal_size": "money",
-                   "median_deal_size": "money", "median_cycle_days": "days", "cycle_days_cohort": "days"}
+SEGMENT_FORMATS = {
+    "bookings": "money",
+    "win_rate": "share",
+    "win_rate_cohort": "share",
+    "avg_deal_size": "money",
+    "median_deal_size": "money",
+    "median_cycle_days": "days",
+    "cycle_days_cohort": "days",
+}
 
 
 @dataclass
@@ -98,8 +106,10 @@ def measure(ds: Dataset, settings: Settings, period: str, out: Path | None = Non
         elif said.str.contains("no amount").all():
             notes["coverage"] = "Pipeline coverage is not available: open deals carry no amount."
         else:
-            notes["coverage"] = ("Pipeline coverage needs a target (table targets) or quotas for the quarter after each quarter end; "
-                                 "there is none, so open pipeline ÷ target cannot be shown.")
+            notes["coverage"] = (
+                "Pipeline coverage needs a target (table targets) or quotas for the quarter after each quarter end; "
+                "there is none, so open pipeline ÷ target cannot be shown."
+            )
     if "cac" not in notes and not any(_has_values(table, m) for m in ("cac", "cac_lagged", "cac_paid")):
         notes["cac"] = "No quarter has both spend and new customers, so the cost to acquire a customer cannot be shown."
     if "attainment" not in notes and not _has_values(table, "attainment_rate"):
@@ -113,7 +123,16 @@ def measure(ds: Dataset, settings: Settings, period: str, out: Path | None = Non
     curves = winner_curves_by(o, ds.as_of_date, "segment") if "cycle" not in notes else pd.DataFrame(columns=["group", "time", "share"])
     if "cycle" not in notes and curves.empty:
         notes["cycle"] = "Too few won deals to draw how long eventual winners take."
-    shown = [*SEGMENT_METRICS, "stage_win_rate", "pipeline_coverage", "required_coverage", "attainment_rate", "cac", "cac_lagged", "cac_paid"]
+    shown = [
+        *SEGMENT_METRICS,
+        "stage_win_rate",
+        "pipeline_coverage",
+        "required_coverage",
+        "attainment_rate",
+        "cac",
+        "cac_lagged",
+        "cac_paid",
+    ]
     result = Measured(table, last, wide, curves, won, summary.definitions_markdown(shown), notes)
     if out is not None:
         outputs.write(out, "metrics.csv", table)
@@ -158,8 +177,16 @@ class Forecasted:
 def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = None) -> Forecasted:
     f = _facts(ds, settings, period)
     notes = _page(sections.missing(f), "30-forecast-bookings")
-    report = series.forecast_report(ds, period, settings.horizon, settings.draws, settings.seed, f.backtest_quarters,
-                                    tuple(settings.ramp_schedule), settings.recalibrate_quarters)
+    report = series.forecast_report(
+        ds,
+        period,
+        settings.horizon,
+        settings.draws,
+        settings.seed,
+        f.backtest_quarters,
+        tuple(settings.ramp_schedule),
+        settings.recalibrate_quarters,
+    )
     table = report.table
     headline = report.headline()
     headline = headline[headline["level"] != "rep"].reset_index(drop=True)
@@ -177,8 +204,10 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     if n_bt == 0:
         backtest_text = "" if "backtest" in notes else "No past quarter could be replayed."
     elif n_bt < sections.MIN_SCORED_QUARTERS:
-        backtest_text = (f"Only {n_bt} past quarter{'s' * (n_bt != 1)} could be replayed: shown below, but too few to judge the "
-                         f"forecast's accuracy ({sections.MIN_SCORED_QUARTERS} are needed), so no accuracy is claimed.")
+        backtest_text = (
+            f"Only {n_bt} past quarter{'s' * (n_bt != 1)} could be replayed: shown below, but too few to judge the "
+            f"forecast's accuracy ({sections.MIN_SCORED_QUARTERS} are needed), so no accuracy is claimed."
+        )
     else:
         backtest_text = f"The replay covers the last {n_bt} complete quarters."
     cal = calibration(ds, f.backtest_quarters) if "calibration" not in notes else pd.DataFrame()
@@ -190,13 +219,27 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     pivot = quarters[quarters["level"] == "company"].pivot(index="period", columns="method", values="p50").reset_index()
     basis = forecast_basis(f, report, n_bt, ahead)
     result = Forecasted(
-        period=period, table=table, headline=headline, reach=reach, rep_draws=rep_draws, history=series.history(ds),
-        backtest=bt, scores=score_table, weights=report.weights, calibration=cal, reliability=rel, monthly=monthly, fan=ahead,
+        period=period,
+        table=table,
+        headline=headline,
+        reach=reach,
+        rep_draws=rep_draws,
+        history=series.history(ds),
+        backtest=bt,
+        scores=score_table,
+        weights=report.weights,
+        calibration=cal,
+        reliability=rel,
+        monthly=monthly,
+        fan=ahead,
         quarters_ahead=pivot,
-        target=target, team_targets=teams,
+        target=target,
+        team_targets=teams,
         sentence=summary.forecast_sentence(table, reach, period, report.pipeline_method, notes),
         basis=basis,
-        nowcast=summary.nowcast_sentence(table, report.pipeline, report.pipeline_method) if not {"nowcast", "forecast_basis"} & set(notes) else "",
+        nowcast=summary.nowcast_sentence(table, report.pipeline, report.pipeline_method)
+        if not {"nowcast", "forecast_basis"} & set(notes)
+        else "",
         calendar=summary.calendar_sentence(report.pipeline) if "forecast_basis" not in notes else "",
         weights_text=summary.weights_sentence(report.weights, report.pipeline_method),
         backtest_text=backtest_text,
@@ -220,48 +263,116 @@ def forecast_basis(f: sections.Facts, report: series.ForecastReport, n_backtest:
     if f.won == 0:
         parts.append("No deal has ever been won, so there are no win chances or deal sizes to learn: the forecast books nothing.")
     elif len(company) and float(company["p90"].iloc[0]) <= 0:
-        parts.append(f"The forecast books nothing in most simulations: {f.won:,} won deal{'s' * (f.won != 1)} in the data "
-                     "are too few to learn win chances from.")
+        parts.append(
+            f"The forecast books nothing in most simulations: {f.won:,} won deal{'s' * (f.won != 1)} in the data "
+            "are too few to learn win chances from."
+        )
     elif f.open_deals == 0:
         w = report.weights
         uses_series = bool(len(w) and (w["method"].isin(series.MODELS) & (w["weight"] > 0)).any())
-        parts.append("No deal is open at the as-of date, so the forecast rests on the deals each rep has yet to create"
-                     + (" and on the time-series models." if uses_series else "."))
+        parts.append(
+            "No deal is open at the as-of date, so the forecast rests on the deals each rep has yet to create"
+            + (" and on the time-series models." if uses_series else ".")
+        )
     elif f.open_priced < f.open_deals:
-        parts.append(f"{f.open_deals - f.open_priced:,} of {f.open_deals:,} open deals carry no amount; each counts at the average "
-                     "won deal size of its segment.")
+        parts.append(
+            f"{f.open_deals - f.open_priced:,} of {f.open_deals:,} open deals carry no amount; each counts at the average "
+            "won deal size of its segment."
+        )
     if f.quarters < sections.SERIES_MIN_QUARTERS:
         parts.append(f"With fewer than {sections.SERIES_MIN_QUARTERS} complete quarters the time-series models are not used.")
     if n_backtest < sections.MIN_SCORED_QUARTERS:
-        parts.append("Its accuracy cannot be judged yet: " + (f"{n_backtest} past quarter{'s' * (n_backtest != 1)} could be replayed, "
-                     f"{sections.MIN_SCORED_QUARTERS} are needed." if n_backtest else "no past quarter could be replayed."))
+        parts.append(
+            "Its accuracy cannot be judged yet: "
+            + (
+                f"{n_backtest} past quarter{'s' * (n_backtest != 1)} could be replayed, {sections.MIN_SCORED_QUARTERS} are needed."
+                if n_backtest
+                else "no past quarter could be replayed."
+            )
+        )
     return " ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------------
 # 40: recommend quotas
 # --------------------------------------------------------------------------------------------------
+#: The forecast page's table of the quarters ahead: each model's median, in money.
+QUARTERS_AHEAD_FORMATS = dict.fromkeys(["combined", "pipeline", "pipeline_recalibrated", "ets", "sarimax", "seasonal_naive"], "money")
 POOL_FORMATS = {"reps": "count", "target": "money", "asked": "money", "p_hat": "share", "total": "money", "gap": "money"}
-METHOD_FORMATS = {"total": "money", "expected_share_attaining": "share", "p_attain_min": "share", "p_attain_max": "share", "p_attain_sd": "share"}
-COST_FORMATS = {"quota": "money", "expected_bookings": "money", "expected_payout": "money", "payout_p10": "money", "payout_p90": "money",
-                "p_reach_on_target_variable": "share", "cost_of_sales": "share", "cost_of_sales_p10": "share", "cost_of_sales_p90": "share",
-                "reps": "count"}
-RAMP_FORMATS = {"reps": "count", "ramping": "count", "full_quota": "money", "headcount_capacity": "money", "ramped_capacity": "money",
-                "ramp_shortfall": "money"}
-ROLLUP_FORMATS = {"reps_with_goal": "count", "goals": "money", "forecast_p10": "money", "forecast_p50": "money", "forecast_p90": "money",
-                  "p_reach_goals": "share", "target": "money", "goals_vs_target": "share"}
-GONIK_FORMATS = {"goal": "money", "goal_quantile": "share", "truthful_goal": "money", "expected_payout": "number", "expected_payout_truthful": "number"}
+METHOD_FORMATS = {
+    "total": "money",
+    "expected_share_attaining": "share",
+    "p_attain_min": "share",
+    "p_attain_max": "share",
+    "p_attain_sd": "share",
+}
+COST_FORMATS = {
+    "quota": "money",
+    "expected_bookings": "money",
+    "expected_payout": "money",
+    "payout_p10": "money",
+    "payout_p90": "money",
+    "p_reach_on_target_variable": "share",
+    "cost_of_sales": "share",
+    "cost_of_sales_p10": "share",
+    "cost_of_sales_p90": "share",
+    "reps": "count",
+}
+RAMP_FORMATS = {
+    "reps": "count",
+    "ramping": "count",
+    "full_quota": "money",
+    "headcount_capacity": "money",
+    "ramped_capacity": "money",
+    "ramp_shortfall": "money",
+}
+ROLLUP_FORMATS = {
+    "reps_with_goal": "count",
+    "goals": "money",
+    "forecast_p10": "money",
+    "forecast_p50": "money",
+    "forecast_p90": "money",
+    "p_reach_goals": "share",
+    "target": "money",
+    "goals_vs_target": "share",
+}
+GONIK_FORMATS = {
+    "goal": "money",
+    "goal_quantile": "share",
+    "truthful_goal": "money",
+    "expected_payout": "number",
+    "expected_payout_truthful": "number",
+}
 REPLAY_FORMATS = {"expected_share": "share", "realised_share": "share", "within_20pct": "share", "plan_vs_actual": "share"}
 COACHING_FORMATS = {"misses": "count", "attainment": "share", "gap": "money"}
 LEADERBOARD_FORMATS = {"attainment": "share", "bookings": "money", "win_rate": "share", "improvement": "share"}
-QUOTA_COLUMNS = ["name", "team", "quota", "p_attain", "forecast_p10", "forecast_p50", "forecast_p90", "ramp_factor", "goal", "flags", "reason"]
+QUOTA_COLUMNS = [
+    "name",
+    "team",
+    "quota",
+    "p_attain",
+    "forecast_p10",
+    "forecast_p50",
+    "forecast_p90",
+    "ramp_factor",
+    "goal",
+    "flags",
+    "reason",
+]
 
 
 def quota_formats(quota_type: str) -> dict[str, str]:
     """Formats of the per-rep quota table: money for bookings and margin, plain numbers for counts."""
     unit = "money" if quota_type in {"bookings", "margin"} else "number"
-    return {"quota": unit, "p_attain": "share", "forecast_p10": unit, "forecast_p50": unit, "forecast_p90": unit, "ramp_factor": "share",
-            "goal": unit}
+    return {
+        "quota": unit,
+        "p_attain": "share",
+        "forecast_p10": unit,
+        "forecast_p50": unit,
+        "forecast_p90": unit,
+        "ramp_factor": "share",
+        "goal": unit,
+    }
 
 
 def sweep_table(sweep: pd.DataFrame) -> pd.DataFrame:
@@ -272,6 +383,7 @@ def sweep_table(sweep: pd.DataFrame) -> pd.DataFrame:
     out = wide.map(lambda v: summary.share(v))
     out.columns = [f"over-assignment {summary.share(c)}" for c in out.columns]
     return out.rename_axis("target").reset_index().assign(target=lambda d: d["target"].map(summary.money))
+
 
 @dataclass
 class Planned:
@@ -310,11 +422,23 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
     inputs = quota.plan_inputs(ds, period, ramp_schedule, kind)
     if kind != "bookings":
         rep_draws = quota.forecaster_for(kind, settings.draws, settings.seed, ramp_schedule).fit(ds).predict(period).rep_draws()
-    recommender = quota.QuotaRecommender(overassignment=settings.overassignment, attainment_share=settings.attainment_share,
-                                         max_change=settings.max_quota_change, quota_type=kind)
-    the_plan = recommender.recommend(rep_draws, inputs.target, reps=inputs.reps, last_year=inputs.last_year, goals=inputs.goals,
-                                     period=period, team_targets=inputs.team_targets, previous=inputs.previous,
-                                     history=quota.deal_counts(ds))
+    recommender = quota.QuotaRecommender(
+        overassignment=settings.overassignment,
+        attainment_share=settings.attainment_share,
+        max_change=settings.max_quota_change,
+        quota_type=kind,
+    )
+    the_plan = recommender.recommend(
+        rep_draws,
+        inputs.target,
+        reps=inputs.reps,
+        last_year=inputs.last_year,
+        goals=inputs.goals,
+        period=period,
+        team_targets=inputs.team_targets,
+        previous=inputs.previous,
+        history=quota.deal_counts(ds),
+    )
     record = quota.plan_record(the_plan)
     pay_plan = compensation.resolve_plan(settings.comp_plan)
     start = period_bounds(period, fy)[0]
@@ -325,11 +449,24 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
         cost = cost.iloc[0:0]
     sweep = pd.DataFrame(columns=scenarios.HEADLINE + ["today"])
     if "what_if" not in notes:
-        base = scenarios.prepare(rep_draws, inputs.reps, inputs.target, start, inputs.team_targets, inputs.previous, settings.overassignment,
-                                 settings.attainment_share, ramp_schedule, settings.max_quota_change, "plan", kind,
-                                 pay_plan if kind == "bookings" else None)
-        sweep = scenarios.sweep(base, target=scenarios.target_grid(inputs.target),
-                                overassignment=sorted({0.0, 0.1, 0.2, settings.overassignment}))
+        base = scenarios.prepare(
+            rep_draws,
+            inputs.reps,
+            inputs.target,
+            start,
+            inputs.team_targets,
+            inputs.previous,
+            settings.overassignment,
+            settings.attainment_share,
+            ramp_schedule,
+            settings.max_quota_change,
+            "plan",
+            kind,
+            pay_plan if kind == "bookings" else None,
+        )
+        sweep = scenarios.sweep(
+            base, target=scenarios.target_grid(inputs.target), overassignment=sorted({0.0, 0.1, 0.2, settings.overassignment})
+        )
     ramp = quota.ramp_view(the_plan)
     rollup, gonik = pd.DataFrame(columns=goals.ROLLUP_COLUMNS), pd.DataFrame()
     beta, alpha, gamma = settings.gonik_coefficients
@@ -343,12 +480,16 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
         notes["goals"] = f"No rep with a goal for {period} has a forecast, so the goals cannot be compared."
     replay = pd.DataFrame(columns=quota.REPLAY_COLUMNS)
     if "policy_backtest" not in notes:
-        replay = quota.policy_backtest(ds, n=f.policy_quarters, attainment_share=settings.attainment_share,
-                                       overassignment=settings.overassignment, quota_type=kind)
+        replay = quota.policy_backtest(
+            ds, n=f.policy_quarters, attainment_share=settings.attainment_share, overassignment=settings.overassignment, quota_type=kind
+        )
         if replay.empty:
             notes["policy_backtest"] = "No past quarter had reps with a forecast and bookings to replay the quotas against."
-    replay_summary = (replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "plan_vs_actual"]].mean().reset_index()
-                      if len(replay) else pd.DataFrame())
+    replay_summary = (
+        replay.groupby("method")[["expected_share", "realised_share", "within_20pct", "plan_vs_actual"]].mean().reset_index()
+        if len(replay)
+        else pd.DataFrame()
+    )
     last = last_complete_period(ds.as_of_date, fy)
     history = monitoring.attainment_history(metrics, ds.reps)
     attention = monitoring.coaching(metrics, ds.reps, last, min_misses=settings.consecutive_misses)
@@ -356,11 +497,27 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
     if "attainment_history" not in notes and history.empty:
         notes["attainment_history"] = "No rep had a quota in a complete quarter, so there is no attainment history."
     result = Planned(
-        plan=the_plan, record=record, inputs=inputs, rep_draws=rep_draws, cost=cost, pay_plan=pay_plan, sweep=sweep, ramp=ramp,
-        rollup=rollup, gonik=gonik, replay=replay, replay_summary=replay_summary, history=history, coaching=attention,
-        leaderboard=board, sentence=summary.plan_sentence(record),
+        plan=the_plan,
+        record=record,
+        inputs=inputs,
+        rep_draws=rep_draws,
+        cost=cost,
+        pay_plan=pay_plan,
+        sweep=sweep,
+        ramp=ramp,
+        rollup=rollup,
+        gonik=gonik,
+        replay=replay,
+        replay_summary=replay_summary,
+        history=history,
+        coaching=attention,
+        leaderboard=board,
+        sentence=summary.plan_sentence(record),
         cost_text=summary.cost_sentence(cost, pay_plan.name, pay_plan.variable) if len(cost) else "",
-        ramp_text=summary.ramp_sentence(ramp), goals_text=goals_text, quota_formats=quota_formats(kind), notes=notes,
+        ramp_text=summary.ramp_sentence(ramp),
+        goals_text=goals_text,
+        quota_formats=quota_formats(kind),
+        notes=notes,
     )
     if out is not None:
         outputs.write(out, "quotas.csv", the_plan.quotas)
@@ -409,8 +566,7 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     numbers = summary.headline(metrics, as_of, settings.fiscal_year_start)
     pay = compensation.resolve_plan(settings.comp_plan)
     rows_in, used = int(accounting["rows_in"].sum()), int(accounting["rows_used"].sum())
-    quality = (f"**Data quality:** {used:,} of {rows_in:,} rows used; {rows_in - used:,} quarantined with a reason "
-               "(see the data check).")
+    quality = f"**Data quality:** {used:,} of {rows_in:,} rows used; {rows_in - used:,} quarantined with a reason (see the data check)."
     pipeline_method = str(reach["method"].iloc[0]) if len(reach) else "pipeline"
     risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start)
     return Summarised(
@@ -422,7 +578,9 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
         quality=quality,
         risks=risks,
         risks_text="\n".join(f"{i}. {r}" for i, r in enumerate(risks, 1)) or "No risk stands out this quarter.",
-        definitions=summary.definitions_markdown([*numbers["metric"], "win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"]),
+        definitions=summary.definitions_markdown(
+            [*numbers["metric"], "win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"]
+        ),
         notes=notes,
     )
 

@@ -23,15 +23,49 @@ SAMPLE_ROWS = 2000
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     "opportunities": {
         "opportunity_id": ["opportunityid", "opportunity", "dealid", "recordid", "oppid", "leadname", "orderid", "mqlid", "id"],
-        "owner_id": ["ownerid", "opportunityowner", "dealowner", "owner", "salesagent", "salesperson", "salesrep", "accountexecutive",
-                     "srid", "rep", "repid", "ownername", "region"],
-        "created_date": ["createddate", "createdate", "createdon", "created", "creationdate", "engagedate", "firstcontactdate",
-                         "orderdate", "opendate", "date"],
+        "owner_id": [
+            "ownerid",
+            "opportunityowner",
+            "dealowner",
+            "owner",
+            "salesagent",
+            "salesperson",
+            "salesrep",
+            "accountexecutive",
+            "srid",
+            "rep",
+            "repid",
+            "ownername",
+            "region",
+        ],
+        "created_date": [
+            "createddate",
+            "createdate",
+            "createdon",
+            "created",
+            "creationdate",
+            "engagedate",
+            "firstcontactdate",
+            "orderdate",
+            "opendate",
+            "date",
+        ],
         "close_date": ["closedate", "closeddate", "closingdate", "wondate", "dateclosed"],
         "status": ["status", "outcome", "result", "iswon", "won"],
         "stage": ["stage", "dealstage", "opportunitystage", "salesstage", "pipelinestage", "stagename"],
-        "amount": ["amount", "closevalue", "dealvalue", "value", "dealamount", "revenue", "sales", "forecastedmonthlyrevenue",
-                   "totalcontractvalue", "acv", "arr"],
+        "amount": [
+            "amount",
+            "closevalue",
+            "dealvalue",
+            "value",
+            "dealamount",
+            "revenue",
+            "sales",
+            "forecastedmonthlyrevenue",
+            "totalcontractvalue",
+            "acv",
+            "arr",
+        ],
         "account_id": ["accountid", "accountname", "account", "company", "associatedcompany", "customerid", "customer"],
         "segment": ["segment", "pipeline", "businesssegment", "marketsegment"],
         "lead_source": ["leadsource", "source", "origin", "originalsourcetype", "channel"],
@@ -154,7 +188,9 @@ def _status_values(values: pd.Series) -> tuple[dict[str, str], str]:
 
 
 def _yaml(value: str) -> str:
-    return value if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ ()%-]*", value) and value.strip() == value else '"' + value.replace('"', '\\"') + '"'
+    return (
+        value if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ ()%-]*", value) and value.strip() == value else '"' + value.replace('"', '\\"') + '"'
+    )
 
 
 def suggest(folder: str | Path) -> str:
@@ -187,10 +223,13 @@ def suggest(folder: str | Path) -> str:
     repeated = len(deal_ids) > 0 and deal_ids.duplicated().mean() > 0.05
     renamed: dict[str, str] = {}
     if repeated and "stage" in cols and "created_date" in cols:
-        d.add(f"from_events: {{deal: {_yaml(cols['opportunity_id'])}, stage: {_yaml(cols['stage'])}, date: {_yaml(cols['created_date'])}"
-              + (f", amount: {_yaml(cols['amount'])}" if "amount" in cols else "") + "}",
-              f"{cols['opportunity_id']} repeats ({deal_ids.duplicated().mean():.0%} of the sample): a stage-change log, one row per event",
-              indent=4)
+        d.add(
+            f"from_events: {{deal: {_yaml(cols['opportunity_id'])}, stage: {_yaml(cols['stage'])}, date: {_yaml(cols['created_date'])}"
+            + (f", amount: {_yaml(cols['amount'])}" if "amount" in cols else "")
+            + "}",
+            f"{cols['opportunity_id']} repeats ({deal_ids.duplicated().mean():.0%} of the sample): a stage-change log, one row per event",
+            indent=4,
+        )
         stages = sorted(deals.values(cols["stage"]).unique())
         d.note("won / lost stages default to Closed Won / Won and Closed Lost / Lost; stages seen: " + ", ".join(stages[:15]), indent=4)
         for c in ("opportunity_id", "stage", "created_date", "close_date", "amount"):
@@ -200,9 +239,14 @@ def suggest(folder: str | Path) -> str:
     else:
         status_done = False
         if repeated:
-            d.add(f"group_by: {{key: {_yaml(cols['opportunity_id'])}" + (f", aggregate: {{{_yaml(cols['amount'])}: sum}}" if "amount" in cols else "")
-                  + "}", f"{cols['opportunity_id']} repeats ({deal_ids.duplicated().mean():.0%} of the sample): line items, one deal per "
-                  "value, the amount summed", indent=4)
+            d.add(
+                f"group_by: {{key: {_yaml(cols['opportunity_id'])}"
+                + (f", aggregate: {{{_yaml(cols['amount'])}: sum}}" if "amount" in cols else "")
+                + "}",
+                f"{cols['opportunity_id']} repeats ({deal_ids.duplicated().mean():.0%} of the sample): line items, one deal per "
+                "value, the amount summed",
+                indent=4,
+            )
     renamed = {src: contract for contract, src in cols.items() if src != contract and contract != "status"}
     if "status" in cols and cols["status"] != "status":
         renamed[cols["status"]] = "status"
@@ -221,16 +265,21 @@ def suggest(folder: str | Path) -> str:
         elif "close_date" in cols and norm(cols["close_date"]) == "wondate":
             constants.append(("status", "won", f"no status or stage column; '{cols['close_date']}' suggests every row is a won deal"))
         else:
-            d.note("TODO status: no status or stage column was recognised; map one (open / won / lost), or set constants: {status: won}",
-                   indent=4)
+            d.note(
+                "TODO status: no status or stage column was recognised; map one (open / won / lost), or set constants: {status: won}",
+                indent=4,
+            )
             constants.append(("status", None, ""))  # said: no second TODO for it
     if copies:
         d.add("copy: {" + ", ".join(f"{new}: {old}" for new, old, _ in copies) + "}", copies[0][2], indent=4)
     if values:
         d.add("values:", indent=4)
         for col, mapping, _ in values:
-            d.add(f"{col}: {{" + ", ".join(f"{_yaml(k) if k != '*' else chr(34) + '*' + chr(34)}: {v}" for k, v in mapping.items()) + "}",
-                  "won / lost recognised by name; any other value open", indent=6)
+            d.add(
+                f"{col}: {{" + ", ".join(f"{_yaml(k) if k != '*' else chr(34) + '*' + chr(34)}: {v}" for k, v in mapping.items()) + "}",
+                "won / lost recognised by name; any other value open",
+                indent=6,
+            )
     constants = [c for c in constants if c[1] is not None] if any(c[1] is not None for c in constants) else constants
     if constants and constants[0][1] is not None:
         d.add("constants: {" + ", ".join(f"{c}: {v}" for c, v, _ in constants) + "}", constants[0][2], indent=4)
@@ -246,23 +295,34 @@ def suggest(folder: str | Path) -> str:
         closing = {k for k, v in values[0][1].items() if v in {"won", "lost"}}
         open_rows = state.notna() & ~state.isin(closing)
         if (open_rows & text_of(deals.rows[cols["close_date"]]).notna()).mean() > 0:
-            d.add("open_close_date_to_expected: true", "open deals in the sample carry a close date: a forecast, read as the "
-                  "expected close date", indent=4)
+            d.add(
+                "open_close_date_to_expected: true",
+                "open deals in the sample carry a close date: a forecast, read as the expected close date",
+                indent=4,
+            )
     for contract in REQUIRED["opportunities"]:
-        if contract not in cols and not (contract == "status" and (status_done or values or constants)) and not (
-                status_done and contract in {"opportunity_id", "created_date", "close_date", "amount"}):
+        if (
+            contract not in cols
+            and not (contract == "status" and (status_done or values or constants))
+            and not (status_done and contract in {"opportunity_id", "created_date", "close_date", "amount"})
+        ):
             d.note(f"TODO {contract}: no column was recognised for it", indent=4)
     in_events = set(match(deals.columns, "opportunities").values()) if status_done else set()
-    left = [c for c in deals.columns if c not in renamed and c not in cols.values() and c not in in_events
-            and norm(c) not in SYNONYMS["opportunities"]]
+    left = [
+        c
+        for c in deals.columns
+        if c not in renamed and c not in cols.values() and c not in in_events and norm(c) not in SYNONYMS["opportunities"]
+    ]
     if left:
         d.note("left out (not in the contract): " + ", ".join(left), indent=4)
     if repeated and status_done:
         d.add("stage_history:", indent=2)
         d.add(f"source: {_yaml(deals.stem)}", "the same log, one row per event", indent=4)
         events = match(deals.columns, "opportunities")
-        d.add(f"from_events: {{deal: {_yaml(events['opportunity_id'])}, stage: {_yaml(events['stage'])}, date: {_yaml(events['created_date'])}}}",
-              indent=4)
+        d.add(
+            f"from_events: {{deal: {_yaml(events['opportunity_id'])}, stage: {_yaml(events['stage'])}, date: {_yaml(events['created_date'])}}}",
+            indent=4,
+        )
     d.add("reps:", indent=2)
     if reps is not None:
         rcols = match(reps.columns, "reps")
@@ -278,7 +338,9 @@ def suggest(folder: str | Path) -> str:
             d.note("left out: " + ", ".join(rleft), indent=4)
         d.add("derive_from_owners: true", "owners without a row here become reps too", indent=4)
     else:
-        d.add("derive_from_owners: true", "no file of reps recognised: one rep per deal owner (treated as ramped, team unassigned)", indent=4)
+        d.add(
+            "derive_from_owners: true", "no file of reps recognised: one rep per deal owner (treated as ramped, team unassigned)", indent=4
+        )
     unused = [s.name for s in samples if s is not deals and s is not reps]
     if unused:
         d.note("files not used: " + ", ".join(unused))

@@ -45,8 +45,12 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
     """
     frame = pd.DataFrame({"gid": gid, "time": time, "won": event == WON, "lost": event == LOST})
     if frame.empty:  # no deals: no curve (callers read an empty curve as "no chance known")
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "gid" else "float64")
-                             for c in ("gid", "time", "n_at_risk", "won", "lost", "cohort", "surv", "cif_won", "cif_lost", "se_won")})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="int64" if c == "gid" else "float64")
+                for c in ("gid", "time", "n_at_risk", "won", "lost", "cohort", "surv", "cif_won", "cif_lost", "se_won")
+            }
+        )
     agg = frame.groupby(["gid", "time"], sort=True).agg(total=("won", "size"), won=("won", "sum"), lost=("lost", "sum"))
     g = agg.index.get_level_values("gid").to_numpy()
     t = agg.index.get_level_values("time").to_numpy()
@@ -103,7 +107,9 @@ def plateau(curves: pd.DataFrame, min_at_risk: int = 50, min_share: float = 0.05
     """
     ok = curves["n_at_risk"].to_numpy() >= risk_threshold(curves["cohort"], min_at_risk, min_share)
     read = curves[ok].groupby("gid", sort=True).tail(1)
-    return read.rename(columns={"time": "t_star"})[["gid", "t_star", "cif_won", "se_won", "cif_lost", "cohort", "n_at_risk"]].reset_index(drop=True)
+    return read.rename(columns={"time": "t_star"})[["gid", "t_star", "cif_won", "se_won", "cif_lost", "cohort", "n_at_risk"]].reset_index(
+        drop=True
+    )
 
 
 def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[float, ...] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
@@ -164,7 +170,13 @@ def winner_curves_by(opps: pd.DataFrame, as_of: pd.Timestamp, by: str, min_at_ri
     read = plateau(curves, min_at_risk)
     c = curves.merge(read[["gid", "t_star", "cif_won"]].rename(columns={"cif_won": "f_star"}), on="gid")
     c = c[(c["time"] <= c["t_star"]) & (c["f_star"] > 0)]
-    return pd.DataFrame({"group": np.asarray(names, dtype=object)[c["gid"].to_numpy()], "time": c["time"].to_numpy(), "share": (c["cif_won"] / c["f_star"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "group": np.asarray(names, dtype=object)[c["gid"].to_numpy()],
+            "time": c["time"].to_numpy(),
+            "share": (c["cif_won"] / c["f_star"]).to_numpy(),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -213,12 +225,16 @@ def fit_cycle_model(time: np.ndarray, event: np.ndarray, min_events: int = 5) ->
     def penalised(theta):  # a weak prior on the log-odds of winning (sd 1, at the share won among closed deals)
         return nll(theta) + 0.5 * (theta[0] - prior_logit) ** 2
 
-    start = np.array([np.log(share / (1 - share)), lt[won].mean(), np.log(max(lt[won].std(), 0.2)), lt[lost].mean(), np.log(max(lt[lost].std(), 0.2))])
+    start = np.array(
+        [np.log(share / (1 - share)), lt[won].mean(), np.log(max(lt[won].std(), 0.2)), lt[lost].mean(), np.log(max(lt[lost].std(), 0.2))]
+    )
     bounds = [(-8, 8), (-2, 10), (np.log(0.05), np.log(4)), (-2, 10), (np.log(0.05), np.log(4))]
     res = minimize(penalised, start, method="L-BFGS-B", bounds=bounds)
     th = res.x
     p = float(expit(th[0]))
-    return CycleModel(p, float(th[1]), float(np.exp(th[2])), float(th[3]), float(np.exp(th[4])), p_won_se=p * (1 - p) * _logit_se(penalised, th))
+    return CycleModel(
+        p, float(th[1]), float(np.exp(th[2])), float(th[3]), float(np.exp(th[4])), p_won_se=p * (1 - p) * _logit_se(penalised, th)
+    )
 
 
 def _logit_se(f, theta: np.ndarray, h: float = 1e-3) -> float:
@@ -229,7 +245,9 @@ def _logit_se(f, theta: np.ndarray, h: float = 1e-3) -> float:
     for i in range(k):
         for j in range(i, k):
             e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
-            hess[i, j] = hess[j, i] = (f(theta + e_i + e_j) - f(theta + e_i - e_j) - f(theta - e_i + e_j) + f(theta - e_i - e_j)) / (4 * h * h)
+            hess[i, j] = hess[j, i] = (f(theta + e_i + e_j) - f(theta + e_i - e_j) - f(theta - e_i + e_j) + f(theta - e_i - e_j)) / (
+                4 * h * h
+            )
     try:
         var = float(np.linalg.inv(hess)[0, 0])
     except np.linalg.LinAlgError:
@@ -237,8 +255,9 @@ def _logit_se(f, theta: np.ndarray, h: float = 1e-3) -> float:
     return float(np.sqrt(var)) if np.isfinite(var) and var > 0 else 1.0
 
 
-def extend_curve(curve: pd.DataFrame, model: CycleModel | None, min_at_risk: int = 50, min_share: float = 0.05,
-                 horizon: int = 1460) -> pd.DataFrame:
+def extend_curve(
+    curve: pd.DataFrame, model: CycleModel | None, min_at_risk: int = 50, min_share: float = 0.05, horizon: int = 1460
+) -> pd.DataFrame:
     """One group's Aalen–Johansen curve, read as is while enough deals are at risk (:func:`risk_threshold`) and,
     after that last time t*, continued by ``model`` given a deal still open at t*:
     F_won(t) = F_won(t*) + S(t*)·[G_won(t) − G_won(t*)] / G_S(t*), S(t) = S(t*)·G_S(t) / G_S(t*), daily to
@@ -260,6 +279,18 @@ def extend_curve(curve: pd.DataFrame, model: CycleModel | None, min_at_risk: int
     t = np.arange(np.floor(t_star) + 1, horizon + 1, dtype=float)
     won = f_star + s_star * (model.won_by(t) - model.won_by(np.array([t_star]))[0]) / g_s
     surv = s_star * model.survival(t) / g_s
-    tail = pd.DataFrame({"gid": head["gid"].iloc[-1], "time": t, "n_at_risk": np.nan, "won": np.nan, "lost": np.nan,
-                         "cohort": head["cohort"].iloc[-1], "surv": surv, "cif_won": won, "cif_lost": 1.0 - surv - won, "se_won": np.nan})
+    tail = pd.DataFrame(
+        {
+            "gid": head["gid"].iloc[-1],
+            "time": t,
+            "n_at_risk": np.nan,
+            "won": np.nan,
+            "lost": np.nan,
+            "cohort": head["cohort"].iloc[-1],
+            "surv": surv,
+            "cif_won": won,
+            "cif_lost": 1.0 - surv - won,
+            "se_won": np.nan,
+        }
+    )
     return pd.concat([head, tail], ignore_index=True)

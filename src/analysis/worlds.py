@@ -70,25 +70,63 @@ def sample_spec(seed: int, quarters: int | None = None, name: str | None = None)
     heavy-tailed amounts, between about 30 and 110 reps."""
     rng = np.random.default_rng([seed, 2026])
     segs = [
-        SegmentSpec("SMB", float(rng.uniform(8, 18)), float(rng.uniform(0.25, 0.40)), float(rng.uniform(4e3, 9e3)),
-                    float(rng.uniform(0.5, 0.8)), float(rng.uniform(15, 35)), float(rng.uniform(20, 45)), ramp_months=float(rng.uniform(2, 4))),
-        SegmentSpec("Enterprise", float(rng.uniform(1.5, 3.5)), float(rng.uniform(0.15, 0.30)), float(rng.uniform(5e4, 1.5e5)),
-                    float(rng.uniform(1.0, 1.5)), float(rng.uniform(120, 180)), float(rng.uniform(60, 110)),
-                    won_sd=float(rng.uniform(0.3, 0.5)), ramp_months=float(rng.uniform(5, 9))),
+        SegmentSpec(
+            "SMB",
+            float(rng.uniform(8, 18)),
+            float(rng.uniform(0.25, 0.40)),
+            float(rng.uniform(4e3, 9e3)),
+            float(rng.uniform(0.5, 0.8)),
+            float(rng.uniform(15, 35)),
+            float(rng.uniform(20, 45)),
+            ramp_months=float(rng.uniform(2, 4)),
+        ),
+        SegmentSpec(
+            "Enterprise",
+            float(rng.uniform(1.5, 3.5)),
+            float(rng.uniform(0.15, 0.30)),
+            float(rng.uniform(5e4, 1.5e5)),
+            float(rng.uniform(1.0, 1.5)),
+            float(rng.uniform(120, 180)),
+            float(rng.uniform(60, 110)),
+            won_sd=float(rng.uniform(0.3, 0.5)),
+            ramp_months=float(rng.uniform(5, 9)),
+        ),
     ]
     if rng.random() < 0.6:
-        segs.insert(1, SegmentSpec("Mid-Market", float(rng.uniform(4, 8)), float(rng.uniform(0.2, 0.35)), float(rng.uniform(1.5e4, 3e4)),
-                                   float(rng.uniform(0.7, 1.0)), float(rng.uniform(45, 80)), float(rng.uniform(40, 80)), ramp_months=float(rng.uniform(3, 6))))
+        segs.insert(
+            1,
+            SegmentSpec(
+                "Mid-Market",
+                float(rng.uniform(4, 8)),
+                float(rng.uniform(0.2, 0.35)),
+                float(rng.uniform(1.5e4, 3e4)),
+                float(rng.uniform(0.7, 1.0)),
+                float(rng.uniform(45, 80)),
+                float(rng.uniform(40, 80)),
+                ramp_months=float(rng.uniform(3, 6)),
+            ),
+        )
     teams = tuple(int(rng.integers(1, 4)) for _ in segs)
     return WorldSpec(
-        segments=tuple(segs), teams=teams, reps_per_team=int(rng.integers(6, 13)),
+        segments=tuple(segs),
+        teams=teams,
+        reps_per_team=int(rng.integers(6, 13)),
         quarters=quarters if quarters is not None else int(rng.choice([6, 8, 10, 12])),
         as_of=str((pd.Timestamp("2026-09-30") + pd.Timedelta(days=int(rng.integers(0, 46)))).date()),
-        rate_sd=float(rng.uniform(0.2, 0.5)), skill_sd=float(rng.uniform(0.3, 0.8)), size_sd=float(rng.uniform(0.1, 0.35)),
-        ramp_sd=float(rng.uniform(0.1, 0.4)), leavers_per_year=float(rng.uniform(0.1, 0.35)),
-        wave=float(rng.choice([0.0, 0.0, 0.2, 0.35])), wave_months_ago=float(rng.uniform(1, 9)),
-        growth=float(rng.uniform(-0.1, 0.4)), season=float(rng.uniform(0.0, 0.25)), peak_month=int(rng.integers(1, 13)),
-        rush=float(rng.uniform(0.0, 0.4)), mix=float(rng.choice([1.0, 0.9, 0.8, 0.7])), seed=seed, name=name or f"world {seed}",
+        rate_sd=float(rng.uniform(0.2, 0.5)),
+        skill_sd=float(rng.uniform(0.3, 0.8)),
+        size_sd=float(rng.uniform(0.1, 0.35)),
+        ramp_sd=float(rng.uniform(0.1, 0.4)),
+        leavers_per_year=float(rng.uniform(0.1, 0.35)),
+        wave=float(rng.choice([0.0, 0.0, 0.2, 0.35])),
+        wave_months_ago=float(rng.uniform(1, 9)),
+        growth=float(rng.uniform(-0.1, 0.4)),
+        season=float(rng.uniform(0.0, 0.25)),
+        peak_month=int(rng.integers(1, 13)),
+        rush=float(rng.uniform(0.0, 0.4)),
+        mix=float(rng.choice([1.0, 0.9, 0.8, 0.7])),
+        seed=seed,
+        name=name or f"world {seed}",
     )
 
 
@@ -126,22 +164,29 @@ class World:
         teams' targets for the next quarter (``target_stretch`` × the true mean)."""
         d, as_of = self.deals, np.datetime64(self.as_of.date())
         closed = d["close"].to_numpy() <= as_of
-        opps = pd.DataFrame({
-            "opportunity_id": d["opportunity_id"],
-            "owner_id": d["rep_id"],
-            "created_date": d["created"],
-            "close_date": d["close"].where(closed),
-            "status": np.where(closed, np.where(d["won"], "won", "lost"), "open"),
-            "amount": d["amount"],
-            "segment": d["segment"],
-        })
+        opps = pd.DataFrame(
+            {
+                "opportunity_id": d["opportunity_id"],
+                "owner_id": d["rep_id"],
+                "created_date": d["created"],
+                "close_date": d["close"].where(closed),
+                "status": np.where(closed, np.where(d["won"], "won", "lost"), "open"),
+                "amount": d["amount"],
+                "segment": d["segment"],
+            }
+        )
         reps = self.reps[["rep_id", "team", "hire_date", "end_date"]].assign(name=self.reps["rep_id"].str.replace("R", "Rep "))
         truth = self.truth()
         team_mean = truth.team.mean(axis=1)
-        targets = pd.concat([
-            pd.DataFrame({"period": [self.period], "team": [None], "target": [round(float(truth.company.mean()) * target_stretch, -3)]}),
-            pd.DataFrame({"period": self.period, "team": team_mean.index, "target": (team_mean.to_numpy() * target_stretch).round(-3)}),
-        ], ignore_index=True)
+        targets = pd.concat(
+            [
+                pd.DataFrame(
+                    {"period": [self.period], "team": [None], "target": [round(float(truth.company.mean()) * target_stretch, -3)]}
+                ),
+                pd.DataFrame({"period": self.period, "team": team_mean.index, "target": (team_mean.to_numpy() * target_stretch).round(-3)}),
+            ],
+            ignore_index=True,
+        )
         return {"reps": reps, "opportunities": opps, "targets": targets}
 
     def at(self, as_of: str | pd.Timestamp) -> World:
@@ -195,7 +240,9 @@ def build(spec: WorldSpec) -> World:
     for s, (seg, n_teams) in enumerate(zip(spec.segments, spec.teams, strict=True)):
         for t in range(n_teams):
             for _ in range(spec.reps_per_team):
-                rows.append({"team": f"{seg.name} {t + 1}", "seg": s, "hire": start - pd.Timedelta(days=int(rng.integers(60, 1500))), "end": pd.NaT})
+                rows.append(
+                    {"team": f"{seg.name} {t + 1}", "seg": s, "hire": start - pd.Timedelta(days=int(rng.integers(60, 1500))), "end": pd.NaT}
+                )
     base = pd.DataFrame(rows)
     # Leavers, each replaced in the same team about a month later; then a hiring wave.
     leave = rng.random(len(base)) < min(0.9, spec.leavers_per_year * years)
@@ -205,17 +252,22 @@ def build(spec: WorldSpec) -> World:
     repl = repl[repl["hire"] < as_of]
     n_wave = int(round(spec.wave * len(base)))
     wave_day = as_of - pd.Timedelta(days=int(spec.wave_months_ago * DAYS_PER_MONTH))
-    wave = base.sample(n_wave, random_state=int(rng.integers(1 << 31)), replace=True).assign(
-        hire=[wave_day + pd.Timedelta(days=int(d)) for d in rng.integers(-10, 10, n_wave)], end=pd.NaT) if n_wave else base.iloc[0:0]
+    wave = (
+        base.sample(n_wave, random_state=int(rng.integers(1 << 31)), replace=True).assign(
+            hire=[wave_day + pd.Timedelta(days=int(d)) for d in rng.integers(-10, 10, n_wave)], end=pd.NaT
+        )
+        if n_wave
+        else base.iloc[0:0]
+    )
     wave = wave[wave["hire"] < as_of]
     reps = pd.concat([base, repl, wave], ignore_index=True)
     n = len(reps)
     segs = spec.segments
     reps["rep_id"] = [f"R{i + 1:04d}" for i in range(n)]
     reps["segment"] = [segs[s].name for s in reps["seg"]]
-    reps["rate"] = np.array([segs[s].creation_per_month for s in reps["seg"]]) * rng.lognormal(-spec.rate_sd**2 / 2, spec.rate_sd, n)
+    reps["rate"] = np.array([segs[s].creation_per_month for s in reps["seg"]]) * rng.lognormal(-(spec.rate_sd**2) / 2, spec.rate_sd, n)
     reps["skill"] = rng.normal(0.0, spec.skill_sd, n)
-    reps["size"] = rng.lognormal(-spec.size_sd**2 / 2, spec.size_sd, n)
+    reps["size"] = rng.lognormal(-(spec.size_sd**2) / 2, spec.size_sd, n)
     reps["ramp_months"] = np.array([segs[s].ramp_months for s in reps["seg"]]) * rng.lognormal(0.0, spec.ramp_sd, n)
     reps["hire_date"] = reps["hire"].where(rng.random(n) > 0.1).astype("datetime64[us]")  # some old hands lack a hire date
     reps.loc[reps["hire"] >= start, "hire_date"] = reps.loc[reps["hire"] >= start, "hire"]
@@ -279,8 +331,16 @@ def _create(spec: WorldSpec, reps: pd.DataFrame, start: pd.Timestamp, as_of: pd.
     med = np.array([s.amount_median for s in spec.segments])[seg] * reps["size"].to_numpy()[rep_idx]
     sig = np.array([s.amount_sigma for s in spec.segments])[seg]
     amount = np.maximum(np.round(med * np.exp(sig * rng.standard_normal(len(rep_idx))), -1), 10.0)
-    return pd.DataFrame({"rep_id": reps["rep_id"].to_numpy()[rep_idx], "segment": np.array([s.name for s in spec.segments])[seg],
-                         "created": pd.to_datetime(created), "close": pd.to_datetime(close), "won": won, "amount": amount})
+    return pd.DataFrame(
+        {
+            "rep_id": reps["rep_id"].to_numpy()[rep_idx],
+            "segment": np.array([s.name for s in spec.segments])[seg],
+            "created": pd.to_datetime(created),
+            "close": pd.to_datetime(close),
+            "won": won,
+            "amount": amount,
+        }
+    )
 
 
 def _simulate_future(world: World, draws: int, rng: np.random.Generator) -> Truth:
@@ -353,8 +413,17 @@ def _simulate_future(world: World, draws: int, rng: np.random.Generator) -> Trut
             np.add.at(out, (rep_idx, draw_idx), amounts)
     rep = pd.DataFrame(out[active], index=pd.Index(ids[active], name="rep_id"))
     team = pd.DataFrame(out, index=reps["team"].to_numpy()).groupby(level=0).sum()
-    sources = pd.DataFrame({"rep_id": ids, "team": reps["team"].to_numpy(), "segment": reps["segment"].to_numpy(), "active": active,
-                            "open": from_open, "new": out.mean(axis=1) - from_open, "new_count": new_count})
+    sources = pd.DataFrame(
+        {
+            "rep_id": ids,
+            "team": reps["team"].to_numpy(),
+            "segment": reps["segment"].to_numpy(),
+            "active": active,
+            "open": from_open,
+            "new": out.mean(axis=1) - from_open,
+            "new_count": new_count,
+        }
+    )
     return Truth(rep=rep, team=team, company=out.sum(axis=0), sources=sources)
 
 

@@ -1,0 +1,85 @@
+"""The package's shape: who imports whom, with no cycle and no import hidden inside a function, and every module
+opening with a sentence on what it holds (docs/architecture.md draws the same graph)."""
+
+from __future__ import annotations
+
+import ast
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "analysis"
+
+
+def _imports() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per module: the package modules it imports at its top, and those it imports inside a function or class."""
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    top: dict[str, set[str]] = {}
+    inner: dict[str, set[str]] = {}
+    for path in PACKAGE.glob("*.py"):
+        name = path.stem
+        top[name], inner[name] = set(), set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            found = set()
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "analysis":
+                parts = node.module.split(".")
+                found = {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                found = {a.name.split(".")[1] for a in node.names if a.name.startswith("analysis.")}
+            found = {m for m in found if m in modules and m != name}
+            if found:
+                (top if node.col_offset == 0 else inner)[name] |= found
+    return top, inner
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_between_the_package_modules():
+    top, inner = _imports()
+    graph = {m: top[m] | inner[m] for m in top}
+    assert _cycles(graph) == []
+
+
+def test_no_package_import_hidden_inside_a_function():
+    _, inner = _imports()
+    assert {m: sorted(v) for m, v in inner.items() if v} == {}
+
+
+def test_every_module_opens_with_what_it_holds():
+    for path in PACKAGE.glob("*.py"):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and len(doc.split()) >= 4, f"{path.name} has no opening sentence"
