@@ -89,3 +89,25 @@ def test_the_architecture_page_names_every_module():
     page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     missing = [p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__") and f"`{p.stem}`" not in page]
     assert missing == []
+
+
+def test_methods_are_explained_in_the_repo_and_every_citation_resolves():
+    """A clone has no ../shared: docs and code cite docs/methods.md, and every § and check they cite exists there."""
+    import re
+
+    methods = (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^###? (\d+(?:\.\d+)?)\.? ", methods, flags=re.M))
+    checks = set(re.findall(r"^(\d+)\. \*\*", methods, flags=re.M))
+    texts = [p for d in ("src", "tests", "docs", "notebooks") for p in (ROOT / d).rglob("*") if p.suffix in {".py", ".md"}]
+    for path in [*texts, ROOT / "README.md"]:
+        if path.name == "test_architecture.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "METHODS" not in text, path.name
+        if path.parent.name in {"docs", "analysis"}:  # what a user's clone reads: nothing outside the repo
+            assert "../shared" not in text, path.name
+        for cited in re.findall(r"docs/methods\.md[^\n]*", text):
+            for s in re.findall(r"§(\d+(?:\.\d+)?)", cited):
+                assert s in sections, f"{path.name} cites §{s}, which docs/methods.md does not have"
+            for c in re.findall(r"checks? (\d+)", cited):
+                assert c in checks, f"{path.name} cites check {c}"

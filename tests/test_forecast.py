@@ -1,4 +1,4 @@
-"""The pipeline forecast: METHODS check 10, coherence across levels, leavers and ramp, no leakage (check 15b)."""
+"""The pipeline forecast: docs/methods.md check 10, coherence across levels, leavers and ramp, no leakage (check 15b)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_leavers_get_no_forecast_and_hires_ramp(fitted):
 
 
 def test_forecast_is_the_same_from_full_history_or_from_data_up_to_the_cutoff(demo_dir, tmp_path):
-    """METHODS check 15b: the forecast at a cutoff sees nothing after it."""
+    """docs/methods.md check 15b: the forecast at a cutoff sees nothing after it."""
     cutoff = "2026-03-31"
     full = analysis.load(demo_dir, as_of=AS_OF).as_of(cutoff)
     demo.write(full.tables, tmp_path)  # an extract taken on the cutoff date

@@ -1,4 +1,4 @@
-"""Bottom-up goals: roll-ups from the draws (METHODS check 5) and the Gonik view (checks 3 and 4 in test_quota)."""
+"""Bottom-up goals: roll-ups from the draws (docs/methods.md check 5) and the Gonik view (checks 3 and 4 in test_quota)."""
 
 from __future__ import annotations
 

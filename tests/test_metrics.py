@@ -1,4 +1,4 @@
-"""The metrics table: against independent computations, METHODS checks 9, 11, 12, edge cases, invariances."""
+"""The metrics table: against independent computations, docs/methods.md checks 9, 11, 12, edge cases, invariances."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quota recommendation: METHODS checks 3, 4, 5, 6, 7 and 13; sums, signs, leavers, baselines, warnings."""
+"""Quota recommendation: docs/methods.md checks 3, 4, 5, 6, 7 and 13; sums, signs, leavers, baselines, warnings."""
 
 from __future__ import annotations
 
@@ -305,7 +305,7 @@ def test_quarter_on_quarter_cap_holds_quotas_and_the_others_carry_the_difference
 def test_ramp_view_counts_capacity_at_the_ramp_check13():
     from analysis.quota import QuotaPlan, ramp_view
 
-    factors = [1.0] * 6 + [0.0, 0.5, 1.0, 1.0]  # METHODS check 13, one quarter: 6 ramped, 4 hires at 0 / 50 / 100 / 100 %
+    factors = [1.0] * 6 + [0.0, 0.5, 1.0, 1.0]  # docs/methods.md check 13, one quarter: 6 ramped, 4 hires at 0 / 50 / 100 / 100 %
     quotas = pd.DataFrame(
         {
             "rep_id": list("abcdefghij"),

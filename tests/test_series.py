@@ -1,4 +1,4 @@
-"""Time-series models, the backtest-weighted combination and its honest scoring (METHODS §3.2-3.4)."""
+"""Time-series models, the backtest-weighted combination and its honest scoring (docs/methods.md §3.2-3.4)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_combined_backtest_uses_only_earlier_cutoffs():
 
 
 def test_series_forecast_sees_nothing_after_the_cutoff(demo_dir, tmp_path):
-    """METHODS check 15b for the time-series models."""
+    """docs/methods.md check 15b for the time-series models."""
     cutoff = "2026-09-30"
     full = analysis.load(demo_dir, as_of=AS_OF).as_of(cutoff)
     demo.write(full.tables, tmp_path)

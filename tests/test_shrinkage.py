@@ -1,4 +1,4 @@
-"""Empirical-Bayes shrinkage (METHODS check 8) and deal-size estimators (check 14)."""
+"""Empirical-Bayes shrinkage (docs/methods.md check 8) and deal-size estimators (check 14)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The grouped Aalen–Johansen estimator against statsmodels, and METHODS checks 1 and 2."""
+"""The grouped Aalen–Johansen estimator against statsmodels, and docs/methods.md checks 1 and 2."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _check1_deals(seed: int, n: int = 10_000, win_times=None) -> pd.DataFrame:
     close = created + t
     as_of = pd.Timestamp("2025-12-31")
     day0 = as_of - pd.Timedelta(days=365)
-    # Continuous times, as in METHODS' simulation; dates are only for deal_times' bookkeeping.
+    # Continuous times, as in the simulation of check 1 in docs/methods.md; dates are only for deal_times' bookkeeping.
     return pd.DataFrame(
         {"time": np.where(close <= 365, t, 365 - created), "event": np.where(close <= 365, np.where(won, 1, 2), 0), "day0": day0}
     )

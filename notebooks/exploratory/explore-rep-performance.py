@@ -11,7 +11,7 @@
 # %% [markdown]
 # # Exploring rep performance (not scheduled)
 # A scratchpad for analysts: how far apart reps really are once small samples are taken into account.
-# Per-rep win rates from a handful of deals are noisy; the shrunk rates (empirical Bayes, METHODS §4) pull
+# Per-rep win rates from a handful of deals are noisy; the shrunk rates (empirical Bayes, docs/methods.md §2.7) pull
 # each rep toward the typical rep by as much as their sample is small. Change the parameters and re-run.
 
 # %%

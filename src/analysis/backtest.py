@@ -1,4 +1,4 @@
-"""Rolling-origin backtests on as-of snapshots (METHODS §3.4): each cutoff sees only what was known then.
+"""Rolling-origin backtests on as-of snapshots (docs/methods.md §3.4): each cutoff sees only what was known then.
 
 :func:`backtest` rebuilds the data as of each of the last ``n`` quarter ends, forecasts the next quarter and
 compares it with what happened, as a long table with a ``cutoff`` column; :func:`scores` summarises it per

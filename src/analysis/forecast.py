@@ -1,4 +1,4 @@
-"""Bookings forecasts as distributions: the pipeline model by Monte Carlo, per rep (METHODS §3.1).
+"""Bookings forecasts as distributions: the pipeline model by Monte Carlo, per rep (docs/methods.md §3.1).
 
 :class:`PipelineForecaster` learns from one as-of snapshot only (``fit(ds.as_of(date))``), so nothing it
 predicts can see the future. For a future fiscal quarter it simulates, per rep and draw:

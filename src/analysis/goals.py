@@ -1,5 +1,5 @@
 """Bottom-up goals: reps' own goals against their forecasts, rolled up with the draws, and Gonik's truthful
-bonus scheme (METHODS §1.2, checks 3, 4 and 5).
+bonus scheme (docs/methods.md §1.2, checks 3, 4 and 5).
 
 A goal is compared with the rep's own forecast distribution (below its p25: sandbagging?; above its p90:
 over-reach?). Team and company roll-ups add the draws first and take quantiles of the sum, never the sum of
@@ -26,7 +26,7 @@ def gonik_payout(forecast, actual, quota, beta: float = 1.2, alpha: float = 0.6,
 
 def gonik_elicited_quantile(beta: float = 1.2, alpha: float = 0.6, gamma: float = 1.8) -> float:
     """The quantile of the rep's own belief that maximises expected payout: (β − α) / (γ − α) (the median for
-    Gonik's 120/60/180; METHODS §1.2 — not the expectation)."""
+    Gonik's 120/60/180; docs/methods.md §1.2 — not the expectation)."""
     if not 0 < alpha < beta < gamma:
         raise ValueError(f"need 0 < alpha < beta < gamma, got alpha={alpha}, beta={beta}, gamma={gamma}")
     return (beta - alpha) / (gamma - alpha)
@@ -34,7 +34,7 @@ def gonik_elicited_quantile(beta: float = 1.2, alpha: float = 0.6, gamma: float 
 
 def roll_up(draws: np.ndarray, q: float = 0.5) -> float:
     """A team quantile from the rep draws: the quantile of the simulated **sum**, not the sum of quantiles
-    (METHODS check 5)."""
+    (docs/methods.md check 5)."""
     return float(np.quantile(draws.sum(axis=0), q))
 
 

@@ -291,7 +291,7 @@ def closed_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], freq: s
 
 
 def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interval: float, min_at_risk: int = 50) -> pd.DataFrame:
-    """Censoring-aware estimates for the opportunities **created** in each period (METHODS §2.1, §2.2):
+    """Censoring-aware estimates for the opportunities **created** in each period (docs/methods.md §2.1, §2.2):
     ``win_rate_cohort`` (Aalen–Johansen, won vs lost, open censored at the as-of date, read at the last time
     with enough deals at risk) beside ``win_rate_cohort_naive`` (won / closed of the same cohort), and the
     time to win among eventual winners ``cycle_days_cohort`` with ``cycle_days_cohort_p25`` / ``_p75``."""
@@ -349,7 +349,7 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
 
 def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
     """Per-rep ``win_rate_shrunk`` (beta-binomial) and ``avg_deal_size_shrunk`` (normal-normal on log amount),
-    each prior fitted across the reps of the same period (METHODS §2.7)."""
+    each prior fitted across the reps of the same period (docs/methods.md §2.7)."""
     closed = deals[deals["status"].ne("open") & deals["period_closed"].notna()]
     parts = []
     closed = closed.assign(is_won=closed["status"].eq("won"))
@@ -503,7 +503,7 @@ def lead_metrics(ds: Dataset, freq: str, dimensions, interval: float) -> pd.Data
 
 
 def default_cac_lag(deals: pd.DataFrame) -> int:
-    """The company's median won cycle in whole months (METHODS §2.4): spend precedes its customers."""
+    """The company's median won cycle in whole months (docs/methods.md §2.4): spend precedes its customers."""
     won = deals[deals["status"].eq("won")]
     if won.empty:
         return 0
@@ -628,7 +628,7 @@ def attainment_metrics(deals: pd.DataFrame, ds: Dataset, dimensions, interval: f
 
 
 def required_coverage(p_within: float) -> float:
-    """Coverage needed to expect to hit the target: 1 / p_q (METHODS §2.5, check 11)."""
+    """Coverage needed to expect to hit the target: 1 / p_q (docs/methods.md §2.5, check 11)."""
     return np.inf if p_within <= 0 else 1.0 / p_within
 
 
@@ -738,7 +738,7 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
 def velocity_by(
     opps: pd.DataFrame, as_of: pd.Timestamp, dimensions=("company",), window_days: int = 365, min_at_risk: int = 50
 ) -> pd.DataFrame:
-    """Sales velocity by Little's law (METHODS §2.6), V = N · p · D / L per day, per dimension and group.
+    """Sales velocity by Little's law (docs/methods.md §2.6), V = N · p · D / L per day, per dimension and group.
 
     N = deals open at ``as_of``; p = Aalen–Johansen eventual win rate of the deals created in the trailing
     window; D = mean amount of the deals won in the window; L = mean days in pipeline of **all** deals closed
@@ -796,7 +796,7 @@ def velocity_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, freq:
 
 
 def lognormal_mean(values: np.ndarray | pd.Series) -> float:
-    """Mean of a lognormal fitted by maximum likelihood, exp(μ̂ + σ̂²/2) (METHODS check 14)."""
+    """Mean of a lognormal fitted by maximum likelihood, exp(μ̂ + σ̂²/2) (docs/methods.md check 14)."""
     y = np.log(np.asarray(values, dtype=float))
     return float(np.exp(y.mean() + y.var() / 2))
 

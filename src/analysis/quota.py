@@ -1,4 +1,4 @@
-"""Quota recommendation from each rep's forecast distribution (METHODS §1.5, §1.6; docs/quotas.md).
+"""Quota recommendation from each rep's forecast distribution (docs/methods.md §1.5, §1.6; docs/quotas.md).
 
 Every rep gets the quota they reach with the same chance p: q_i = Quantile_{1−p}(S_i). In plan mode p̂ is
 solved so the quotas sum to target × (1 + over-assignment) — for each team with its own target first, then for
@@ -66,7 +66,7 @@ def solve_common_chance(
     upper: np.ndarray | None = None,
     presorted: bool = False,
 ) -> float:
-    """The common attainment chance p̂ with Σ_i q_i(p̂) = ``total`` (Σ q falls as p rises; METHODS check 7).
+    """The common attainment chance p̂ with Σ_i q_i(p̂) = ``total`` (Σ q falls as p rises; docs/methods.md check 7).
 
     With bounds, q_i(p) is the capped quota (still non-increasing in p), so the reps inside their bounds carry
     the difference. Returns 0 or 1 at the ends when the total is out of reach (then the sum cannot match).
@@ -84,7 +84,7 @@ def solve_common_chance(
 
 
 def ramp_capacity(full_quota: float, starts: list[int | None], quarters: int = 4, schedule: tuple[float, ...] = (0.0, 0.5, 1.0)) -> float:
-    """Capacity over ``quarters``: Σ_reps Σ_quarters r(k)·q_full, k = quarters since the rep started (METHODS
+    """Capacity over ``quarters``: Σ_reps Σ_quarters r(k)·q_full, k = quarters since the rep started (docs/methods.md
     check 13). ``starts``: for each rep the quarter index they start (0-based) or None if already ramped."""
     total = 0.0
     for start in starts:
@@ -540,7 +540,7 @@ def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 
 
 
 def ramp_view(plan: QuotaPlan) -> pd.DataFrame:
-    """Capacity with and without ramp (METHODS §1.5, check 13), per team and in total: ``team``, ``reps``,
+    """Capacity with and without ramp (docs/methods.md §1.5, check 13), per team and in total: ``team``, ``reps``,
     ``ramping``, ``full_quota`` (median quota of the team's fully ramped reps), ``headcount_capacity``
     (reps × full quota, the naive figure), ``ramped_capacity`` (Σ ramp factor × full quota) and ``ramp_shortfall``."""
     q = plan.quotas

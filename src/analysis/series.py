@@ -1,4 +1,4 @@
-"""Time-series forecasts of quarterly bookings and their combination with the pipeline model (METHODS §3.2–3.4).
+"""Time-series forecasts of quarterly bookings and their combination with the pipeline model (docs/methods.md §3.2–3.4).
 
 :class:`SeriesForecaster` fits, per level (company, team, segment) and group, on complete quarters known at the
 as-of date: the **seasonal naive** forecast (the same quarter last year, with the spread of past year-on-year

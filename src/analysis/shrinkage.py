@@ -1,4 +1,4 @@
-"""Empirical-Bayes shrinkage for small samples (METHODS §2.7): per-rep rates and deal sizes.
+"""Empirical-Bayes shrinkage for small samples (docs/methods.md §2.7): per-rep rates and deal sizes.
 
 A rep with 0 wins in 3 deals does not have a 0 % win rate; their estimate moves towards the team-wide
 distribution, the more so the fewer deals they have.

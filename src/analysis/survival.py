@@ -1,6 +1,6 @@
 """Time-to-event estimates for deals: won and lost as competing events, open deals censored.
 
-:func:`cumulative_incidence` is the Aalen–Johansen estimator (METHODS §2.1), computed for many groups at once
+:func:`cumulative_incidence` is the Aalen–Johansen estimator (docs/methods.md §2.1), computed for many groups at once
 with the same formulas (and standard error) as statsmodels' ``CumIncidenceRight``, which fits one group at a
 time and is too slow for thousands of rep × quarter cohorts; ``tests/test_survival.py`` checks the two agree.
 """
@@ -101,7 +101,7 @@ def risk_threshold(cohort: np.ndarray | pd.Series, min_at_risk: int = 50, min_sh
 
 
 def plateau(curves: pd.DataFrame, min_at_risk: int = 50, min_share: float = 0.05) -> pd.DataFrame:
-    """Each group's curve read at ``t*``, the last time with enough deals at risk (METHODS check 1).
+    """Each group's curve read at ``t*``, the last time with enough deals at risk (docs/methods.md check 1).
 
     Returns per ``gid``: ``t_star``, ``cif_won``, ``se_won``, ``cif_lost``, ``cohort``, ``n_at_risk``.
     """
@@ -113,7 +113,7 @@ def plateau(curves: pd.DataFrame, min_at_risk: int = 50, min_share: float = 0.05
 
 
 def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[float, ...] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
-    """Quantiles of time to win among eventual winners: first t with F_won(t)/F_won(t*) ≥ q (METHODS check 2).
+    """Quantiles of time to win among eventual winners: first t with F_won(t)/F_won(t*) ≥ q (docs/methods.md check 2).
 
     Returns per ``gid`` one column per quantile (``q25``, ``q50``, ``q75``); missing where a group has no win.
     """
@@ -162,7 +162,7 @@ def win_probability_within(curve: pd.DataFrame, age: np.ndarray, horizon: float)
 def winner_curves_by(opps: pd.DataFrame, as_of: pd.Timestamp, by: str, min_at_risk: int = 50) -> pd.DataFrame:
     """Time to win among eventual winners, per group of ``by`` (e.g. segment), all deals as of ``as_of``.
 
-    Returns tidy ``group``, ``time``, ``share`` = F_won(t) / F_won(t*) for t ≤ t* (METHODS §2.2).
+    Returns tidy ``group``, ``time``, ``share`` = F_won(t) / F_won(t*) for t ≤ t* (docs/methods.md §2.2).
     """
     t = deal_times(opps, as_of)
     codes, names = pd.factorize(opps[by], sort=True)
@@ -210,14 +210,17 @@ def fit_cycle_model(time: np.ndarray, event: np.ndarray, min_events: int = 5) ->
     if won.sum() < min_events or lost.sum() < min_events:
         return None
     lt = np.log(np.maximum(time, 0.0) + 0.5)
+    # Times are whole days: the likelihood is a weighted sum over the distinct days of each outcome (exact, and fast
+    # at a million deals).
+    (tw, nw), (tl, nl), (to, no) = (np.unique(lt[m], return_counts=True) for m in (won, lost, open_))
 
     def nll(theta):
         p = expit(theta[0])
         mw, sw, ml, sl = theta[1], np.exp(theta[2]), theta[3], np.exp(theta[4])
-        a = np.log(p) - 0.5 * ((lt[won] - mw) / sw) ** 2 - np.log(sw)
-        b = np.log1p(-p) - 0.5 * ((lt[lost] - ml) / sl) ** 2 - np.log(sl)
-        c = np.logaddexp(np.log(p) + log_ndtr(-(lt[open_] - mw) / sw), np.log1p(-p) + log_ndtr(-(lt[open_] - ml) / sl))
-        return -(a.sum() + b.sum() + c.sum())
+        a = np.log(p) - 0.5 * ((tw - mw) / sw) ** 2 - np.log(sw)
+        b = np.log1p(-p) - 0.5 * ((tl - ml) / sl) ** 2 - np.log(sl)
+        c = np.logaddexp(np.log(p) + log_ndtr(-(to - mw) / sw), np.log1p(-p) + log_ndtr(-(to - ml) / sl))
+        return -(nw @ a + nl @ b + no @ c)
 
     share = won.sum() / (won.sum() + lost.sum())
     prior_logit = np.log(share / (1 - share))
