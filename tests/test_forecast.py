@@ -271,3 +271,47 @@ def test_maven_q4_2017_from_september_and_its_backtest():
     assert plain.loc["company", "bias"] > 0.1  # the plain curves over-forecast: stale deals
     assert abs(fixed.loc["company", "bias"]) < plain.loc["company", "bias"] / 2
     assert fixed.loc["team", "mase"] < plain.loc["team", "mase"]
+
+
+def test_estimators_have_scikit_learn_manners(demo_dir):
+    """Settings in __init__ (get_params / clone copy every one), learned attributes set on every path of fit, and
+    predict that changes nothing."""
+    from sklearn.base import clone
+
+    from analysis.forecast import ActivityForecaster
+    from analysis.quota import QuotaRecommender
+    from analysis.series import SeriesForecaster
+
+    f = PipelineForecaster(draws=50, seed=3, tail=False, recalibrate=2, window_days=500)
+    copy = clone(f)
+    assert copy is not f and copy.get_params() == f.get_params()
+    assert set(PipelineForecaster().get_params()) >= {
+        "draws",
+        "seed",
+        "window_days",
+        "rate_days",
+        "ramp_schedule",
+        "shock_sd",
+        "min_at_risk",
+        "measure",
+        "recalibrate",
+        "seasonality",
+        "owner_effect",
+        "learn_ramp",
+        "tail",
+        "uncertainty",
+        "segment_mix",
+    }
+    for est in (ActivityForecaster(draws=7), SeriesForecaster(draws=9), QuotaRecommender(overassignment=0.2)):
+        assert clone(est).get_params() == est.get_params()
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    plain = PipelineForecaster(draws=50).fit(ds)
+    assert plain.features_left_out_ == {} and plain.calibrator_ is None  # set on the path without recalibration too
+    before = {k: (id(v), v if np.isscalar(v) else None) for k, v in vars(plain).items()}
+    first = plain.predict("next").draws
+    assert {k: (id(v), v if np.isscalar(v) else None) for k, v in vars(plain).items()} == before, "predict changed the model"
+    np.testing.assert_array_equal(plain.predict("next").draws, first)  # and gives the same draws again
+    series = SeriesForecaster(draws=100).fit(ds)
+    state = dict(vars(series))
+    series.predict("2027Q1")
+    assert dict(vars(series)).keys() == state.keys() and all(vars(series)[k] is v for k, v in state.items())

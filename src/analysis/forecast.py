@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, clone
 
 from analysis.calendar import is_month_label, next_period, period_bounds, period_of, resolve_period
 from analysis.data import Dataset
@@ -226,10 +227,25 @@ class ForecastDraws:
         return pd.concat(parts, ignore_index=True)[FORECAST_COLUMNS]
 
 
-class PipelineForecaster:
+class PipelineForecaster(BaseEstimator):
     """Per-rep Monte Carlo forecast of bookings from the open pipeline and the deals not yet created.
 
-    Settings only here; ``fit`` learns from a dataset (a snapshot), ``predict`` simulates a period.
+    Settings only here (a scikit-learn estimator: ``get_params``, ``set_params``, ``sklearn.base.clone``); ``fit``
+    learns from a dataset (a snapshot), ``predict`` simulates a period and changes nothing.
+
+    Parameters: ``draws`` (simulations), ``seed``; ``window_days`` (deals created this far back teach the win curves,
+    cycle lengths and sizes); ``rate_days`` (the creation rate's window); ``ramp_schedule`` (the ramp by quarter of
+    tenure: the prior of the learned ramp); ``shock_sd`` (log-sd of the quarter shock shared by every rep);
+    ``min_at_risk`` (deals a segment needs for its own win curve, else the company's); ``measure`` (amount, count or
+    margin); ``recalibrate`` (past quarters the deal-chance correction learns from; 0: none); ``seasonality``,
+    ``owner_effect``, ``learn_ramp``, ``tail``, ``uncertainty``, ``segment_mix`` (each part of the model, on or off:
+    below and docs/forecast.md).
+
+    Learned (trailing underscore, set on every path of ``fit``): ``as_of_``, ``fiscal_year_start_``, ``curves_``,
+    ``curve_all_``, ``cycle_models_``, ``level_sd_``, ``level_sd_all_``, ``cycle_``, ``cycle_all_``, ``size_``,
+    ``size_all_``, ``size_sd_``, ``size_sd_all_``, ``ramps_``, ``ramp_table_``, ``creation_``, ``reps_``, ``mix_``,
+    ``closing_``, ``features_left_out_``, ``calibrator_``, ``booked_``, ``open_`` (and ``margin_ratio_``,
+    ``margin_ratio_all_`` for the measure ``margin``).
     """
 
     def __init__(
@@ -396,6 +412,7 @@ class PipelineForecaster:
             if self.seasonality
             else ClosingPattern(fiscal_year_start=ds.fiscal_year_start)
         )
+        self.features_left_out_ = usable_features(ds) if self.recalibrate else {}
         self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
         q_start = period_bounds(period_of(as_of, ds.fiscal_year_start), ds.fiscal_year_start)[0]
         self.booked_ = opps[(opps["status"] == "won") & (opps["close_date"] >= q_start)][
@@ -449,30 +466,14 @@ class PipelineForecaster:
         they were won in the next quarter (all known at the snapshot's date, so nothing leaks); a regularised
         logistic regression on :func:`deal_features` (those :func:`usable_features` allows). None when there is too
         little to learn from (fewer than 200 deals or 20 wins or 20 misses)."""
-        settings = {
-            k: getattr(self, k)
-            for k in (
-                "window_days",
-                "rate_days",
-                "ramp_schedule",
-                "shock_sd",
-                "min_at_risk",
-                "seasonality",
-                "owner_effect",
-                "learn_ramp",
-                "tail",
-                "uncertainty",
-                "segment_mix",
-            )
-        }
+        plain = clone(self).set_params(draws=10, seed=0, recalibrate=0, measure="amount")
         # Learned on forecasts made as far ahead of their quarter as this one is of the next quarter: a correction
         # learned on the eve of quarters would misread the smaller chances of a quarter that starts months later.
         lead = max(
             int((period_bounds(next_period(ds.as_of_date, ds.fiscal_year_start), ds.fiscal_year_start)[0] - ds.as_of_date).days) - 1, 0
         )
-        cal = calibration(ds, self.recalibrate, make=lambda: PipelineForecaster(draws=10, seed=0, **settings), lead_days=lead)
+        cal = calibration(ds, self.recalibrate, make=lambda: clone(plain), lead_days=lead)
         cal = cal[cal["pi"] > 0]
-        self.features_left_out_ = usable_features(ds)
         if len(cal) < 200 or cal["won"].sum() < 20 or (~cal["won"]).sum() < 20:
             return None
         x = deal_features(cal, drop=self.features_left_out_)
@@ -691,7 +692,7 @@ class PipelineForecaster:
         return ForecastDraws(period=period, cells=cells, draws=out)
 
 
-class ActivityForecaster:
+class ActivityForecaster(BaseEstimator):
     """Per-rep Monte Carlo forecast of activity counts in a future quarter (quota type ``activities``).
 
     Each active rep's daily rate is learned from the last ``window_days`` (gamma-Poisson, shrunk to the team's

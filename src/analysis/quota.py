@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from sklearn.base import BaseEstimator
 
 from analysis.calendar import period_bounds, shift_period
 from analysis.forecast import ActivityForecaster, PipelineForecaster, ramp_factor, wide_draws
@@ -148,7 +149,7 @@ def headline_chance(pools: pd.DataFrame, p_attain: np.ndarray) -> float:
     return float(np.mean(p_attain))
 
 
-class QuotaRecommender:
+class QuotaRecommender(BaseEstimator):
     """Equal-chance quotas. Settings in ``__init__``; ``recommend`` takes the draws and the targets.
 
     ``max_change``: the largest quarter-on-quarter change of a rep's quota as a share of last quarter's (None: no

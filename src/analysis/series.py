@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from analysis.backtest import backtest, naive_scale, pinball, quarterly_bookings
 from analysis.calendar import last_complete_period, months_of, next_period, period_bounds, period_of, period_range, shift_period
@@ -149,9 +150,15 @@ def _forecast_group(level: str, group: str, y: np.ndarray, seed: int, models, hs
     return rows, skipped
 
 
-class SeriesForecaster:
+class SeriesForecaster(BaseEstimator):
     """Seasonal naive, ETS and SARIMAX on each group's quarterly bookings. Settings here; ``fit`` reads the
-    series known at a snapshot's as-of date; ``predict`` forecasts a later quarter (1 to 4+ steps ahead)."""
+    series known at a snapshot's as-of date; ``predict`` forecasts a later quarter (1 to 4+ steps ahead).
+
+    Parameters: ``models`` (which of :data:`MODELS`), ``draws`` (simulations per group for the intervals), ``seed``,
+    ``min_quarters`` (complete quarters a group needs), ``levels`` (company, team, segment), ``n_jobs`` (processes;
+    None: one below 40 groups, every core above). Learned: ``fiscal_year_start_``, ``last_`` (the last complete
+    quarter), ``series_`` (quarterly bookings per level), ``skipped_`` (groups with too little history, and why).
+    """
 
     def __init__(
         self,
@@ -176,23 +183,28 @@ class SeriesForecaster:
         self.fiscal_year_start_ = ds.fiscal_year_start
         self.last_ = last_complete_period(ds.as_of_date, ds.fiscal_year_start)
         self.series_ = {level: quarterly_series(ds, level) for level in self.levels}
+        self.skipped_ = [
+            (level, group, "all", f"{n} quarters of history, {self.min_quarters} needed")
+            for level, wide in self.series_.items()
+            for group, n in wide.notna().sum().items()
+            if n < self.min_quarters
+        ]
         return self
 
     def predict(self, periods: str | list[str]) -> pd.DataFrame:
         """``level``, ``group``, ``period``, ``mean``, ``p10``, ``p50``, ``p90``, ``method`` (the model), for one
         quarter or several (each model is fitted once per group). A group with fewer than ``min_quarters``
-        quarters, or a model that fails to fit, is left out and said in ``skipped_``."""
+        quarters is left out (``skipped_``, from ``fit``); a model that fails to fit is left out and said in the
+        result's ``attrs["skipped"]``."""
         periods = [periods] if isinstance(periods, str) else list(periods)
         hs = [len(period_range(self.last_, p, self.fiscal_year_start_)) - 1 for p in periods]
         if min(hs) < 1:
             raise ValueError(f"{periods[hs.index(min(hs))]} is not after the last complete quarter {self.last_}")
-        tasks, self.skipped_ = [], []
+        tasks = []
         for level, wide in self.series_.items():
             for i, group in enumerate(wide.columns):
                 y = wide[group].dropna().to_numpy(dtype=float)
-                if len(y) < self.min_quarters:
-                    self.skipped_.append((level, group, "all", f"{len(y)} quarters of history, {self.min_quarters} needed"))
-                else:
+                if len(y) >= self.min_quarters:
                     tasks.append((level, str(group), y, self.seed * 1000 + i))
         n_jobs = self.n_jobs if self.n_jobs is not None else (1 if len(tasks) < 40 else -1)
         if n_jobs == 1:
@@ -202,8 +214,9 @@ class SeriesForecaster:
 
             done = Parallel(n_jobs=n_jobs)(delayed(_forecast_group)(*t, self.models, hs, periods, self.draws) for t in tasks)
         rows = [row for part_rows, _ in done for row in part_rows]
-        self.skipped_ += [skip for _, skips in done for skip in skips]
-        return pd.DataFrame(rows, columns=COLUMNS)
+        out = pd.DataFrame(rows, columns=COLUMNS)
+        out.attrs["skipped"] = [skip for _, skips in done for skip in skips]
+        return out
 
 
 def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:

@@ -239,7 +239,7 @@ def calendar_sentence(pipeline) -> str:
         parts.append(
             f"Reps win between {r.quantile(0.1):.2f}× and {r.quantile(0.9):.2f}× their segment's average (10th to 90th percentile, shrunk)."
         )
-    left = getattr(pipeline, "features_left_out_", {})
+    left = pipeline.features_left_out_
     if pipeline.recalibrate and left:
         names = {"stage": "stage", "log_stage_days": "days in stage", "log_amount": "amount"}
         by_reason: dict[str, list[str]] = {}
