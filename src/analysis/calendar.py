@@ -12,6 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 
+#: Days in an average month (365.25 / 12): tenure and spans in months.
+DAYS_PER_MONTH = 30.44
+
 _LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]

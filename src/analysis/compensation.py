@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis.calendar import DAYS_PER_MONTH
 from analysis.config import PLANS_DIR
 from analysis.forecast import wide_draws
 
@@ -383,5 +384,5 @@ def plan_costs(pay_plan: CompPlan, quota_plan, rep_draws: pd.DataFrame, reps: pd
 
 def tenure_quarters(reps: pd.DataFrame, period_start: pd.Timestamp) -> pd.Series:
     """Completed quarters of tenure at ``period_start`` by rep_id (NaN without a hire date: long-tenured)."""
-    months = (period_start - reps["hire_date"]).dt.days / 30.44
+    months = (period_start - reps["hire_date"]).dt.days / DAYS_PER_MONTH
     return pd.Series(np.floor(months.to_numpy(dtype=float) / 3), index=reps["rep_id"].to_numpy())

@@ -23,6 +23,9 @@ REPORTS_DIR = PROJECT_DIR / "reports"
 PASSWORD_ENV = "QUOTACAST_DB_PASSWORD"
 
 
+#: The default ramp: a new hire's share of a ramped rep's quota and pace by quarter of tenure.
+DEFAULT_RAMP: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+
 _KINDS = {"int": "a whole number", "float": "a number", "str": "text", "tuple[float, ...]": "a list of numbers"}
 
 
@@ -34,7 +37,7 @@ class Settings:
     fiscal_year_start: int = 1  # first month of the fiscal year (1 = January)
     overassignment: float = 0.10  # sum of quotas = target x (1 + overassignment)
     attainment_share: float = 0.65  # share of reps expected to reach quota
-    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)  # quota share by quarter of tenure
+    ramp_schedule: tuple[float, ...] = DEFAULT_RAMP  # quota share by quarter of tenure
     max_quota_change: float = 0.5  # largest quarter-on-quarter change of a rep's quota (share)
     quota_type: str = "bookings"  # bookings | won_deals | activities | margin
     comp_plan: str = "standard"  # compensation plan: a bundled plan (standard | flat-rate | enterprise) or a YAML file

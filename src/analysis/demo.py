@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import next_period, period_bounds, period_of, period_range, quarter_freq
+from analysis.calendar import DAYS_PER_MONTH, next_period, period_bounds, period_of, period_range, quarter_freq
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def generate(
     hi = np.minimum(np.minimum(m_end[None, :], end[:, None]), np.datetime64(as_of + pd.Timedelta(days=1)))
     days_in = np.maximum((hi - lo) / np.timedelta64(1, "D"), 0.0)
     frac = days_in / ((m_end - m_start) / np.timedelta64(1, "D"))[None, :]
-    tenure = ((m_start[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / 30.44
+    tenure = ((m_start[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / DAYS_PER_MONTH
     ramp = _ramp(np.maximum(tenure, 0.0), np.array([SEGMENTS[s].ramp_months for s in rep_seg])[:, None])
     base = np.array([SEGMENTS[s].creation_per_month for s in rep_seg])
     trend = (1.0 + growth) ** (((m_start - np.datetime64(as_of)) / np.timedelta64(1, "D")) / 365.25)
@@ -298,7 +298,7 @@ def generate(
     for period in period_range(first_q, nxt, fiscal_year_start)[1:]:
         p_start, _ = period_bounds(period, fiscal_year_start)
         active = (hire <= np.datetime64(p_start)) & (still > np.datetime64(p_start))
-        ten = ((np.datetime64(p_start) - hire) / np.timedelta64(1, "D")) / 30.44 + 1.5
+        ten = ((np.datetime64(p_start) - hire) / np.timedelta64(1, "D")) / DAYS_PER_MONTH + 1.5
         r = _ramp(ten, np.array([SEGMENTS[s].ramp_months for s in rep_seg]))
         q = np.round(nominal[rep_seg] * 1.10 * r, -2)
         if period != nxt:

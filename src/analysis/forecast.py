@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from analysis.calendar import is_month_label, next_period, period_bounds, period_of, resolve_period
+from analysis.calendar import DAYS_PER_MONTH, is_month_label, next_period, period_bounds, period_of, resolve_period
+from analysis.config import DEFAULT_RAMP
 from analysis.data import Dataset
 from analysis.ramp import learn_ramp, ramp_factor
 from analysis.reliability import calibration
@@ -254,7 +255,7 @@ class PipelineForecaster(BaseEstimator):
         seed: int = 0,
         window_days: int = 730,
         rate_days: int = 365,
-        ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+        ramp_schedule: tuple[float, ...] = DEFAULT_RAMP,
         shock_sd: float = 0.10,
         min_at_risk: int = 50,
         measure: str = "amount",
@@ -375,7 +376,7 @@ class PipelineForecaster(BaseEstimator):
         prior_days = 1.0 / (cv2 * np.maximum(prior, 1e-9))
         reps["rate"] = (n + prior * prior_days) / (eff + prior_days)
         reps["rate_shape"] = n + prior * prior_days  # the gamma posterior's shape: the rate's own uncertainty
-        reps["tenure_months"] = ((as_of - hire).dt.days / 30.44).to_numpy(dtype=float)
+        reps["tenure_months"] = ((as_of - hire).dt.days / DAYS_PER_MONTH).to_numpy(dtype=float)
         # Deal size: the rep's shrunk effect on the log amount relative to each deal's segment (so a rep who sells
         # in several segments has a size in each), and its posterior sd.
         reps["size_effect"], reps["size_sd"] = 0.0, 0.0
@@ -439,7 +440,7 @@ class PipelineForecaster(BaseEstimator):
         for seg in reps["segment"].unique():
             sel = (reps["segment"] == seg).to_numpy()
             h = hire[sel][:, None]
-            tenure = np.where(np.isnat(h), np.nan, (d[None, :] - h) / np.timedelta64(1, "D") / 30.44)
+            tenure = np.where(np.isnat(h), np.nan, (d[None, :] - h) / np.timedelta64(1, "D") / DAYS_PER_MONTH)
             employed = (np.isnat(h) | (d[None, :] >= h)) & (d[None, :] <= until[sel][:, None])
             out[sel] = (employed * ramp_factor(np.maximum(tenure, 0.0), self.schedule(seg)) * calendar[None, :]).sum(axis=1)
         return out
@@ -558,7 +559,7 @@ class PipelineForecaster(BaseEstimator):
         created = np.zeros((len(r), len(days)))
         for seg in r["segment"].unique():
             sel = (r["segment"] == seg).to_numpy()
-            tenure = r.loc[sel, "tenure_months"].to_numpy()[:, None] + ((days - self.as_of_).days.to_numpy() / 30.44)[None, :]
+            tenure = r.loc[sel, "tenure_months"].to_numpy()[:, None] + ((days - self.as_of_).days.to_numpy() / DAYS_PER_MONTH)[None, :]
             created[sel] = r.loc[sel, "rate"].to_numpy()[:, None] * ramp_factor(tenure, self.schedule(seg)) * season[None, :]
         rows = self.mix_.merge(r.drop(columns=["segment", "log_size"]).reset_index(names="row"), on="rep_id")
         rows["log_size"] = rows["segment"].map(self.size_["mean"]).fillna(self.size_all_[0]).to_numpy() + rows["size_effect"].to_numpy()

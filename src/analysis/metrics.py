@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.calendar import period_bounds, period_of, shift_period, to_period
+from analysis.calendar import DAYS_PER_MONTH, period_bounds, period_of, shift_period, to_period
 from analysis.config import PROJECT_DIR
 from analysis.data import CLOSING_STAGES, Dataset, stage_sequence
 from analysis.shrinkage import shrink_log_means, shrink_rates
@@ -507,7 +507,7 @@ def default_cac_lag(deals: pd.DataFrame) -> int:
     won = deals[deals["status"].eq("won")]
     if won.empty:
         return 0
-    return int(round((won["close_date"] - won["created_date"]).dt.days.median() / 30.44))
+    return int(round((won["close_date"] - won["created_date"]).dt.days.median() / DAYS_PER_MONTH))
 
 
 def cac_metrics(deals, ds: Dataset, periods, freq: str, lag: int, gross_margin=None, revenue_per_customer=None) -> pd.DataFrame:

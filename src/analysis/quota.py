@@ -17,7 +17,8 @@ import pandas as pd
 from scipy import optimize
 from sklearn.base import BaseEstimator
 
-from analysis.calendar import period_bounds, shift_period
+from analysis.calendar import DAYS_PER_MONTH, period_bounds, shift_period
+from analysis.config import DEFAULT_RAMP
 from analysis.forecast import ActivityForecaster, PipelineForecaster, ramp_factor, wide_draws
 from analysis.history import rolling_origins
 
@@ -505,7 +506,7 @@ def actuals(ds, period: str, quota_type: str = "bookings") -> pd.Series:
     return out.rename_axis("rep_id").rename(period)
 
 
-def forecaster_for(quota_type: str, draws: int = 2000, seed: int = 0, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)):
+def forecaster_for(quota_type: str, draws: int = 2000, seed: int = 0, ramp_schedule: tuple[float, ...] = DEFAULT_RAMP):
     """The forecaster whose draws are in the unit of ``quota_type``."""
 
     if quota_type == "activities":
@@ -514,7 +515,7 @@ def forecaster_for(quota_type: str, draws: int = 2000, seed: int = 0, ramp_sched
     return PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, measure=measure)
 
 
-def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0), quota_type: str = "bookings") -> PlanInputs:
+def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = DEFAULT_RAMP, quota_type: str = "bookings") -> PlanInputs:
     """What a plan needs from the data: the company target for ``period`` in the quota type's unit (None when there is
     none: quotas are then set at the attainment share, with no target to reconcile),
     team targets, reps with their ramp factor at the period's start, the same quarter last year, goals (bookings
@@ -525,14 +526,14 @@ def plan_inputs(ds, period: str, ramp_schedule: tuple[float, ...] = (0.25, 0.5, 
     fy = ds.fiscal_year_start
     start, _ = period_bounds(period, fy)
     reps = ds.active_reps().copy()
-    tenure = ((start - reps["hire_date"]).dt.days / 30.44).to_numpy(dtype=float)
+    tenure = ((start - reps["hire_date"]).dt.days / DAYS_PER_MONTH).to_numpy(dtype=float)
     reps["ramp_factor"] = ramp_factor(tenure, ramp_schedule)
     last_year = actuals(ds, shift_period(period, -4, fy), quota_type)
     before = shift_period(period, -1, fy)
     if quota_type == "bookings":
         goals = ds.goals[ds.goals["period"] == period].set_index("rep_id")["goal"]
         prev_start, _ = period_bounds(before, fy)
-        ramped_then = ramp_factor(((prev_start - reps["hire_date"]).dt.days / 30.44).to_numpy(dtype=float), ramp_schedule) >= 1
+        ramped_then = ramp_factor(((prev_start - reps["hire_date"]).dt.days / DAYS_PER_MONTH).to_numpy(dtype=float), ramp_schedule) >= 1
         prev = ds.quotas[ds.quotas["period"] == before].set_index("rep_id")["quota"]
         previous = prev[prev.index.isin(reps.loc[ramped_then, "rep_id"])]
     else:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DAYS_PER_MONTH = 30.44
+from analysis.calendar import DAYS_PER_MONTH
+from analysis.config import DEFAULT_RAMP
+
 QUARTER_DAYS = 3 * DAYS_PER_MONTH
-DEFAULT_SCHEDULE = (0.25, 0.5, 0.75, 1.0)
+DEFAULT_SCHEDULE = DEFAULT_RAMP
 
 
 def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.ndarray:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.calendar import DAYS_PER_MONTH
 from analysis.compensation import CompPlan, summarise
+from analysis.config import DEFAULT_RAMP
 from analysis.forecast import ramp_factor, wide_draws
 from analysis.quota import QuotaRecommender, attainment_chance, headline_chance, team_of
 
@@ -76,7 +78,7 @@ def prepare(
     previous: pd.Series | None = None,
     overassignment: float = 0.10,
     attainment_share: float = 0.65,
-    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+    ramp_schedule: tuple[float, ...] = DEFAULT_RAMP,
     max_change: float | None = None,
     mode: str = "plan",
     quota_type: str = "bookings",
@@ -88,7 +90,7 @@ def prepare(
     ids = wide.index.astype(str)
     team = team_of(ids, reps)
     hire = pd.Series(ids, index=ids).map(reps.set_index("rep_id")["hire_date"]) if "hire_date" in reps else pd.Series(pd.NaT, index=ids)
-    tenure = ((period_start - pd.to_datetime(hire)).dt.days / 30.44).to_numpy(dtype=float)
+    tenure = ((period_start - pd.to_datetime(hire)).dt.days / DAYS_PER_MONTH).to_numpy(dtype=float)
     rec = QuotaRecommender(
         overassignment=overassignment, attainment_share=attainment_share, max_change=max_change, mode=mode, quota_type=quota_type
     )

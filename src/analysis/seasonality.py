@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import quarter_freq
+from analysis.calendar import DAYS_PER_MONTH, quarter_freq
+from analysis.config import DEFAULT_RAMP
 from analysis.ramp import ramp_factor
 
 #: Months of history needed before a trend (a year) or a month-of-year pattern (two years) is estimated.
@@ -100,7 +101,7 @@ def ramped_exposure(
     hi = np.minimum(np.minimum(m_end[None, :], np.where(np.isnat(end), last, end + np.timedelta64(1, "D"))[:, None]), last)
     days = np.maximum((hi - lo) / np.timedelta64(1, "D"), 0.0)
     mid = m_start + (m_end - m_start) / 2
-    tenure = np.where(np.isnat(hire)[:, None], np.nan, ((mid[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / 30.44)
+    tenure = np.where(np.isnat(hire)[:, None], np.nan, ((mid[None, :] - hire[:, None]) / np.timedelta64(1, "D")) / DAYS_PER_MONTH)
     factor = ramp_factor(np.maximum(tenure, 0.0), ramp_schedule)
     if schedules and "segment" in reps:
         for seg, schedule in schedules.items():
@@ -114,7 +115,7 @@ def creation_profile(
     reps: pd.DataFrame,
     as_of: pd.Timestamp,
     rate_days: int = 365,
-    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+    ramp_schedule: tuple[float, ...] = DEFAULT_RAMP,
     max_months: int = 48,
     schedules: dict[str, tuple[float, ...]] | None = None,
 ) -> CreationProfile:

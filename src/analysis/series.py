@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 
 from analysis.backtest import backtest, naive_scale, pinball, quarterly_bookings
 from analysis.calendar import last_complete_period, months_of, next_period, period_bounds, period_of, period_range, shift_period
+from analysis.config import DEFAULT_RAMP
 from analysis.data import Dataset
 from analysis.forecast import ForecastDraws, PipelineForecaster
 from analysis.history import rolling_origins
@@ -422,7 +423,7 @@ def forecast_report(
     draws: int = 2000,
     seed: int = 0,
     backtest_quarters: int = 6,
-    ramp_schedule: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0),
+    ramp_schedule: tuple[float, ...] = DEFAULT_RAMP,
     recalibrate_quarters: int = 4,
 ) -> ForecastReport:
     """Pipeline model (every level, rep draws for ``period``), the time-series models (company, team, segment),

@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtr, ndtri
 
-from analysis.calendar import next_period, period_bounds, quarter_freq
+from analysis.calendar import DAYS_PER_MONTH, next_period, period_bounds, quarter_freq
 
-DAYS_PER_MONTH = 30.44
 TREND_ORIGIN = "2026-01-01"  # growth is measured from this date, so a world seen earlier (World.at) keeps its rates
 
 
