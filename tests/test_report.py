@@ -402,3 +402,20 @@ def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(de
         cwd=work,
     )
     assert quiet.returncode == 0 and len(quiet.stdout.strip().splitlines()) == 1
+
+
+def test_the_notebooks_are_views_the_job_writes_what_the_package_steps_compute(first_run, demo_dir, tmp_path):
+    """Behaviour unchanged by moving the run into the package: the same data and settings through
+    ``steps.run_all`` in this process give every table the notebooks wrote, byte for byte (same seeds, same draws)."""
+    from analysis import outputs, steps
+
+    _, final = first_run
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+    steps.run_all(ds, Settings(), PERIOD, tmp_path)
+    compared = 0
+    for name in outputs.OUTPUTS:
+        if name.endswith((".csv", ".parquet")):
+            a, b = outputs.read(final, name), outputs.read(tmp_path, name)
+            pd.testing.assert_frame_equal(a, b, check_dtype=False, obj=name)
+            compared += 1
+    assert compared >= 14
