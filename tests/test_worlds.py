@@ -204,3 +204,17 @@ def test_a_new_hire_without_deals_sells_what_the_team_sells(tmp_path):
     assert len(dealless) > 0
     truth = world.reps.set_index("rep_id")["segment"]
     assert (reps.loc[dealless, "segment"] == truth.reindex(dealless)).all()
+
+
+def test_every_deal_of_the_same_amount_gives_finite_draws(tmp_path):
+    """A count of deals mapped as amount 1 (Olist's mapping): every size is known exactly, so the sizes carry no
+    uncertainty, and no draw is NaN."""
+    world = worlds.build(worlds.sample_spec(5))
+    tables = world.tables()
+    tables["opportunities"] = tables["opportunities"].assign(amount=1.0)
+    demo.write(tables, tmp_path)
+    ds = analysis.load(tmp_path, as_of=world.spec.as_of)
+    model = PipelineForecaster(draws=200).fit(ds)
+    draws = model.predict(world.period).draws
+    assert np.isfinite(draws).all() and draws.sum() > 0
+    assert (model.reps_["size_sd"] == 0).all() and all(v == 0 for v in model.size_sd_.values())

@@ -384,8 +384,10 @@ class PipelineForecaster(BaseEstimator):
             resid = np.log(won["amount"]) - won["segment"].map(self.size_["mean"])
             s = shrink_log_means(won["owner_id"].astype(str), np.exp(resid)).set_index("group")
             reps["size_effect"] = reps["rep_id"].map(s["log_mean_shrunk"]).fillna(0.0)
-            post_sd = (np.log(s["upper"]) - np.log(s["lower"])) / (2 * 1.6448536)  # the 90 % interval's half-width in sds
-            reps["size_sd"] = reps["rep_id"].map(post_sd).fillna(float(post_sd.max()) if len(post_sd) else 0.0)
+            # The posterior sd from the 90 % interval's half-width; none where every amount is the same (sizes known).
+            post_sd = ((np.log(s["upper"]) - np.log(s["lower"])) / (2 * 1.6448536)).replace([np.inf, -np.inf], np.nan)
+            widest = float(post_sd.max()) if post_sd.notna().any() else 0.0
+            reps["size_sd"] = reps["rep_id"].map(post_sd).fillna(widest)
         reps["log_size"] = reps["segment"].map(self.size_["mean"]).fillna(self.size_all_[0]) + reps["size_effect"]
         self.mix_ = _segment_mix(window, reps) if self.segment_mix else reps[["rep_id", "segment"]].assign(share=1.0)
         ratio, shape = self._owner_ratios(window, reps["rep_id"]) if self.owner_effect else (1.0, np.inf)
@@ -626,6 +628,7 @@ class PipelineForecaster(BaseEstimator):
         if self.uncertainty and len(seg_names):
             prng = np.random.default_rng([self.seed, 101])
             sd = np.array([[self.level_sd_.get(s, self.level_sd_all_), self.size_sd_.get(s, self.size_sd_all_)] for s in seg_names])
+            sd = np.nan_to_num(sd, nan=0.0, posinf=0.0)
             z = prng.standard_normal((2, len(seg_names), self.draws))
             win_scale = np.exp(sd[:, 0, None] * z[0] - sd[:, 0, None] ** 2 / 2)
             size_scale = np.exp(sd[:, 1, None] * z[1] - sd[:, 1, None] ** 2 / 2)
@@ -640,7 +643,7 @@ class PipelineForecaster(BaseEstimator):
             prng = np.random.default_rng([self.seed, 102])
             skill = _gamma_factor(prng, people["skill_shape"].to_numpy(dtype=float), self.draws)
             rate = _gamma_factor(prng, people["rate_shape"].to_numpy(dtype=float), self.draws)
-            sd = people["size_sd"].to_numpy(dtype=float)[:, None]
+            sd = np.nan_to_num(people["size_sd"].to_numpy(dtype=float), nan=0.0, posinf=0.0)[:, None]
             size = np.exp(sd * prng.standard_normal((len(people), self.draws)) - sd**2 / 2)
         # Open deals: Bernoulli(π) × amount per cell, the segment's and the owner's factors on π.
         scale, group = win_scale, open_group
