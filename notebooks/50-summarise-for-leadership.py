@@ -15,8 +15,8 @@
 from pathlib import Path
 
 import analysis
-from analysis import steps
-from analysis.present import show, table
+from analysis import plots, steps
+from analysis.present import section, show, table
 
 # %% tags=["parameters"]
 period: str = "2027Q1"  # fiscal quarter being planned
@@ -32,6 +32,15 @@ show(summarised.title)
 show(summarised.forecast)
 show(summarised.plan)
 show(summarised.cost)
+
+# %% [markdown]
+# ## The forecast against the targets
+
+# %% tags=["remove_input"]
+notes = summarised.notes
+section(notes, "forecast_basis", plots.ranges_against_targets, summarised.ranges)
+show(summarised.teams_text)
+section(notes, "versus_target", table, summarised.ranges, steps.RANGE_FORMATS, steps.RANGE_COLUMNS)
 
 # %% [markdown]
 # ## The numbers that matter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,3 +63,44 @@ def test_the_sections_table_reads_as_a_checklist(demo_dir):
     assert set(off["section"]) >= {"Stage funnel", "Quota attainment", "Chance of reaching the target", "Bottom-up goals"}
     assert (off["why not"].str.len() > 20).all() and (table.loc[table["shown"] == "yes", "why not"] == "").all()
     assert isinstance(table, pd.DataFrame)
+
+
+def test_the_leadership_page_summarises_many_teams_instead_of_listing_them():
+    """250 teams: the company and the five largest gaps are shown, and one sentence counts the teams out of reach
+    and adds up how far short their medians fall (computed here independently)."""
+    from analysis.steps import MOST_TEAMS_SHOWN, forecast_against_targets
+
+    rng = np.random.default_rng(4)
+    n = 250
+    p50 = rng.uniform(50_000, 150_000, n)
+    target = p50 * rng.uniform(0.7, 1.4, n)
+    teams = [f"T{i:03d}" for i in range(n)]
+    table = pd.DataFrame(
+        {
+            "level": ["company", *["team"] * n],
+            "group": ["all", *teams],
+            "period": "2027Q1",
+            "p10": np.r_[p50.sum() * 0.9, p50 * 0.7],
+            "p50": np.r_[p50.sum(), p50],
+            "p90": np.r_[p50.sum() * 1.1, p50 * 1.3],
+            "method": "pipeline",
+            "headline": True,
+        }
+    )
+    chance = np.where(target > p50, 0.3, 0.7)
+    reach = pd.DataFrame(
+        {
+            "level": ["company", *["team"] * n],
+            "group": ["all", *teams],
+            "target": np.r_[target.sum(), target],
+            "p_reach": np.r_[0.4, chance],
+        }
+    )
+    shown, text = forecast_against_targets(table, reach, "2027Q1")
+    assert len(shown) == 1 + MOST_TEAMS_SHOWN and shown["group"].iloc[0] == "Company"
+    gaps = np.clip(target - p50, 0, None)
+    assert list(shown["group"].iloc[1:]) == [teams[i] for i in np.argsort(-gaps)[:MOST_TEAMS_SHOWN]]
+    short = target > p50
+    assert text.startswith(f"{short.sum():,} of {n:,} teams")
+    total = gaps[short].sum()
+    assert f"{total / 1e6:.1f}M" in text and "The 5 largest gaps are shown" in text

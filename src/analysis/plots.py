@@ -186,6 +186,20 @@ def team_ranges(forecast: pd.DataFrame, targets: pd.Series | None = None, ax=Non
     return ax
 
 
+def ranges_against_targets(ranges: pd.DataFrame, ax=None):
+    """The company's and the shown teams' 80 % ranges and medians, each with its target where one is set."""
+    t = ranges.iloc[::-1]
+    ax = ax or plt.subplots(figsize=(8, 0.5 * len(t) + 1.4))[1]
+    ax.hlines(t["group"], t["p10"], t["p90"], lw=8, alpha=0.4, label="80 % range")
+    ax.plot(t["p50"], t["group"], "o", label="median")
+    if "target" in t and t["target"].notna().any():
+        ax.plot(t["target"], t["group"], "k|", markersize=20, mew=2, label="target")
+    ax.set(title="Next quarter: the forecast against the targets", xlabel="bookings")
+    axis_money(ax, "x")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
 def backtest_chart(bt: pd.DataFrame, ax=None, method: str | None = None):
     """Company backtest: each past quarter's forecast range against what was booked (one method: ``combined``
     when the backtest has it, else the pipeline model)."""

@@ -25,6 +25,7 @@ from analysis.config import Settings
 from analysis.data import Dataset
 from analysis.forecast import versus_target
 from analysis.metrics import metrics_table
+from analysis.present import money
 from analysis.reliability import reliability
 from analysis.survival import winner_curves_by
 
@@ -549,6 +550,45 @@ class Summarised:
     risks_text: str
     definitions: str
     notes: dict[str, str] = field(default_factory=dict)
+    ranges: pd.DataFrame = field(default_factory=pd.DataFrame)  # the company and at most five teams: range, target, chance, gap
+    teams_text: str = ""  # how many teams are out of reach, and their total gap
+
+
+#: The leadership page's table of the forecast against the targets.
+RANGE_COLUMNS = {
+    "group": "forecast for",
+    "target": "target",
+    "p10": "forecast p10",
+    "p50": "forecast median",
+    "p90": "forecast p90",
+    "p_reach": "chance of reaching it",
+    "gap": "median short of target",
+}
+RANGE_FORMATS = {"target": "money", "p10": "money", "p50": "money", "p90": "money", "p_reach": "share", "gap": "money"}
+MOST_TEAMS_SHOWN = 5
+
+
+def forecast_against_targets(table: pd.DataFrame, reach: pd.DataFrame, period: str) -> tuple[pd.DataFrame, str]:
+    """The company's headline forecast and the teams with the largest gaps (at most five) against their targets,
+    and a sentence summarising every team: how many have less than an even chance, and how far short they fall."""
+    head = table[table["period"] == period]
+    if "headline" in head:
+        head = head[head["headline"].astype(str) == "True"]
+    rows = head[head["level"].isin(["company", "team"])][["level", "group", "p10", "p50", "p90"]]
+    rows = rows.merge(reach[["level", "group", "target", "p_reach"]], on=["level", "group"], how="left")
+    rows["gap"] = (rows["target"] - rows["p50"]).clip(lower=0)
+    company = rows[rows["level"] == "company"].assign(group="Company")
+    teams = rows[(rows["level"] == "team") & rows["target"].notna()]
+    short = teams[teams["p_reach"] < 0.5]
+    text = ""
+    if len(teams):
+        text = f"{len(short):,} of {len(teams):,} teams with a target have less than an even chance of reaching it" + (
+            f"; together their medians fall {money(float(short['gap'].sum()))} short." if len(short) else "."
+        )
+        if len(teams) > MOST_TEAMS_SHOWN:
+            text += f" The {MOST_TEAMS_SHOWN} largest gaps are shown; every team is on the forecast and quota pages."
+    shown = pd.concat([company, teams.sort_values(["gap", "group"], ascending=[False, True]).head(MOST_TEAMS_SHOWN)], ignore_index=True)
+    return shown.drop(columns="level").reset_index(drop=True), text
 
 
 def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Summarised:
@@ -567,7 +607,9 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     pay = compensation.resolve_plan(settings.comp_plan)
     rows_in, used = int(accounting["rows_in"].sum()), int(accounting["rows_used"].sum())
     quality = f"**Data quality:** {used:,} of {rows_in:,} rows used; {rows_in - used:,} quarantined with a reason (see the data check)."
-    pipeline_method = str(reach["method"].iloc[0]) if len(reach) else "pipeline"
+    shown = table[(table["period"] == period) & (table["headline"].astype(str) == "True")] if "headline" in table else table.iloc[0:0]
+    pipeline_method = str(shown["method"].iloc[0]) if len(shown) else (str(reach["method"].iloc[0]) if len(reach) else "pipeline")
+    ranges, teams_text = forecast_against_targets(table, reach, period)
     risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start)
     return Summarised(
         title=f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}",
@@ -582,6 +624,8 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
             [*numbers["metric"], "win_rate_cohort_naive", "required_coverage", "median_deal_size", "cac"]
         ),
         notes=notes,
+        ranges=ranges,
+        teams_text=teams_text,
     )
 
 
