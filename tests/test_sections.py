@@ -104,3 +104,20 @@ def test_the_leadership_page_summarises_many_teams_instead_of_listing_them():
     assert text.startswith(f"{short.sum():,} of {n:,} teams")
     total = gaps[short].sum()
     assert f"{total / 1e6:.1f}M" in text and "The 5 largest gaps are shown" in text
+
+
+def test_the_leadership_page_counts_the_plan_warnings_beyond_two():
+    from analysis import summary
+
+    record = {
+        "period": "2027Q1",
+        "reps": 2000,
+        "total": 1e8,
+        "target": 9e7,
+        "p_hat": 0.4,
+        "warnings": [f"team {i} is short" for i in range(250)],
+    }
+    full = summary.plan_sentence(record)
+    short = summary.plan_sentence(record, most_warnings=2)
+    assert full.count("⚠") == 250
+    assert short.count("⚠") == 3 and "team 0 is short" in short and "…and 248 more warnings" in short

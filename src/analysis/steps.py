@@ -614,7 +614,7 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     return Summarised(
         title=f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}",
         forecast=summary.forecast_sentence(table, reach, period, pipeline_method, notes),
-        plan=summary.plan_sentence(record),
+        plan=summary.plan_sentence(record, most_warnings=2),
         cost=summary.cost_sentence(cost, pay.name, pay.variable) if len(cost) else "",
         numbers=numbers.drop(columns="metric"),
         quality=quality,

@@ -304,9 +304,10 @@ def calibration_sentence(cal: pd.DataFrame) -> str:
     )
 
 
-def plan_sentence(record: dict) -> str:
+def plan_sentence(record: dict, most_warnings: int | None = None) -> str:
     """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``); without a
-    company target, what the quotas rest on instead."""
+    company target, what the quotas rest on instead. ``most_warnings``: show at most that many of the plan's warnings
+    (one per team out of reach) and count the rest (the leadership page; the quota page shows them all)."""
     kind = record.get("quota_type", "bookings")
 
     def q(v: float) -> str:
@@ -342,8 +343,15 @@ def plan_sentence(record: dict) -> str:
             f"**Quota plan {record['period']}{what}:** quotas for {reps} add up to {q(record['total'])} for a "
             f"target of {q(record['target'])}; {chance_text}."
         )
-    if record["warnings"]:
-        text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in record["warnings"])
+    warnings = list(record["warnings"])
+    if most_warnings is not None and len(warnings) > most_warnings:
+        rest = len(warnings) - most_warnings
+        warnings = [
+            *warnings[:most_warnings],
+            f"…and {rest:,} more warning{'s' * (rest != 1)} of the same kind: every one is on the quota page.",
+        ]
+    if warnings:
+        text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in warnings)
     return text
 
 
