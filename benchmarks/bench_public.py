@@ -4,7 +4,6 @@ quarters each history allows. Skips a dataset that is absent. Writes ``out/publi
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 import time
 from pathlib import Path
@@ -15,32 +14,6 @@ from benchmarks.common import OUT
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
-#: name: (dataset folder, example with prepare.py or None, mapping, as-of: the data's last day)
-PUBLIC = {
-    "maven_crm": ("maven_crm", None, "maven", "2017-12-31"),
-    "sparklesquad_crm": ("sparklesquad_crm", None, str(ROOT / "examples/sparklesquad_crm/mapping.yaml"), "2017-12-31"),
-    "sales_pipeline_stage_history": (
-        "sales_pipeline_stage_history",
-        None,
-        str(ROOT / "examples/sales_pipeline_stage_history/mapping.yaml"),
-        "2016-12-31",
-    ),
-    "olist_marketing_funnel": (
-        "olist_marketing_funnel",
-        "olist_marketing_funnel",
-        str(ROOT / "examples/olist_marketing_funnel/mapping.yaml"),
-        "2018-11-14",
-    ),
-    "superstore": ("superstore", None, str(ROOT / "examples/superstore/mapping.yaml"), "2019-12-30"),
-}
-
-
-def _prepare(example: str, source: Path, out: Path) -> Path:
-    spec = importlib.util.spec_from_file_location(f"prepare_{example}", ROOT / "examples" / example / "prepare.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.prepare(source, out)
-    return out
 
 
 def main() -> pd.DataFrame:
@@ -48,15 +21,16 @@ def main() -> pd.DataFrame:
     from analysis import series
     from analysis.backtest import scores
     from analysis.calendar import next_period
+    from analysis.variants import PUBLIC, prepare_public
 
     rows = []
-    for name, (folder, example, mapping, as_of) in PUBLIC.items():
+    for name, (folder, _, mapping, as_of) in PUBLIC.items():
         source = SHARED / folder
         if not source.is_dir():
             print(f"{name}: absent, skipped")
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            data = _prepare(example, source, Path(tmp) / "data") if example else source
+            data = prepare_public(name, source, Path(tmp) / "data")
             ds = analysis.load(data, mapping=mapping, as_of=as_of)
             t = time.perf_counter()
             rep = series.forecast_report(ds, next_period(ds.as_of_date, ds.fiscal_year_start), horizon=1, draws=1000, backtest_quarters=6)

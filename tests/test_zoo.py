@@ -12,7 +12,6 @@ skipped where ``../shared`` is absent).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -26,7 +25,8 @@ from hypothesis import strategies as st
 import analysis
 from analysis import outputs, preflight, report, sections, steps, variants
 from analysis.config import Settings
-from conftest import ROOT, shared_dataset
+from analysis.variants import PUBLIC
+from conftest import shared_dataset
 
 #: Sections each variant must report as missing (it may report more).
 EXPECTED_GAPS = {
@@ -237,37 +237,9 @@ def test_the_quarterly_job_completes_on_the_variant(name, tmp_path):
 # --------------------------------------------------------------------------------------------------
 # The public datasets
 # --------------------------------------------------------------------------------------------------
-def _prepare(example: str, source: Path, out: Path) -> Path:
-    spec = importlib.util.spec_from_file_location(f"prepare_{example}", ROOT / "examples" / example / "prepare.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.prepare(source, out)
-    return out
-
-
-PUBLIC = {  # name: (dataset folder, example with prepare.py or None, mapping, as-of: the data's last day)
-    "maven_crm": ("maven_crm", None, "maven", "2017-12-31"),
-    "sparklesquad_crm": ("sparklesquad_crm", None, str(ROOT / "examples/sparklesquad_crm/mapping.yaml"), "2017-12-31"),
-    "sales_pipeline_stage_history": (
-        "sales_pipeline_stage_history",
-        None,
-        str(ROOT / "examples/sales_pipeline_stage_history/mapping.yaml"),
-        "2016-12-31",
-    ),
-    "olist_marketing_funnel": (
-        "olist_marketing_funnel",
-        "olist_marketing_funnel",
-        str(ROOT / "examples/olist_marketing_funnel/mapping.yaml"),
-        "2018-11-14",
-    ),
-    "superstore": ("superstore", None, str(ROOT / "examples/superstore/mapping.yaml"), "2019-12-30"),
-}
-
-
 def _public(name: str, tmp: Path) -> tuple[analysis.Dataset, Path]:
-    folder, example, mapping, as_of = PUBLIC[name]
-    source = shared_dataset(folder)
-    data = _prepare(example, source, tmp / "data") if example else source
+    folder, _, mapping, as_of = PUBLIC[name]
+    data = variants.prepare_public(name, shared_dataset(folder), tmp / "data")
     final = report.run(
         str(data), period="next", as_of=as_of, out=tmp / "reports", mapping=mapping, settings=Settings(draws=500), log=lambda *_: None
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import quota
 from analysis.quota import to_excel
 
 FORECAST = ["level", "group", "period", "mean", "p10", "p50", "p90", "method", "headline"]
@@ -74,21 +75,8 @@ OUTPUTS: dict[str, Output] = {
         Output(
             "quotas.csv",
             "plan",
-            "each rep's quota, chance of reaching it, forecast range, flags and reason",
-            (
-                "rep_id",
-                "name",
-                "team",
-                "period",
-                "quota",
-                "p_attain",
-                "method",
-                "forecast_p10",
-                "forecast_p50",
-                "forecast_p90",
-                "flags",
-                "reason",
-            ),
+            "each rep's quota, chance of reaching it, forecast range, ramp, goal, flags and reason",
+            quota.COLUMNS,
         ),
         Output(
             "quota_methods.csv",

@@ -150,6 +150,13 @@ def headline_chance(pools: pd.DataFrame, p_attain: np.ndarray) -> float:
     return float(np.mean(p_attain))
 
 
+#: The columns of a quota plan's table (``quotas.csv``), in order; baselines and previous quotas follow.
+COLUMNS = (
+    "rep_id", "name", "team", "period", "quota", "p_attain", "method", "forecast_p10", "forecast_p50", "forecast_p90",
+    "ramp_factor", "goal", "flags", "reason",
+)  # fmt: skip
+
+
 class QuotaRecommender(BaseEstimator):
     """Equal-chance quotas. Settings in ``__init__``; ``recommend`` takes the draws and the targets.
 
@@ -249,22 +256,7 @@ class QuotaRecommender(BaseEstimator):
                         "last year + growth", out.loc[ok, "quota_last_year_plus_growth"], out.loc[ok, "p_attain_last_year_plus_growth"]
                     )
                 )
-        cols = [
-            "rep_id",
-            "name",
-            "team",
-            "period",
-            "quota",
-            "p_attain",
-            "method",
-            "forecast_p10",
-            "forecast_p50",
-            "forecast_p90",
-            "ramp_factor",
-            "goal",
-            "flags",
-            "reason",
-        ]
+        cols = list(COLUMNS)
         out = out[cols + [c for c in out.columns if c not in cols]]
         return QuotaPlan(
             period=period,

@@ -8,6 +8,7 @@ and check that every page renders and says what is missing (``tests/test_zoo.py`
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 
 from analysis import demo
 from analysis.calendar import last_complete_period, period_bounds, period_of, shift_period
+from analysis.config import PROJECT_DIR
 
 Tables = dict[str, pd.DataFrame]
 
@@ -218,3 +220,38 @@ def make(name: str, folder: str | Path, as_of: str = "2026-11-15", seed: int = 3
     run_as_of = as_of_ts + pd.Timedelta(days=v.run_as_of_days)
     period = shift_period(period_of(run_as_of, v.fiscal_year_start), v.ahead, v.fiscal_year_start)
     return Case(name, folder, str(run_as_of.date()), period, v.fiscal_year_start)
+
+
+#: The public CRM datasets the zoo runs (``examples/`` ships their mappings and preparation, never the data):
+#: name → (dataset folder, example with a ``prepare.py`` or None, mapping (a preset or a file), as-of: the data's last day).
+EXAMPLES = PROJECT_DIR / "examples"
+PUBLIC = {
+    "maven_crm": ("maven_crm", None, "maven", "2017-12-31"),
+    "sparklesquad_crm": ("sparklesquad_crm", None, str(EXAMPLES / "sparklesquad_crm/mapping.yaml"), "2017-12-31"),
+    "sales_pipeline_stage_history": (
+        "sales_pipeline_stage_history",
+        None,
+        str(EXAMPLES / "sales_pipeline_stage_history/mapping.yaml"),
+        "2016-12-31",
+    ),
+    "olist_marketing_funnel": (
+        "olist_marketing_funnel",
+        "olist_marketing_funnel",
+        str(EXAMPLES / "olist_marketing_funnel/mapping.yaml"),
+        "2018-11-14",
+    ),
+    "superstore": ("superstore", None, str(EXAMPLES / "superstore/mapping.yaml"), "2019-12-30"),
+}
+
+
+def prepare_public(name: str, source: Path, out: Path) -> Path:
+    """The folder to load for public dataset ``name``: ``source`` itself, or what its example's ``prepare.py``
+    writes into ``out`` (a join the mapping cannot express)."""
+    example = PUBLIC[name][1]
+    if example is None:
+        return Path(source)
+    spec = importlib.util.spec_from_file_location(f"prepare_{example}", EXAMPLES / example / "prepare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.prepare(Path(source), Path(out))
+    return Path(out)
