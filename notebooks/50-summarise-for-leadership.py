@@ -41,6 +41,7 @@ notes = summarised.notes
 section(notes, "forecast_basis", plots.ranges_against_targets, summarised.ranges)
 show(summarised.teams_text)
 section(notes, "versus_target", table, summarised.ranges, steps.RANGE_FORMATS, steps.RANGE_COLUMNS)
+section(notes, "forecast_basis", plots.plan_realism, summarised.methods, summarised.aim)
 
 # %% [markdown]
 # ## The numbers that matter

@@ -121,3 +121,26 @@ def test_the_leadership_page_counts_the_plan_warnings_beyond_two():
     short = summary.plan_sentence(record, most_warnings=2)
     assert full.count("⚠") == 250
     assert short.count("⚠") == 3 and "team 0 is short" in short and "…and 248 more warnings" in short
+
+
+def test_the_plan_realism_chart_shows_each_method_against_the_aim():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis import plots
+
+    methods = pd.DataFrame(
+        {
+            "method": ["equal chance", "budget ÷ active reps", "last year + growth"],
+            "total": [5.8e6, 5.8e6, np.nan],
+            "expected_share_attaining": [0.38, 0.33, np.nan],
+        }
+    )
+    ax = plots.plan_realism(methods, aim=0.65)
+    assert len(ax.patches) == 2, "a method without a share (no quotas under it) is left out, not drawn at 0"
+    assert sorted(round(p.get_width(), 2) for p in ax.patches) == [0.33, 0.38]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "equal chance (5.8M)" in labels
+    ax.figure.canvas.draw()
+    assert all("%" in t.get_text() for t in ax.get_xticklabels() if t.get_text())
+    assert ax.get_legend().get_texts()[0].get_text() == "aim: 65% of reps attain"

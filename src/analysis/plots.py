@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from analysis.present import axis_money, axis_share
+from analysis.present import axis_money, axis_share, money, share
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -197,6 +197,21 @@ def ranges_against_targets(ranges: pd.DataFrame, ax=None):
     ax.set(title="Next quarter: the forecast against the targets", xlabel="bookings")
     axis_money(ax, "x")
     ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plan_realism(methods: pd.DataFrame, aim: float | None = None, ax=None):
+    """The share of reps expected to attain under each way of setting quotas (``quota_methods.csv``: equal chance,
+    budget ÷ reps, last year + growth), each labelled with the quotas' total, against the share the plan aims for."""
+    m = methods.dropna(subset=["expected_share_attaining"]).iloc[::-1]
+    ax = ax or plt.subplots(figsize=(8, 0.55 * len(m) + 1.4))[1]
+    labels = [f"{name} ({money(total)})" for name, total in zip(m["method"], m["total"], strict=True)]
+    ax.barh(labels, m["expected_share_attaining"], alpha=0.7)
+    if aim is not None:
+        ax.axvline(aim, color="k", lw=1.5, label=f"aim: {share(aim)} of reps attain")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set(title="How realistic the quotas are: reps expected to attain", xlim=(0, 1))
+    axis_share(ax, "x")
     return ax
 
 

@@ -551,6 +551,8 @@ class Summarised:
     definitions: str
     notes: dict[str, str] = field(default_factory=dict)
     ranges: pd.DataFrame = field(default_factory=pd.DataFrame)  # the company and at most five teams: range, target, chance, gap
+    methods: pd.DataFrame = field(default_factory=pd.DataFrame)  # each way of setting quotas: total, expected share attaining
+    aim: float | None = None  # the share of reps the plan aims to see attaining
     teams_text: str = ""  # how many teams are out of reach, and their total gap
 
 
@@ -610,6 +612,7 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     shown = table[(table["period"] == period) & (table["headline"].astype(str) == "True")] if "headline" in table else table.iloc[0:0]
     pipeline_method = str(shown["method"].iloc[0]) if len(shown) else (str(reach["method"].iloc[0]) if len(reach) else "pipeline")
     ranges, teams_text = forecast_against_targets(table, reach, period)
+    methods = outputs.read(run_dir, "quota_methods.csv")
     risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start)
     return Summarised(
         title=f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}",
@@ -626,6 +629,8 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
         notes=notes,
         ranges=ranges,
         teams_text=teams_text,
+        methods=methods,
+        aim=record.get("attainment_share"),
     )
 
 
