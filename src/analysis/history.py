@@ -40,14 +40,15 @@ def replayable_quarters(ds: Dataset, wanted: int, min_quarters: int = 1) -> int:
     return int(max(0, min(wanted, len(complete_quarters(ds)) - min_quarters)))
 
 
-def rolling_origins(ds: Dataset, n: int = 6, min_quarters: int = 1):
+def rolling_origins(ds: Dataset, n: int = 6, min_quarters: int = 1, lead_days: int = 0):
     """The last ``n`` complete quarters the data cover, oldest first, each as (``period``, ``cutoff``, ``snapshot``):
-    the cutoff is the last day of the quarter before, the snapshot the data as they stood then (nothing later
-    visible). Only quarters with at least ``min_quarters`` complete quarters of data before them are replayed
-    (:func:`analysis.history.replayable_quarters`), so a short history gives fewer origins, never empty ones."""
+    the cutoff is the last day of the quarter before (``lead_days`` earlier still, for a forecast made that far
+    ahead), the snapshot the data as they stood then (nothing later visible). Only quarters with at least
+    ``min_quarters`` complete quarters of data before them are replayed (:func:`analysis.history.replayable_quarters`),
+    so a short history gives fewer origins, never empty ones."""
     fy = ds.fiscal_year_start
     covered = complete_quarters(ds)
     k = replayable_quarters(ds, n, min_quarters)
     for period in covered[len(covered) - k :] if k else []:
-        cutoff = period_bounds(shift_period(period, -1, fy), fy)[1]
+        cutoff = period_bounds(shift_period(period, -1, fy), fy)[1] - pd.Timedelta(days=lead_days)
         yield period, cutoff, ds.as_of(cutoff)

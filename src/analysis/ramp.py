@@ -22,7 +22,6 @@ from analysis.calendar import DAYS_PER_MONTH
 from analysis.config import DEFAULT_RAMP
 
 QUARTER_DAYS = 3 * DAYS_PER_MONTH
-DEFAULT_SCHEDULE = DEFAULT_RAMP
 
 
 def ramp_factor(tenure_months: np.ndarray, schedule: tuple[float, ...]) -> np.ndarray:
@@ -52,14 +51,8 @@ def bucket_days(hire: np.ndarray, lo: np.ndarray, hi: np.ndarray, buckets: int) 
     return out
 
 
-def ramped_days(hire: np.ndarray, lo, hi, schedule: tuple[float, ...]) -> np.ndarray:
-    """Days between ``lo`` and ``hi`` weighted by the ramp factor the rep was at on each (exact, per quarter)."""
-    days = bucket_days(hire, lo, hi, len(schedule))
-    return days @ np.r_[np.asarray(schedule, dtype=float), 1.0]
-
-
 def learn_ramp(
-    opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, schedule: tuple[float, ...] = DEFAULT_SCHEDULE, prior_deals: float = 30.0
+    opps: pd.DataFrame, reps: pd.DataFrame, as_of: pd.Timestamp, schedule: tuple[float, ...] = DEFAULT_RAMP, prior_deals: float = 30.0
 ) -> tuple[dict[str, tuple[float, ...]], pd.DataFrame]:
     """The ramp by segment, learned from the data's hires with ``schedule`` as the prior (see the module).
 

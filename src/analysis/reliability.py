@@ -25,10 +25,7 @@ def calibration(ds: Dataset, n: int, make: Callable[[], Any], lead_days: int = 0
     quarter instead of its eve, so the table describes a forecast made as far ahead as the one it will correct."""
     o = ds.opportunities.set_index("opportunity_id")
     parts = []
-    for target, cutoff, snap in rolling_origins(ds, n):
-        if lead_days > 0:
-            cutoff = cutoff - pd.Timedelta(days=lead_days)
-            snap = ds.as_of(cutoff)
+    for target, cutoff, snap in rolling_origins(ds, n, lead_days=lead_days):
         if (snap.opportunities["created_date"] > cutoff - pd.Timedelta(days=365)).sum() < 50:
             continue  # before the data (or almost): nothing to learn or check
         probs = make().fit(snap).open_deal_probabilities(target)

@@ -424,8 +424,3 @@ def _simulate_future(world: World, draws: int, rng: np.random.Generator) -> Trut
         }
     )
     return Truth(rep=rep, team=team, company=out.sum(axis=0), sources=sources)
-
-
-def with_quarters(spec: WorldSpec, quarters: int) -> WorldSpec:
-    """The same company with a shorter (or longer) extract."""
-    return replace(spec, quarters=quarters, name=f"{spec.name}, {quarters} quarters")
