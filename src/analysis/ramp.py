@@ -83,8 +83,9 @@ def learn_ramp(
     month_of = months.get_indexer(o["created_date"].dt.to_period("M"))
     tenure_days = (o["created_date"].to_numpy(dtype="datetime64[ns]") - hire[owner]) / np.timedelta64(1, "D")
     bucket = np.where(np.isnan(tenure_days), K, np.clip(np.floor(np.nan_to_num(tenure_days, nan=0.0) / QUARTER_DAYS), 0, K)).astype(int)
-    counts = np.zeros((len(reps), len(months), K + 1))
-    np.add.at(counts, (owner, np.clip(month_of, 0, len(months) - 1), bucket), 1.0)
+    shape = (len(reps), len(months), K + 1)
+    cell = np.ravel_multi_index((owner, np.clip(month_of, 0, len(months) - 1), bucket), shape)
+    counts = np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape).astype(float)
     hired_inside = ~np.isnat(hire) & (hire >= np.datetime64(first))
     segment = reps["segment"].astype(str).to_numpy()
     for seg in np.unique(segment):
