@@ -20,6 +20,12 @@ from analysis.report import RunError, run, schedule_lines
 from analysis.suggest import suggest
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder of CSV/Parquet files, or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)")
     p.add_argument("--mapping", default=None, help=f"column mapping: {' | '.join(PRESETS)} | PATH.yaml (default: the contract's own names)")
@@ -67,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(r)
     _settings_args(r)
     r.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default: reports)")
+    r.add_argument(
+        "--jobs", type=_positive, default=None, help="notebooks run side by side where they can (default: one per core, at most 3)"
+    )
     noise = r.add_mutually_exclusive_group()
     noise.add_argument("--quiet", action="store_true", help="print only where the finished run is (and errors)")
     noise.add_argument("--verbose", action="store_true", help="also stream each notebook's own output")
@@ -133,6 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings=run_settings(args),
         log=log,
         verbose=args.verbose,
+        jobs=args.jobs,
     )
     return 0
 

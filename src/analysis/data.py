@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -390,6 +391,29 @@ def _table_problems(
     return problems
 
 
+#: What a run's loaded data are saved as, for its notebooks to read instead of loading the source again.
+LOADED_SUFFIX = ".loaded.pickle"
+
+
+def save_loaded(ds: Dataset, path: Path) -> Path:
+    """Write loaded, checked data for the run's notebooks (:func:`load` reads it back): a private file of the run,
+    removed when the run ends."""
+    with open(path, "wb") as f:
+        pickle.dump(ds, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _read_loaded(path: Path, as_of: pd.Timestamp, fiscal_year_start: int) -> Dataset:
+    with open(path, "rb") as f:
+        ds = pickle.load(f)  # noqa: S301 - written by this run (save_loaded), never a user's file
+    if not isinstance(ds, Dataset) or ds.as_of_date != as_of or ds.fiscal_year_start != fiscal_year_start:
+        raise ValueError(
+            f"{path.name} holds data loaded as of {getattr(ds, 'as_of_date', '?')} (fiscal year from month "
+            f"{getattr(ds, 'fiscal_year_start', '?')}), not as of {as_of.date()} from month {fiscal_year_start}"
+        )
+    return ds
+
+
 def load(
     source: str | Path,
     mapping: str | Path | Mapping | None = None,
@@ -399,9 +423,13 @@ def load(
     """Load, map and validate a source. Raises :class:`DataError` listing every table-level problem.
 
     ``as_of`` is the date the extract was taken (default: today): values dated after it are quarantined.
+    A file ending in ``.loaded.pickle`` is data a run already loaded and checked (:func:`save_loaded`): read as
+    it is, without mapping or checks again, provided it was loaded at the same as-of date and fiscal year.
     """
-    mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     as_of_ts = pd.Timestamp.today().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+    if str(source).endswith(LOADED_SUFFIX):
+        return _read_loaded(Path(source), as_of_ts, fiscal_year_start)
+    mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     ragged: dict[str, pd.DataFrame] = {}
     raw, problems, ignored, hints = _read_source(source, mapping, ragged)
 
@@ -638,6 +666,8 @@ class Dataset:
     inputs: list[InputFile] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    #: Results computed on snapshots of these data, shared by every snapshot of them (:attr:`memo`).
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -698,7 +728,15 @@ class Dataset:
                 labels = t[name]["period"]
                 starts = labels.map({p: period_bounds(p, self.fiscal_year_start)[0] for p in labels.dropna().unique()})
                 t[name] = t[name][starts <= last_start]
-        return replace(self, tables={k: v.reset_index(drop=True) for k, v in t.items()}, as_of_date=d)
+        snapshot = replace(self, tables={k: v.reset_index(drop=True) for k, v in t.items()}, as_of_date=d)
+        object.__setattr__(snapshot, "_memo", self._memo)  # a snapshot of a snapshot is a snapshot of the data
+        return snapshot
+
+    @property
+    def memo(self) -> dict:
+        """A cache shared by these data and all their snapshots, for results that depend only on the data as they
+        stood at a date (e.g. a model's view of a past quarter, the same whichever later snapshot asks)."""
+        return self._memo
 
     def quarantine_summary(self) -> pd.DataFrame:
         """Quarantined rows by table and reason: ``table``, ``reason``, ``rows``."""

@@ -15,6 +15,22 @@ from analysis.calendar import period_bounds
 from analysis.data import Dataset
 from analysis.history import rolling_origins
 
+COLUMNS = [
+    "cutoff",
+    "period",
+    "opportunity_id",
+    "segment",
+    "age_days",
+    "amount",
+    "pi",
+    "won",
+    "stage",
+    "stage_days",
+    "cycle_days",
+    "amount_rel",
+    "owner_ratio",
+]
+
 
 def calibration(ds: Dataset, n: int, make: Callable[[], Any], lead_days: int = 0) -> pd.DataFrame:
     """Are the open deals' win probabilities honest? At each rolling origin, every deal open at the cutoff with the
@@ -25,52 +41,36 @@ def calibration(ds: Dataset, n: int, make: Callable[[], Any], lead_days: int = 0
     quarter instead of its eve, so the table describes a forecast made as far ahead as the one it will correct."""
     o = ds.opportunities.set_index("opportunity_id")
     parts = []
+    model = make()
     for target, cutoff, snap in rolling_origins(ds, n, lead_days=lead_days):
         if (snap.opportunities["created_date"] > cutoff - pd.Timedelta(days=365)).sum() < 50:
             continue  # before the data (or almost): nothing to learn or check
-        probs = make().fit(snap).open_deal_probabilities(target)
-        start, end = period_bounds(target, ds.fiscal_year_start)
-        close = probs["opportunity_id"].map(o["close_date"])
-        won = (probs["opportunity_id"].map(o["status"]) == "won") & (close >= start) & (close <= end)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "cutoff": cutoff.date().isoformat(),
-                    "period": target,
-                    "opportunity_id": probs["opportunity_id"],
-                    "segment": probs["segment"],
-                    "age_days": (cutoff - probs["created_date"]).dt.days,
-                    "amount": probs["amount"],
-                    "pi": probs["pi"],
-                    "won": won.to_numpy(),
-                    "stage": probs["stage"],
-                    "stage_days": probs["stage_days"],
-                    "cycle_days": probs["cycle_days"],
-                    "amount_rel": probs["amount_rel"],
-                    "owner_ratio": probs["owner_ratio"],
-                }
-            )
-        )
-    return (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(
-            columns=[
-                "cutoff",
-                "period",
-                "opportunity_id",
-                "segment",
-                "age_days",
-                "amount",
-                "pi",
-                "won",
-                "stage",
-                "stage_days",
-                "cycle_days",
-                "amount_rel",
-                "owner_ratio",
-            ]
-        )
+        # A past quarter's rows are the same whichever later snapshot asks (its outcome was known by then): each
+        # backtest of a recalibrated model would otherwise refit the same quarters again.
+        key = ("calibration", target, cutoff, type(model).__name__, repr(sorted(model.get_params().items())))
+        if key not in ds.memo:
+            ds.memo[key] = _origin(o, target, cutoff, make().fit(snap).open_deal_probabilities(target), ds.fiscal_year_start)
+        parts.append(ds.memo[key])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+
+
+def _origin(o: pd.DataFrame, target: str, cutoff: pd.Timestamp, probs: pd.DataFrame, fiscal_year_start: int) -> pd.DataFrame:
+    """The rows of one origin: the deals open at ``cutoff`` (``probs``) and whether they were won inside ``target``."""
+    start, end = period_bounds(target, fiscal_year_start)
+    close = probs["opportunity_id"].map(o["close_date"])
+    won = (probs["opportunity_id"].map(o["status"]) == "won") & (close >= start) & (close <= end)
+    return pd.DataFrame(
+        {
+            "cutoff": cutoff.date().isoformat(),
+            "period": target,
+            "opportunity_id": probs["opportunity_id"],
+            "segment": probs["segment"],
+            "age_days": (cutoff - probs["created_date"]).dt.days,
+            "amount": probs["amount"],
+            "pi": probs["pi"],
+            "won": won.to_numpy(),
+            **{c: probs[c] for c in ("stage", "stage_days", "cycle_days", "amount_rel", "owner_ratio")},
+        }
     )
 
 

@@ -15,7 +15,11 @@ import platform
 import re
 import shutil
 import sys
+import tempfile
+import threading
 import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from importlib.metadata import version
@@ -24,12 +28,13 @@ from typing import Any
 
 import nbformat
 import papermill as pm
+import psutil
 from jupyter_client.manager import KernelManager
 from nbconvert import HTMLExporter
 
 from analysis import outputs, preflight
 from analysis.config import PROJECT_DIR, Settings
-from analysis.data import describe_source, is_database, load
+from analysis.data import LOADED_SUFFIX, describe_source, is_database, load, save_loaded
 from analysis.present import money, share
 from analysis.summary import chance
 
@@ -56,6 +61,8 @@ class LocalKernelManager(KernelManager):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.transport = "ipc"
+        # Each kernel its own socket files (the default names would be shared by kernels running side by side).
+        self.ip = os.path.join(tempfile.gettempdir(), f"quotacast-{uuid.uuid4().hex[:12]}")
 
 
 def scrub(notebook: Path, replacements: dict[str, str]) -> None:
@@ -130,6 +137,63 @@ class RunLocked(RunError):
 def scheduled_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The scheduled notebooks, in run order (``NN-verb-noun.ipynb``; ``exploratory/`` is never scheduled)."""
     return sorted(p for p in folder.glob("[0-9][0-9]-*.ipynb"))
+
+
+#: Which notebooks must finish before a notebook starts (they write what it reads). A notebook not named here (one a
+#: user added) runs after every other; the rest run side by side, as many at a time as ``jobs``.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "10-check-data": (),
+    "20-measure-pipeline": (),
+    "30-forecast-bookings": (),
+    "40-recommend-quotas": ("20-measure-pipeline", "30-forecast-bookings"),
+    "50-summarise-for-leadership": ("10-check-data", "20-measure-pipeline", "30-forecast-bookings", "40-recommend-quotas"),
+}
+
+
+def needs(notebooks: list[Path]) -> dict[str, set[str]]:
+    """Per notebook (by stem) the notebooks of this run it waits for (:data:`NEEDS`; others wait for all)."""
+    stems = [nb.stem for nb in notebooks]
+    return {s: set(NEEDS[s]) & set(stems) if s in NEEDS else {t for t in stems if t in NEEDS} for s in stems}
+
+
+def default_jobs() -> int:
+    """Notebooks run side by side: one per core, at most three (no step has more than three independent ones)."""
+    return max(1, min(os.cpu_count() or 1, 3))
+
+
+class PeakMemory:
+    """The largest resident memory of this process and its children (the notebooks' kernels) together, sampled
+    every ``every`` seconds while the ``with`` block runs: the run's peak, kernels included."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every, self.peak = every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while True:
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def gb(self) -> float:
+        return round(self.peak / 2**30, 2)
 
 
 def run_parameters(data: str, period: str, as_of: str, settings: Settings, mapping: str | None, run_dir: Path) -> dict[str, Any]:
@@ -247,6 +311,7 @@ def run(
     notebooks: list[Path] | None = None,
     log=print,
     verbose: bool = False,
+    jobs: int | None = None,
 ) -> Path:
     """Run the quarter's notebooks on ``data`` and return the folder of the complete run (``out/<period>``).
 
@@ -254,7 +319,9 @@ def run(
     Raises :class:`~analysis.data.DataError` (unusable data: nothing is run), :class:`RunLocked` (a run of
     the same period is in progress) or :class:`RunError` (a notebook failed; its executed copy is kept
     under ``out/<period>/failed/<started>/``). ``log`` gets one line per notebook and a closing summary;
-    ``verbose`` also streams the notebooks' own output.
+    ``verbose`` also streams the notebooks' own output. ``jobs`` notebooks run side by side where they do not depend
+    on each other (default: one per core, at most three); the data are loaded and checked once, here, and the
+    notebooks read that copy.
     """
     settings = preflight.settings_with(settings or Settings(), dict(overrides or {}))
     out = Path(out).resolve()
@@ -266,48 +333,33 @@ def run(
         raise RunError(f"no scheduled notebooks in {NOTEBOOKS_DIR}")
     final = out / period
     started, t0 = _now(), time.perf_counter()
-    with Lock(out / f".{period}.lock"):
+    with Lock(out / f".{period}.lock"), PeakMemory() as memory:
         ds = load(data, mapping=mapping, as_of=as_of_day, fiscal_year_start=settings.fiscal_year_start)  # DataError: exit 2
         preflight.check(ds, settings, period)  # what can never work is refused before any notebook runs
         tmp = out / f".tmp-{period}-{_stamp()}"
         # Notebooks run inside the run folder: paths (data, a mapping file) must not be relative.
         data_param = str(data) if is_database(data) else str(Path(data).resolve())
         mapping_param = str(Path(mapping).resolve()) if mapping and Path(mapping).exists() else mapping
-        params = check_parameters(notebooks, run_parameters(data_param, period, as_of_day, settings, mapping_param, tmp))
+        loaded = tmp / f"data{LOADED_SUFFIX}"  # the data loaded and checked once, read by every notebook
+        params = check_parameters(notebooks, run_parameters(str(loaded), period, as_of_day, settings, mapping_param, tmp))
         # What an executed notebook must not keep: this machine's paths (the run folder is movable, and sent around).
-        machine_paths = {str(tmp): ".", data_param: str(data), str(NOTEBOOKS_DIR): "notebooks", str(PROJECT_DIR): "."}
+        machine_paths = {
+            str(loaded): str(data),
+            str(tmp): ".",
+            data_param: str(data),
+            str(NOTEBOOKS_DIR): "notebooks",
+            str(PROJECT_DIR): ".",
+        }
         if mapping_param and mapping_param != mapping:
             machine_paths[str(mapping_param)] = str(mapping)
         log(f"quotacast run {period} (data as of {as_of_day}) -> {final}")
-        durations = {}
         tmp.mkdir(parents=True)  # only now: refused parameters leave nothing behind
         try:
-            for nb in notebooks:
-                target = tmp / nb.name
-                t = time.perf_counter()
-                try:
-                    pm.execute_notebook(
-                        str(nb),
-                        str(target),
-                        parameters=params[nb],
-                        kernel_name="python3",
-                        cwd=str(tmp),
-                        progress_bar=verbose and sys.stderr.isatty(),
-                        log_output=verbose,
-                        kernel_manager_class="analysis.report.LocalKernelManager",
-                    )
-                except pm.PapermillExecutionError as exc:
-                    failed = final / "failed" / _stamp()
-                    failed.mkdir(parents=True)
-                    shutil.copy2(target, failed / nb.name)
-                    scrub(failed / nb.name, machine_paths)
-                    raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
-                scrub(target, machine_paths)
-                durations[nb.name] = round(time.perf_counter() - t, 2)
-                t = time.perf_counter()
-                render_html(target, tmp / f"{nb.stem}.html", f"Quotacast {period}: {nb.stem.split('-', 1)[1].replace('-', ' ')}")
-                durations[f"{nb.stem}.html"] = round(time.perf_counter() - t, 2)
-                log(f"  {nb.stem:<30} {durations[nb.name] + durations[nb.stem + '.html']:6.1f} s")
+            save_loaded(ds, loaded)
+            inputs = _inputs(ds)
+            del ds  # the kernels hold the data now
+            durations = _execute(notebooks, params, tmp, final, machine_paths, period, jobs or default_jobs(), log, verbose)
+            loaded.unlink()
             missing = outputs.missing(tmp)
             if missing:
                 raise RunError(f"the notebooks ran but did not write {missing}")
@@ -321,6 +373,8 @@ def run(
                 "started": started,
                 "finished": _now(),
                 "seconds": round(time.perf_counter() - t0, 2),
+                "peak_memory_gb": memory.gb,
+                "jobs": jobs or default_jobs(),
                 "source": describe_source(data),
                 "mapping": mapping or "identity",
                 "parameters": {
@@ -329,7 +383,7 @@ def run(
                 },
                 "headline": headline_numbers(tmp),
                 "settings": settings.to_dict(),
-                "inputs": _inputs(ds),
+                "inputs": inputs,
                 "durations_s": durations,
                 "versions": {"python": platform.python_version()} | {p: version(p) for p in PACKAGES},
                 "tables": sorted(p.name for p in tmp.iterdir() if p.suffix in {".csv", ".xlsx", ".parquet"}),
@@ -342,8 +396,71 @@ def run(
         write_index(out)
     for line in closing_summary(final):
         log(line)
-    log(f"complete in {time.perf_counter() - t0:.1f} s: {final / '50-summarise-for-leadership.html'}")
+    log(f"complete in {time.perf_counter() - t0:.1f} s, peak memory {memory.gb:.1f} GB: {final / '50-summarise-for-leadership.html'}")
     return final
+
+
+def _execute(
+    notebooks: list[Path],
+    params: dict[Path, dict[str, Any]],
+    tmp: Path,
+    final: Path,
+    machine_paths: dict[str, str],
+    period: str,
+    jobs: int,
+    log,
+    verbose: bool,
+) -> dict[str, float]:
+    """Execute and render the notebooks into ``tmp``, each once the notebooks it needs (:func:`needs`) are done,
+    up to ``jobs`` at a time; the first failure stops the run (:class:`RunError`). Returns the seconds of each."""
+    waits = needs(notebooks)
+    by_stem = {nb.stem: nb for nb in notebooks}
+    durations: dict[str, float] = {}
+
+    def one(nb: Path) -> None:
+        target = tmp / nb.name
+        t = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(nb),
+                str(target),
+                parameters=params[nb],
+                kernel_name="python3",
+                cwd=str(tmp),
+                progress_bar=verbose and jobs == 1 and sys.stderr.isatty(),
+                log_output=verbose,
+                kernel_manager_class="analysis.report.LocalKernelManager",
+            )
+        except pm.PapermillExecutionError as exc:
+            failed = final / "failed" / _stamp()
+            failed.mkdir(parents=True)
+            shutil.copy2(target, failed / nb.name)
+            scrub(failed / nb.name, machine_paths)
+            raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
+        scrub(target, machine_paths)
+        durations[nb.name] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        render_html(target, tmp / f"{nb.stem}.html", f"Quotacast {period}: {nb.stem.split('-', 1)[1].replace('-', ' ')}")
+        durations[f"{nb.stem}.html"] = round(time.perf_counter() - t, 2)
+        log(f"  {nb.stem:<30} {durations[nb.name] + durations[nb.stem + '.html']:6.1f} s")
+
+    done: set[str] = set()
+    running: dict[Any, str] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while len(done) < len(notebooks):
+            ready = [s for s in by_stem if s not in done and s not in running.values() and waits[s] <= done]
+            for stem in ready[: jobs - len(running)]:
+                running[pool.submit(one, by_stem[stem])] = stem
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                stem = running.pop(future)
+                if future.exception() is not None:
+                    for other in running:
+                        other.cancel()
+                    wait(list(running))  # let the others end before the run folder is removed
+                    raise future.exception()
+                done.add(stem)
+    return durations
 
 
 def _inputs(ds) -> list[dict]:

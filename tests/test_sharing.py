@@ -1,0 +1,90 @@
+"""What a run shares instead of recomputing: the data loaded once for every notebook, past quarters' calibration
+rows computed once for every backtest, and notebooks run side by side only where they do not depend on each other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import analysis
+from analysis import demo as demo_data
+from analysis import report, worlds
+from analysis.data import LOADED_SUFFIX, save_loaded
+from analysis.forecast import PipelineForecaster
+from analysis.reliability import calibration
+
+AS_OF = "2026-11-15"
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir) -> analysis.Dataset:
+    return analysis.load(demo_dir, as_of=AS_OF)
+
+
+def _tables_equal(a: analysis.Dataset, b: analysis.Dataset) -> None:
+    assert a.as_of_date == b.as_of_date
+    assert set(a.tables) == set(b.tables)
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name], check_exact=True, obj=name)
+
+
+@pytest.mark.parametrize(("later", "earlier"), [("2026-06-30", "2026-03-31"), ("2026-09-30", "2025-12-31"), ("2026-08-15", "2026-08-14")])
+def test_a_snapshot_of_a_snapshot_is_the_snapshot_of_the_data(demo, later, earlier):
+    # What sharing past quarters' results between backtests rests on: the data as they stood at ``earlier``, seen
+    # from a later snapshot, are the data as they stood at ``earlier``.
+    _tables_equal(demo.as_of(later).as_of(earlier), demo.as_of(earlier))
+
+
+def test_a_snapshot_of_a_snapshot_is_the_snapshot_of_the_data_in_a_world_with_long_cycles(tmp_path):
+    world = worlds.build(worlds.sample_spec(4, quarters=8))
+    demo_data.write(world.tables(), tmp_path)
+    ds = analysis.load(tmp_path, as_of=world.as_of)
+    last = ds.as_of_date
+    for months_later, months_earlier in [(2, 5), (4, 13), (1, 2)]:
+        later, earlier = last - pd.DateOffset(months=months_later), last - pd.DateOffset(months=months_earlier)
+        _tables_equal(ds.as_of(later).as_of(earlier), ds.as_of(earlier))
+
+
+def test_shared_calibration_rows_equal_the_rows_computed_afresh(demo_dir):
+    def make() -> PipelineForecaster:
+        return PipelineForecaster(draws=10, seed=0)
+
+    shared = analysis.load(demo_dir, as_of=AS_OF)
+    whole = calibration(shared, 4, make)  # fills the memo every snapshot of ``shared`` reads
+    assert len(shared.memo) >= 3
+    snap = shared.as_of("2026-06-30")
+    assert snap.memo is shared.memo
+    from_memo = calibration(snap, 3, make)
+    fresh = calibration(analysis.load(demo_dir, as_of=AS_OF).as_of("2026-06-30"), 3, make)  # its own, empty memo
+    pd.testing.assert_frame_equal(from_memo, fresh, check_exact=True)
+    assert set(fresh["period"]) <= set(whole["period"]) | {"2026Q2"}
+
+
+def test_the_loaded_data_are_read_back_as_they_were(demo, tmp_path):
+    path = save_loaded(demo, tmp_path / f"data{LOADED_SUFFIX}")
+    back = analysis.load(path, as_of=AS_OF)
+    _tables_equal(back, demo)
+    pd.testing.assert_frame_equal(back.quarantine, demo.quarantine)
+    assert back.source == demo.source
+
+
+def test_loaded_data_of_another_date_are_refused_naming_the_file(demo, tmp_path):
+    path = save_loaded(demo, tmp_path / f"data{LOADED_SUFFIX}")
+    with pytest.raises(ValueError, match=f"data{LOADED_SUFFIX} holds data loaded as of 2026-11-15.*not as of 2026-11-30"):
+        analysis.load(path, as_of="2026-11-30")
+
+
+def test_notebooks_wait_only_for_the_notebooks_whose_tables_they_read():
+    notebooks = report.scheduled_notebooks()
+    waits = report.needs(notebooks)
+    assert waits["10-check-data"] == waits["20-measure-pipeline"] == waits["30-forecast-bookings"] == set()
+    assert waits["40-recommend-quotas"] == {"20-measure-pipeline", "30-forecast-bookings"}
+    assert waits["50-summarise-for-leadership"] == {"10-check-data", "20-measure-pipeline", "30-forecast-bookings", "40-recommend-quotas"}
+    extra = report.needs([*notebooks, Path("60-my-own.ipynb")])
+    assert extra["60-my-own"] == {nb.stem for nb in notebooks}  # a notebook the run does not know waits for all
+
+
+def test_every_scheduled_notebook_is_declared_with_what_it_needs():
+    assert {nb.stem for nb in report.scheduled_notebooks()} == set(report.NEEDS)
