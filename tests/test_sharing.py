@@ -88,3 +88,34 @@ def test_notebooks_wait_only_for_the_notebooks_whose_tables_they_read():
 
 def test_every_scheduled_notebook_is_declared_with_what_it_needs():
     assert {nb.stem for nb in report.scheduled_notebooks()} == set(report.NEEDS)
+
+
+def test_the_policy_backtest_replays_the_forecast_backtests_draws_instead_of_refitting(demo_dir, monkeypatch):
+    from analysis import backtest, quota
+
+    ds = analysis.load(demo_dir, as_of=AS_OF)
+
+    def make() -> PipelineForecaster:
+        return quota.forecaster_for("bookings", 300, 0)
+
+    backtest.backtest(ds, n=3, make=make)
+    expected = quota.policy_backtest(analysis.load(demo_dir, as_of=AS_OF), n=3, make=make)  # fitted afresh
+
+    def refuse(self, data):
+        raise AssertionError("refitted although the backtest's draws were there")
+
+    monkeypatch.setattr(PipelineForecaster, "fit", refuse)
+    replayed = quota.policy_backtest(ds, n=3, make=make)
+    pd.testing.assert_frame_equal(replayed, expected, check_exact=True)
+    assert len(replayed) > 0
+
+
+def test_results_shared_between_notebooks_go_through_the_run_folder_and_are_read_back(demo, tmp_path):
+    path = save_loaded(demo, tmp_path / f"data{LOADED_SUFFIX}")
+    first = analysis.load(path, as_of=AS_OF)
+    first.memo[("answer", 1)] = pd.DataFrame({"x": [1.5]})
+    second = analysis.load(path, as_of=AS_OF)  # another notebook's kernel
+    assert ("answer", 1) in second.memo
+    pd.testing.assert_frame_equal(second.memo[("answer", 1)], pd.DataFrame({"x": [1.5]}))
+    assert ("answer", 2) not in second.memo
+    assert ("answer", 1) not in demo.memo  # data loaded from the source share nothing on disk

@@ -68,11 +68,14 @@ def backtest(
     """
     make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
     rows = []
+    booked = {level: quarterly_bookings(ds, level) for level in levels}
     for target, cutoff, snap in rolling_origins(ds, n):
-        table = make().fit(snap).predict(target).table(levels)
+        draws = make().fit(snap).predict(target)
+        ds.memo[rep_draws_key(make(), target, cutoff)] = draws.by("rep")  # the quota step replays its quotas on them
+        table = draws.table(levels)
         for level in levels:
             hist = quarterly_bookings(snap, level)
-            actual = quarterly_bookings(ds, level)
+            actual = booked[level]
             actual = actual[actual["period"] == target].set_index("group")["bookings"]
             t = table[table["level"] == level].set_index("group")
             scale = {g: naive_scale(h.sort_values("period")["bookings"]) for g, h in hist.groupby("group")}
@@ -90,6 +93,21 @@ def backtest(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def rep_draws_key(model: PipelineForecaster, target: str, cutoff: pd.Timestamp) -> tuple:
+    """The key in :attr:`Dataset.memo <analysis.data.Dataset.memo>` of a backtest origin's rep draws (reps, reps ×
+    draws): the same model, settings, quarter and cutoff give the same draws, whichever step asks."""
+    return ("rep_draws", target, pd.Timestamp(cutoff).isoformat(), type(model).__name__, repr(sorted(model.get_params().items())))
+
+
+def rep_forecast(ds: Dataset, snap: Dataset, target: str, cutoff: pd.Timestamp, make: Callable[[], PipelineForecaster]):
+    """A backtest origin's rep draws (reps, reps × draws) of ``target`` from the model ``make`` fitted on ``snap``:
+    read from the memo where a backtest already made them, else made (and kept there)."""
+    key = rep_draws_key(make(), target, cutoff)
+    if key not in ds.memo:
+        ds.memo[key] = make().fit(snap).predict(target).by("rep")
+    return ds.memo[key]
 
 
 def scores(bt: pd.DataFrame) -> pd.DataFrame:

@@ -393,6 +393,8 @@ def _table_problems(
 
 #: What a run's loaded data are saved as, for its notebooks to read instead of loading the source again.
 LOADED_SUFFIX = ".loaded.pickle"
+#: Beside it, what one notebook computed on past snapshots for another to read (:class:`Memo`).
+MEMO_FOLDER = "memo"
 
 
 def save_loaded(ds: Dataset, path: Path) -> Path:
@@ -411,6 +413,7 @@ def _read_loaded(path: Path, as_of: pd.Timestamp, fiscal_year_start: int) -> Dat
             f"{path.name} holds data loaded as of {getattr(ds, 'as_of_date', '?')} (fiscal year from month "
             f"{getattr(ds, 'fiscal_year_start', '?')}), not as of {as_of.date()} from month {fiscal_year_start}"
         )
+    object.__setattr__(ds, "_memo", Memo(path.parent / MEMO_FOLDER))  # shared by the run's notebooks
     return ds
 
 
@@ -648,6 +651,39 @@ def empty_table(name: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # The dataset and its as-of snapshots
 # --------------------------------------------------------------------------------------------------
+class Memo(dict):
+    """Results computed on snapshots of a dataset, by key. With a ``folder`` (a run's private folder) each result is
+    also written there, so the run's other notebooks read it instead of computing it again."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def _file(self, key) -> Path:
+        return self.folder / f"{hashlib.sha1(repr(key).encode()).hexdigest()}.pickle"
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(key) or (self.folder is not None and self._file(key).exists())
+
+    def __getitem__(self, key):
+        if not super().__contains__(key) and self.folder is not None and self._file(key).exists():
+            with open(self._file(key), "rb") as f:
+                super().__setitem__(key, pickle.load(f))  # noqa: S301 - written by this run, in its own folder
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        if self.folder is not None:
+            self.folder.mkdir(exist_ok=True)
+            part = self._file(key).with_suffix(f".{os.getpid()}.part")
+            with open(part, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            part.replace(self._file(key))  # whole or absent, never half-written
+
+    def __reduce__(self):
+        return (Memo, ())  # saved data carry no results: a run starts afresh
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Validated tables plus what was quarantined, the row accounting and where it came from.
@@ -667,7 +703,7 @@ class Dataset:
     ignored: list[str] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     #: Results computed on snapshots of these data, shared by every snapshot of them (:attr:`memo`).
-    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo: Memo = field(default_factory=lambda: Memo(), init=False, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -733,7 +769,7 @@ class Dataset:
         return snapshot
 
     @property
-    def memo(self) -> dict:
+    def memo(self) -> Memo:
         """A cache shared by these data and all their snapshots, for results that depend only on the data as they
         stood at a date (e.g. a model's view of a past quarter, the same whichever later snapshot asks)."""
         return self._memo

@@ -46,9 +46,17 @@ def rolling_origins(ds: Dataset, n: int = 6, min_quarters: int = 1, lead_days: i
     ahead), the snapshot the data as they stood then (nothing later visible). Only quarters with at least
     ``min_quarters`` complete quarters of data before them are replayed (:func:`analysis.history.replayable_quarters`),
     so a short history gives fewer origins, never empty ones."""
+    for period, cutoff in origins(ds, n, min_quarters, lead_days):
+        yield period, cutoff, ds.as_of(cutoff)
+
+
+def origins(ds: Dataset, n: int = 6, min_quarters: int = 1, lead_days: int = 0) -> list[tuple[str, pd.Timestamp]]:
+    """The (``period``, ``cutoff``) pairs of :func:`rolling_origins`, without their snapshots (for a caller that may
+    find what it needs already computed)."""
     fy = ds.fiscal_year_start
     covered = complete_quarters(ds)
     k = replayable_quarters(ds, n, min_quarters)
-    for period in covered[len(covered) - k :] if k else []:
-        cutoff = period_bounds(shift_period(period, -1, fy), fy)[1] - pd.Timedelta(days=lead_days)
-        yield period, cutoff, ds.as_of(cutoff)
+    return [
+        (period, period_bounds(shift_period(period, -1, fy), fy)[1] - pd.Timedelta(days=lead_days))
+        for period in (covered[len(covered) - k :] if k else [])
+    ]

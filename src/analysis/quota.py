@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import optimize
 from sklearn.base import BaseEstimator
 
+from analysis.backtest import rep_forecast
 from analysis.calendar import DAYS_PER_MONTH, period_bounds, shift_period
 from analysis.config import DEFAULT_RAMP
 from analysis.forecast import ActivityForecaster, PipelineForecaster, ramp_factor, wide_draws
@@ -607,9 +608,9 @@ def policy_backtest(
     make = make or (lambda: forecaster_for(quota_type, draws=1000, seed=0))
     fy = ds.fiscal_year_start
     rows = []
-    for period, _, snap in rolling_origins(ds, n):  # the day before the quarter began
+    for period, cutoff, snap in rolling_origins(ds, n):  # the day before the quarter began
         target, _ = snap.targets_for(period, quota_type)
-        groups, m = make().fit(snap).predict(period).by("rep")
+        groups, m = rep_forecast(ds, snap, period, cutoff, make)  # the forecast's own backtest made them, where it could
         if not len(groups):
             continue
         ids = groups.astype(str)

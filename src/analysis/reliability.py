@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.calendar import period_bounds
 from analysis.data import Dataset
-from analysis.history import rolling_origins
+from analysis.history import origins
 
 COLUMNS = [
     "cutoff",
@@ -42,14 +42,16 @@ def calibration(ds: Dataset, n: int, make: Callable[[], Any], lead_days: int = 0
     o = ds.opportunities.set_index("opportunity_id")
     parts = []
     model = make()
-    for target, cutoff, snap in rolling_origins(ds, n, lead_days=lead_days):
-        if (snap.opportunities["created_date"] > cutoff - pd.Timedelta(days=365)).sum() < 50:
+    created = ds.opportunities["created_date"]
+    for target, cutoff in origins(ds, n, lead_days=lead_days):
+        if ((created > cutoff - pd.Timedelta(days=365)) & (created <= cutoff)).sum() < 50:
             continue  # before the data (or almost): nothing to learn or check
         # A past quarter's rows are the same whichever later snapshot asks (its outcome was known by then): each
         # backtest of a recalibrated model would otherwise refit the same quarters again.
         key = ("calibration", target, cutoff, type(model).__name__, repr(sorted(model.get_params().items())))
         if key not in ds.memo:
-            ds.memo[key] = _origin(o, target, cutoff, make().fit(snap).open_deal_probabilities(target), ds.fiscal_year_start)
+            probs = make().fit(ds.as_of(cutoff)).open_deal_probabilities(target)
+            ds.memo[key] = _origin(o, target, cutoff, probs, ds.fiscal_year_start)
         parts.append(ds.memo[key])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 

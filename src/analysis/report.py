@@ -34,7 +34,7 @@ from nbconvert import HTMLExporter
 
 from analysis import outputs, preflight
 from analysis.config import PROJECT_DIR, Settings
-from analysis.data import LOADED_SUFFIX, describe_source, is_database, load, save_loaded
+from analysis.data import LOADED_SUFFIX, MEMO_FOLDER, describe_source, is_database, load, save_loaded
 from analysis.present import money, share
 from analysis.summary import chance
 
@@ -360,6 +360,7 @@ def run(
             del ds  # the kernels hold the data now
             durations = _execute(notebooks, params, tmp, final, machine_paths, period, jobs or default_jobs(), log, verbose)
             loaded.unlink()
+            shutil.rmtree(tmp / MEMO_FOLDER, ignore_errors=True)  # what the notebooks shared, not an output
             missing = outputs.missing(tmp)
             if missing:
                 raise RunError(f"the notebooks ran but did not write {missing}")

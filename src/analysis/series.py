@@ -226,12 +226,13 @@ def series_backtest(ds: Dataset, n: int = 6, make=None) -> pd.DataFrame:
 
     make = make or (lambda: SeriesForecaster())
     rows = []
+    booked: dict[str, pd.DataFrame] = {}
     for target, cutoff, snap in rolling_origins(ds, n, make().min_quarters):  # no origin before the models could fit
         f = make().fit(snap).predict(target)
         for level, part in f.groupby("level"):
             hist = quarterly_bookings(snap, level)
             scale = {g: naive_scale(hh.sort_values("period")["bookings"]) for g, hh in hist.groupby("group")}
-            actual = quarterly_bookings(ds, level)
+            actual = booked[level] if level in booked else booked.setdefault(level, quarterly_bookings(ds, level))
             actual = actual[actual["period"] == target].set_index("group")["bookings"]
             for r in part.itertuples():
                 rows.append(

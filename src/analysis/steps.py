@@ -482,7 +482,13 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
     replay = pd.DataFrame(columns=quota.REPLAY_COLUMNS)
     if "policy_backtest" not in notes:
         replay = quota.policy_backtest(
-            ds, n=f.policy_quarters, attainment_share=settings.attainment_share, overassignment=settings.overassignment, quota_type=kind
+            ds,
+            n=f.policy_quarters,
+            attainment_share=settings.attainment_share,
+            overassignment=settings.overassignment,
+            # the forecast step's backtest model, so that its draws are replayed rather than made again
+            make=lambda: quota.forecaster_for(kind, min(settings.draws, 1000), settings.seed, ramp_schedule),
+            quota_type=kind,
         )
         if replay.empty:
             notes["policy_backtest"] = "No past quarter had reps with a forecast and bookings to replay the quotas against."
