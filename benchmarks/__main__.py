@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["load", "metrics", "forecast", "accuracy", "worlds", "public", "quota", "scenarios", "report"]
+ALL = ["load", "metrics", "forecast", "accuracy", "worlds", "public", "quota", "scenarios", "report", "run"]
 
 names = sys.argv[1:] or ALL
 for name in names:
