@@ -36,12 +36,14 @@ show(summarised.cost)
 # %% [markdown]
 # ## The forecast against the targets
 
-# %% tags=["remove_input"]
+# %% tags=["remove_input", "side_by_side"]
 notes = summarised.notes
 section(notes, "forecast_basis", plots.ranges_against_targets, summarised.ranges)
+section(notes, "forecast_basis", plots.plan_realism, summarised.methods, summarised.aim)
+
+# %% tags=["remove_input"]
 show(summarised.teams_text)
 section(notes, "versus_target", table, summarised.ranges, steps.RANGE_FORMATS, steps.RANGE_COLUMNS)
-section(notes, "forecast_basis", plots.plan_realism, summarised.methods, summarised.aim)
 
 # %% [markdown]
 # ## The numbers that matter
@@ -56,12 +58,12 @@ show(summarised.quality)
 # %% tags=["remove_input"]
 show(summarised.risks_text)
 
-# %% [markdown]
+# %% [markdown] tags=["screen_only"]
 # ## Detailed reports
 # - [Data check](10-check-data.html): freshness, quarantined rows, and what these data can show
 # - [Pipeline metrics](20-measure-pipeline.html): trends, win rates, deal size, cycle, funnel, coverage, CAC
 # - [Bookings forecast](30-forecast-bookings.html): the quarters ahead by team and segment, which model carries the forecast, and how past forecasts did
 # - [Quota recommendation](40-recommend-quotas.html): each rep's quota, their chance of reaching it, the baselines, what the plan costs and what changes if the target moves; `quotas.xlsx` for sales operations
 
-# %% tags=["remove_input"]
+# %% tags=["remove_input", "screen_only"]
 show(summarised.definitions)

@@ -251,13 +251,11 @@ def test_schedule_prints_cron_and_systemd(tmp_path):
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs the Debian package)")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs the Debian package)")
-def test_leadership_report_in_headless_chromium(first_run, tmp_path):
-    _, final = first_run
-    page = final / "50-summarise-for-leadership.html"
-    flags = [
+def _chromium_flags(profile: Path) -> list[str]:
+    return [
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -266,11 +264,23 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--user-data-dir={profile}",
         "--hide-scrollbars",
         "--enable-logging=stderr",
         "--v=0",
     ]
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """The number of pages of a PDF as Chromium writes it (page objects uncompressed): ``/Type /Page`` objects."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+
+
+@needs_chromium
+def test_leadership_report_in_headless_chromium(first_run, tmp_path):
+    _, final = first_run
+    page = final / "50-summarise-for-leadership.html"
+    flags = _chromium_flags(tmp_path / "profile")
     shot = tmp_path / "leadership.png"
     res = subprocess.run(
         [CHROMIUM, *flags, "--window-size=1100,1500", f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120
@@ -295,6 +305,35 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
         assert not re.search(r'<img[^>]+src="(?!data:)', other.read_text()), f"{other.name} links an external image"
     with Image.open(shot) as img:
         assert img.size == (1100, 1500) and len(set(img.convert("L").getdata())) > 10  # not a blank page
+
+
+#: Paper sizes in PDF points (1/72 inch).
+PAPER = {"A4": (595, 842), "letter": (612, 792)}
+
+
+@needs_chromium
+def test_the_leadership_page_prints_on_one_page_on_a4_and_on_letter(first_run, tmp_path):
+    """Printed from the browser, the leadership page is one page on either paper (the page's print style: small
+    margins and font, charts side by side and scaled, the glossary and links left to the screen). The paper is the
+    reader's choice: a copy of the page asks for it as a printer's settings would."""
+    _, final = first_run
+    html = (final / "50-summarise-for-leadership.html").read_text(encoding="utf-8")
+    assert "@media print" in html and "celltag_side_by_side" in html and "celltag_screen_only" in html
+    for paper, (width, height) in PAPER.items():
+        copy = tmp_path / f"leadership-{paper}.html"
+        copy.write_text(html.replace("</head>", f"<style>@page {{ size: {paper}; }}</style></head>", 1), encoding="utf-8")
+        pdf = tmp_path / f"leadership-{paper}.pdf"
+        res = subprocess.run(
+            [CHROMIUM, *_chromium_flags(tmp_path / "profile"), "--no-pdf-header-footer", f"--print-to-pdf={pdf}", copy.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert pdf.exists(), res.stderr[-2000:]
+        data = pdf.read_bytes()
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+        assert box and (round(float(box.group(1))), round(float(box.group(2)))) == (width, height), f"not printed on {paper}"
+        assert _pdf_pages(data) == 1, f"the leadership page prints on {_pdf_pages(data)} {paper} pages"
 
 
 def test_top_risks_are_ordered_and_carry_their_numbers():

@@ -140,7 +140,7 @@ def test_the_plan_realism_chart_shows_each_method_against_the_aim():
     assert len(ax.patches) == 2, "a method without a share (no quotas under it) is left out, not drawn at 0"
     assert sorted(round(p.get_width(), 2) for p in ax.patches) == [0.33, 0.38]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert "equal chance (5.8M)" in labels
+    assert "equal chance\n(quotas 5.8M)" in labels
     ax.figure.canvas.draw()
     assert all("%" in t.get_text() for t in ax.get_xticklabels() if t.get_text())
     assert ax.get_legend().get_texts()[0].get_text() == "aim: 65% of reps attain"

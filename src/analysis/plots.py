@@ -189,14 +189,16 @@ def team_ranges(forecast: pd.DataFrame, targets: pd.Series | None = None, ax=Non
 def ranges_against_targets(ranges: pd.DataFrame, ax=None):
     """The company's and the shown teams' 80 % ranges and medians, each with its target where one is set."""
     t = ranges.iloc[::-1]
-    ax = ax or plt.subplots(figsize=(8, 0.5 * len(t) + 1.4))[1]
-    ax.hlines(t["group"], t["p10"], t["p90"], lw=8, alpha=0.4, label="80 % range")
-    ax.plot(t["p50"], t["group"], "o", label="median")
+    ax = ax or plt.subplots(figsize=(5.4, 0.34 * len(t) + 1.5))[1]
+    ax.hlines(t["group"], t["p10"], t["p90"], lw=7, alpha=0.4, label="80 % range")
+    ax.plot(t["p50"], t["group"], "o", ms=5, label="median")
     if "target" in t and t["target"].notna().any():
-        ax.plot(t["target"], t["group"], "k|", markersize=20, mew=2, label="target")
-    ax.set(title="Next quarter: the forecast against the targets", xlabel="bookings")
+        ax.plot(t["target"], t["group"], "k|", markersize=14, mew=2, label="target")
+    ax.set(title="Next quarter: the forecast against the targets", xlabel="bookings", ylabel="")
     axis_money(ax, "x")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=7, loc="best")
+    ax.figure.tight_layout()
     return ax
 
 
@@ -204,14 +206,16 @@ def plan_realism(methods: pd.DataFrame, aim: float | None = None, ax=None):
     """The share of reps expected to attain under each way of setting quotas (``quota_methods.csv``: equal chance,
     budget ÷ reps, last year + growth), each labelled with the quotas' total, against the share the plan aims for."""
     m = methods.dropna(subset=["expected_share_attaining"]).iloc[::-1]
-    ax = ax or plt.subplots(figsize=(8, 0.55 * len(m) + 1.4))[1]
-    labels = [f"{name} ({money(total)})" for name, total in zip(m["method"], m["total"], strict=True)]
+    ax = ax or plt.subplots(figsize=(5.4, 0.45 * len(m) + 1.5))[1]
+    labels = [f"{name}\n(quotas {money(total)})" for name, total in zip(m["method"], m["total"], strict=True)]
     ax.barh(labels, m["expected_share_attaining"], alpha=0.7)
     if aim is not None:
         ax.axvline(aim, color="k", lw=1.5, label=f"aim: {share(aim)} of reps attain")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=7, loc="lower right")
     ax.set(title="How realistic the quotas are: reps expected to attain", xlim=(0, 1))
     axis_share(ax, "x")
+    ax.tick_params(labelsize=8)
+    ax.figure.tight_layout()
     return ax
 
 

@@ -160,11 +160,47 @@ def check_parameters(notebooks: list[Path], available: dict[str, Any]) -> dict[P
     return chosen
 
 
+#: The pages' own style, after the notebook's: charts of a cell tagged ``side_by_side`` share a row on a wide screen
+#: and on paper; cells tagged ``screen_only`` are not printed; printed, a page has small margins, a smaller font,
+#: no prompts or input areas, charts scaled to fit and no page break inside a chart, a table or a paragraph (the
+#: leadership page prints on one A4 or Letter page).
+PAGE_CSS = """
+@page { margin: 9mm 11mm; }
+.celltag_side_by_side .jp-OutputArea { display: flex; flex-wrap: wrap; gap: 0 2%; align-items: flex-start; }
+.celltag_side_by_side .jp-OutputArea-child { flex: 1 1 48%; min-width: 0; }
+@media screen and (max-width: 760px) { .celltag_side_by_side .jp-OutputArea-child { flex-basis: 100%; } }
+@media print {
+  :root, body, .jp-Notebook {
+    --jp-content-font-size1: 8pt; --jp-ui-font-size1: 7.5pt; --jp-code-font-size: 7.5pt; --jp-content-line-height: 1.3;
+    --jp-content-heading-margin-top: 5pt; --jp-content-heading-margin-bottom: 2pt; --jp-content-heading-line-height: 1.15;
+  }
+  html, body { background: #fff; }
+  body.jp-Notebook, .jp-Notebook { padding: 0 !important; margin: 0 !important; font-size: 8pt; }
+  .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, .jp-CodeCell .jp-InputArea, .jp-CodeCell.jp-mod-noOutputs,
+  .anchor-link, .celltag_screen_only, .jp-Cell:has(> .jp-Cell-inputWrapper .celltag_screen_only) { display: none !important; }
+  .jp-Cell, .jp-Notebook-cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output,
+  .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
+  .jp-RenderedHTMLCommon h1 { font-size: 12pt; margin: 0 0 2pt; }
+  .jp-RenderedHTMLCommon h2 { font-size: 9.5pt; margin: 5pt 0 2pt; }
+  .jp-RenderedHTMLCommon h3, .jp-RenderedHTMLCommon h4 { font-size: 8pt; margin: 3pt 0 1pt; }
+  .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon ul, .jp-RenderedHTMLCommon ol { margin: 0 0 2.5pt; }
+  .jp-RenderedHTMLCommon table { font-size: 7.2pt; margin: 2pt 0 3pt; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.5pt 5pt; line-height: 1.2; }
+  .jp-RenderedImage img { max-height: 6cm; max-width: 100%; width: auto; height: auto; }
+  img, table, tr, p, li, .jp-RenderedImage, .jp-OutputArea-child { break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
 def render_html(notebook: Path, target: Path, title: str) -> None:
-    """A self-contained HTML page without code: inputs and prompts hidden, images embedded."""
+    """A self-contained HTML page without code: inputs and prompts hidden, images embedded, the house page style
+    (:data:`PAGE_CSS`: side-by-side charts, print)."""
     nb = nbformat.read(notebook, as_version=4)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = body.replace("</head>", f'<style type="text/css">{PAGE_CSS}</style>\n</head>', 1)
     target.write_text(body, encoding="utf-8")
 
 
