@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_lib
 import io
 import json
 import re
@@ -304,7 +305,7 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
             Image.open(io.BytesIO(base64.b64decode(data))).verify()
         assert not re.search(r'<img[^>]+src="(?!data:)', other.read_text()), f"{other.name} links an external image"
     with Image.open(shot) as img:
-        assert img.size == (1100, 1500) and len(set(img.convert("L").getdata())) > 10  # not a blank page
+        assert img.size == (1100, 1500) and len(img.convert("L").getcolors(256)) > 10  # not a blank page
 
 
 #: Paper sizes in PDF points (1/72 inch).
@@ -334,6 +335,112 @@ def test_the_leadership_page_prints_on_one_page_on_a4_and_on_letter(first_run, t
         box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
         assert box and (round(float(box.group(1))), round(float(box.group(2)))) == (width, height), f"not printed on {paper}"
         assert _pdf_pages(data) == 1, f"the leadership page prints on {_pdf_pages(data)} {paper} pages"
+
+
+#: Where the browser tests leave their screenshots (git ignores it; CI keeps it as the run's artefacts).
+ARTEFACTS = ROOT / "tests" / "artefacts" / "pages"
+WIDTHS = (1100, 400)
+SLICE = 8000  # the tallest screenshot, in pixels: a longer page is taken in several
+
+#: A page seen through a frame of a given width (headless Chromium's window is at least 500 px wide; a frame can be
+#: narrower) and, once loaded, measured from outside: its height, how wide it scrolls, each table sticking out of
+#: the page, and the charts shown (images decoded and at least 100 px wide). The measures are written into the
+#: host page as JSON, which ``--dump-dom`` returns.
+_HOST = """<!doctype html><html><head><meta charset="utf-8"><style>html,body{margin:0;background:#fff}
+#clip{height:%(clip)dpx;overflow:hidden}iframe{border:0;display:block}</style></head><body>
+<div id="clip"><iframe id="page" src="%(src)s" style="width:%(width)dpx;height:%(height)dpx;margin-top:-%(top)dpx"></iframe></div>
+<script>
+document.getElementById("page").addEventListener("load", (event) => {
+  const doc = event.target.contentDocument, root = doc.documentElement, page = root.clientWidth;
+  const wide = [...doc.querySelectorAll("table")].map((t) => [t, t.getBoundingClientRect()])
+    .filter(([, r]) => r.right > page + 1 || r.left < -1)
+    .map(([t, r]) => `${(t.querySelector("th") || t).textContent.trim().slice(0, 60)}: ${Math.round(r.width)} px`);
+  const charts = [...doc.querySelectorAll("img")].filter((i) => i.naturalWidth > 0 && i.getBoundingClientRect().width >= 100).length;
+  const out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify({page, scroll_width: root.scrollWidth, height: root.scrollHeight, wide_tables: wide, charts});
+  document.body.appendChild(out);
+});
+</script></body></html>
+"""
+
+
+def _see(page: Path, width: int, folder: Path, work: Path) -> dict:
+    """``page`` at ``width`` px in headless Chromium: its measures (see :data:`_HOST`) and screenshots of the whole
+    page (several when it is taller than :data:`SLICE`) in ``folder``, named after the page and the width; the host page
+    and the browser's profile in ``work``."""
+    from PIL import Image
+
+    flags = [*_chromium_flags(work / "profile"), "--allow-file-access-from-files", "--virtual-time-budget=10000"]
+    host = work / f"host-{page.stem}-{width}.html"
+    window = max(width, 500)
+
+    def open_(clip: int, height: int, top: int) -> None:
+        host.write_text(_HOST % {"clip": clip, "src": page.as_uri(), "width": width, "height": height, "top": top}, encoding="utf-8")
+
+    open_(900, 900, 0)
+    dom = subprocess.run(
+        [CHROMIUM, *flags, f"--window-size={window},900", "--dump-dom", host.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"{page.name} at {width} px: nothing measured ({dom.stderr[-1000:]})"
+    measured = json.loads(html_lib.unescape(found.group(1)))
+    shots = []
+    for k, top in enumerate(range(0, measured["height"], SLICE)):
+        clip = min(SLICE, measured["height"] - top)
+        open_(clip, measured["height"], top)
+        shot = folder / f"{page.stem}-{width}px{f'-{k + 1}' if measured['height'] > SLICE else ''}.png"
+        subprocess.run(
+            [CHROMIUM, *flags, f"--window-size={window},{clip}", f"--screenshot={shot}", host.as_uri()], capture_output=True, timeout=120
+        )
+        with Image.open(shot) as img:
+            img.crop((0, 0, width, clip)).save(shot)
+        shots.append(shot)
+    return measured | {"shots": shots}
+
+
+@needs_chromium
+def test_every_page_in_the_browser_at_1100_and_400_px(first_run, tmp_path):
+    """Every page as a reader sees it, at 1,100 px (a laptop) and 400 px (a phone): screenshots of the whole page kept in
+    tests/artefacts/pages; at 1,100 px no table is wider than the page and nothing scrolls sideways; the leadership
+    page shows its charts; no page's visible text holds ``nan``, ``None``, ``inf`` or scientific notation."""
+    from PIL import Image
+
+    _, final = first_run
+    if ARTEFACTS.exists():
+        shutil.rmtree(ARTEFACTS)
+    ARTEFACTS.mkdir(parents=True)
+    pages = sorted(final.glob("*.html"))
+    assert len(pages) == len(report.scheduled_notebooks())
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert report.unreadable(html) == [], f"{page.name}: {report.unreadable(html)[:3]}"
+        for width in WIDTHS:
+            seen = _see(page, width, ARTEFACTS, tmp_path)
+            assert seen["page"] == width and seen["shots"], f"{page.name} was not seen at {width} px"
+            for shot in seen["shots"]:
+                with Image.open(shot) as img:
+                    assert img.width == width and len(img.convert("L").getcolors(256)) > 5, f"{shot.name} is blank"
+            if width == 1100:
+                assert seen["wide_tables"] == [], f"{page.name}: tables wider than the page at 1,100 px: {seen['wide_tables']}"
+                assert seen["scroll_width"] <= width, f"{page.name} scrolls sideways at 1,100 px"
+            if page.name.startswith("50-"):
+                assert seen["charts"] >= 2, f"the leadership page shows {seen['charts']} charts at {width} px"
+    print(f"\nscreenshots of every page at {' and '.join(map(str, WIDTHS))} px: {ARTEFACTS}")
+
+
+@needs_chromium
+def test_the_browser_check_sees_a_table_wider_than_the_page_and_counts_charts(tmp_path):
+    """The measures the page test relies on: a table sticking out of the page is named, a chart counted."""
+    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    page = tmp_path / "wide.html"
+    page.write_text(
+        "<html><body><table style='width:1500px'><tr><th>far too wide</th></tr></table>"
+        f"<img src='data:image/png;base64,{pixel}' style='width:300px'><p>text</p></body></html>"
+    )
+    seen = _see(page, 1100, tmp_path, tmp_path)
+    assert seen["wide_tables"] == ["far too wide: 1500 px"] and seen["charts"] == 1 and seen["scroll_width"] > 1100
+    assert [s.name for s in seen["shots"]] == ["wide-1100px.png"]
 
 
 def test_top_risks_are_ordered_and_carry_their_numbers():
