@@ -15,7 +15,7 @@
 from pathlib import Path
 
 import analysis
-from analysis import plots, steps
+from analysis import plots, slider, steps
 from analysis.present import section, show, table
 
 # %% tags=["parameters"]
@@ -44,6 +44,13 @@ section(notes, "forecast_basis", plots.plan_realism, summarised.methods, summari
 # %% tags=["remove_input"]
 show(summarised.teams_text)
 section(notes, "versus_target", table, summarised.ranges, steps.RANGE_FORMATS, steps.RANGE_COLUMNS)
+
+# %% [markdown] tags=["screen_only"]
+# ## Move the target
+# The same forecast re-planned for other targets and over-assignments (the quota page has the whole sweep).
+
+# %% tags=["remove_input", "screen_only"]
+section(summarised.notes, "what_if", slider.target_slider, summarised.sweep, summarised.aim)
 
 # %% [markdown]
 # ## The numbers that matter

@@ -443,6 +443,28 @@ def test_the_browser_check_sees_a_table_wider_than_the_page_and_counts_charts(tm
     assert [s.name for s in seen["shots"]] == ["wide-1100px.png"]
 
 
+@needs_chromium
+def test_the_target_slider_works_in_the_leadership_page_opened_from_a_file(first_run, tmp_path):
+    """The slider survives nbconvert (its data and script are in the page), fetches nothing, starts at the sweep's row
+    for the actual target and over-assignment, and moved in the browser shows the sweep's row it is moved to."""
+    from test_slider import _shown, expected_row, move_in_chromium
+
+    from analysis import outputs
+
+    _, final = first_run
+    page = final / "50-summarise-for-leadership.html"
+    html = page.read_text(encoding="utf-8")
+    assert 'class="qc-slider"' in html and '<script type="application/json">' in html
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", html), "the page fetches something from the network"
+    sweep = outputs.read(final, "scenarios.csv")
+    today = sweep[sweep["today"].astype(str) == "True"].iloc[0]
+    assert _shown(html) == expected_row(today)
+    moved = move_in_chromium(page, tmp_path, target=0, over=-1)
+    lowest = sweep[(sweep["target"] == sweep["target"].min()) & (sweep["overassignment"] == sweep["overassignment"].max())].iloc[0]
+    assert moved["before"] == expected_row(today) and moved["after"] == expected_row(lowest)
+    assert moved["after"]["share"] != moved["before"]["share"]
+
+
 def test_top_risks_are_ordered_and_carry_their_numbers():
     from analysis.summary import top_risks
 

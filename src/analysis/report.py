@@ -24,6 +24,7 @@ from typing import Any
 
 import nbformat
 import papermill as pm
+from jinja2 import DictLoader
 from jupyter_client.manager import KernelManager
 from nbconvert import HTMLExporter
 
@@ -194,13 +195,33 @@ PAGE_CSS = """
 """
 
 
+#: The notebook's HTML page (nbconvert's lab template) without what it fetches from the network (require.js, MathJax,
+#: Mermaid: nothing on these pages uses them, and a page must work offline), with :data:`PAGE_CSS` after its own style.
+_TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_css -%}<style type="text/css">"""
+    + PAGE_CSS
+    + """</style>{%- endblock html_head_css -%}
+"""
+)
+
+
 def render_html(notebook: Path, target: Path, title: str) -> None:
-    """A self-contained HTML page without code: inputs and prompts hidden, images embedded, the house page style
-    (:data:`PAGE_CSS`: side-by-side charts, print)."""
+    """A self-contained HTML page without code: inputs and prompts hidden, images embedded, nothing fetched from
+    the network, the house page style (:data:`PAGE_CSS`: side-by-side charts, print)."""
     nb = nbformat.read(notebook, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    exporter = HTMLExporter(
+        extra_loaders=[DictLoader({"quotacast.html.j2": _TEMPLATE})],
+        template_file="quotacast.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    body = body.replace("</head>", f'<style type="text/css">{PAGE_CSS}</style>\n</head>', 1)
     target.write_text(body, encoding="utf-8")
 
 

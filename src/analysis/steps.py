@@ -554,6 +554,7 @@ class Summarised:
     methods: pd.DataFrame = field(default_factory=pd.DataFrame)  # each way of setting quotas: total, expected share attaining
     aim: float | None = None  # the share of reps the plan aims to see attaining
     teams_text: str = ""  # how many teams are out of reach, and their total gap
+    sweep: pd.DataFrame = field(default_factory=pd.DataFrame)  # the plan re-made for other targets and over-assignments
 
 
 #: The leadership page's table of the forecast against the targets.
@@ -631,6 +632,7 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
         teams_text=teams_text,
         methods=methods,
         aim=record.get("attainment_share"),
+        sweep=outputs.read(run_dir, "scenarios.csv"),
     )
 
 
