@@ -22,6 +22,7 @@ from analysis.present import section, show, table
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+currency: str = ""  # written before money: €, $, £, CHF (empty: no symbol, the data's own currency)
 comp_plan: str = "standard"  # pay plan the cost of the quotas was computed with (bundled name or YAML file)
 run_dir: str = "."  # folder this run wrote its tables into (read here, not recomputed)
 

@@ -538,6 +538,40 @@ def test_the_quota_notebook_plans_other_quota_types(first_run, demo_dir, tmp_pat
     assert record["quota_type"] == quota_type and record["target"] is None
 
 
+def test_a_run_in_euros_shows_euros_on_the_leadership_page_and_no_dollar(first_run, demo_dir, tmp_path):
+    """The plan and the leadership page (40 and 50) re-run with the currency set to €, on a copy of a finished run:
+    every amount on the page (sentences, the plan's warnings, tables, the slider) carries €, and no $ appears; the
+    console's closing lines too."""
+    import papermill as pm
+    from test_slider import _data
+
+    from analysis import outputs
+
+    _, final = first_run
+    work = tmp_path / "run"
+    shutil.copytree(final, work, ignore=shutil.ignore_patterns("history", "failed", "*.html"))
+    manifest = json.loads((work / "manifest.json").read_text())
+    for name in ("40-recommend-quotas.ipynb", "50-summarise-for-leadership.ipynb"):
+        params = manifest["parameters"][name] | {"run_dir": str(work), "currency": "€"}
+        params |= {"data": str(demo_dir)} if "data" in params else {}
+        pm.execute_notebook(
+            str(report.NOTEBOOKS_DIR / name), str(work / name), parameters=params, cwd=str(work), progress_bar=False, log_output=False
+        )
+    report.render_html(work / "50-summarise-for-leadership.ipynb", work / "leadership.html", "leadership")
+    html = (work / "leadership.html").read_text(encoding="utf-8")
+    text = report.visible_text(html)
+    plan = outputs.read(work, "quota_plan.json")
+    assert text.count("€") >= 20 and "$" not in text, text[:2000]
+    assert any("€" in w for w in plan["warnings"]) and f"target of €{report.money(plan['target'])}" in text
+    assert re.search(r"Company\s+€[\d.]+[kM]\s+€", text), "the team table's amounts carry the currency"
+    assert all(row["target"].startswith("€") for rows in _data(html) for row in rows), "the slider's amounts carry the currency"
+    assert report.unreadable(html) == []
+    manifest["settings"]["currency"] = "€"
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    summary = report.closing_summary(work)
+    assert "€" in summary[0] and "$" not in " ".join(summary) and report.money(1e6) == "1.0M"
+
+
 def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(demo_dir, tmp_path):
     """No output holds a path of this machine (the run's build folder, the project, the data as resolved): the data
     appear as the user gave them. The console: one line per notebook and a closing summary, no kernel warnings."""

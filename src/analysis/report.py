@@ -31,7 +31,7 @@ from nbconvert import HTMLExporter
 from analysis import outputs, preflight
 from analysis.config import PROJECT_DIR, Settings
 from analysis.data import describe_source, is_database, load
-from analysis.present import money, share
+from analysis.present import currency, money, share
 from analysis.summary import chance
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
@@ -102,9 +102,15 @@ def closing_summary(final: Path) -> list[str]:
     """The console's closing lines: forecast, chance of the target, plan realism."""
 
     try:
-        h = json.loads((final / "manifest.json").read_text())["headline"]
+        manifest = json.loads((final / "manifest.json").read_text())
+        h = manifest["headline"]
     except (OSError, KeyError, ValueError):
         return []
+    with currency(manifest.get("settings", {}).get("currency")):
+        return _summary_lines(h)
+
+
+def _summary_lines(h: dict[str, Any]) -> list[str]:
     lines = []
     if "forecast_p50" in h:
         line = f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to {money(h['forecast_p90'])})"
@@ -448,8 +454,11 @@ def write_index(out: Path) -> Path:
     for manifest in sorted(out.glob("*/manifest.json")) + sorted(out.glob("*/history/*/manifest.json")):
         m = json.loads(manifest.read_text())
         h = m.get("headline") or {}
-        forecast = f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—"
-        target = f"{money(h['bookings_target'])}: {chance(h['p_reach'])}" if "p_reach" in h else "no target"
+        with currency(m.get("settings", {}).get("currency")):  # each run in its own currency
+            forecast = (
+                f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—"
+            )
+            target = f"{money(h['bookings_target'])}: {chance(h['p_reach'])}" if "p_reach" in h else "no target"
         plan = f"{share(h['p_hat'])} (aim {share(h['attainment_share'])})" if "p_hat" in h else "—"
         link = manifest.parent.relative_to(out).as_posix()
         rows.append(
