@@ -184,8 +184,29 @@ def test_a_failing_notebook_stops_the_run_and_leaves_the_previous_one_untouched(
     after = _digest(final)
     new = {k for k in after if k not in before}
     assert all(k.startswith("failed/") for k in new) and any(k.endswith("30-break-things.ipynb") for k in new)
+    assert any(k.endswith(report.KERNEL_LOG) for k in new) and not (final / report.KERNEL_LOG).exists()
     assert {k: v for k, v in after.items() if k in before} == before
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".*.lock"))
+
+
+def test_the_kernels_own_messages_go_to_a_log_not_the_console(tmp_path, capfd):
+    """What a notebook's kernel process writes itself (IPKernelApp's log: a KeyboardInterrupt caught at shutdown, a
+    warning) lands in kernels.log in the folder the notebook runs in; the console sees none of it."""
+    import papermill as pm
+
+    nb = _notebook(nbformat.v4.new_code_cell("import os\nos.write(2, b'the kernel process says this on stderr\\n')"))
+    nbformat.write(nb, tmp_path / "talk.ipynb")
+    for _ in range(2):  # a second kernel in the same folder adds to the log
+        pm.execute_notebook(
+            str(tmp_path / "talk.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            cwd=str(tmp_path),
+            progress_bar=False,
+            kernel_manager_class="analysis.report.LocalKernelManager",
+        )
+    assert (tmp_path / report.KERNEL_LOG).read_text().count("the kernel process says this on stderr") == 2
+    captured = capfd.readouterr()
+    assert "the kernel process says this" not in captured.err + captured.out
 
 
 def test_second_run_of_the_same_period_is_refused_while_one_runs(demo_dir, tmp_path):
@@ -585,6 +606,7 @@ def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(de
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "IPKernelApp" not in res.stderr and "Traceback" not in res.stderr
+    assert not list((work / "reports").rglob(report.KERNEL_LOG)), "the kernels' log is not part of a complete run"
     lines = res.stdout.strip().splitlines()
     assert len(lines) == 1 + len(report.scheduled_notebooks()) + 3 and lines[-1].startswith("complete in")
     assert lines[-3].startswith("  forecast 2027Q1:") and "chance of reaching it" in lines[-3] and "expected to attain" in lines[-2]

@@ -50,13 +50,32 @@ PACKAGES = (
 )
 
 
+#: The notebooks' kernels write their own messages (stdout and stderr of the kernel process: IPKernelApp's log, such
+#: as a KeyboardInterrupt caught at shutdown) here, in the folder they run in, instead of on the console. A complete
+#: run deletes it; a failed one keeps it (without machine paths) beside the failed notebook.
+KERNEL_LOG = "kernels.log"
+
+
 class LocalKernelManager(KernelManager):
     """The notebooks' kernels talk over local sockets (IPC) rather than TCP: nothing leaves the machine, and the
-    kernel has no reason to warn about an unencrypted network connection on every notebook."""
+    kernel has no reason to warn about an unencrypted network connection on every notebook. Their own output goes to
+    :data:`KERNEL_LOG` in their working folder, not to the console."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.transport = "ipc"
+        self._kernel_log = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        if kw.get("stderr") is None or kw.get("stderr") is self._kernel_log:  # a restart gets a fresh handle
+            self._kernel_log = open(Path(kw.get("cwd") or os.getcwd()) / KERNEL_LOG, "ab")  # closed once the kernel has started
+            kw["stdout"] = kw["stderr"] = self._kernel_log
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_post_start_kernel(self, **kw) -> None:
+        await super()._async_post_start_kernel(**kw)
+        if self._kernel_log is not None:
+            self._kernel_log.close()  # the kernel process holds its own copy
 
 
 def scrub(notebook: Path, replacements: dict[str, str]) -> None:
@@ -364,6 +383,9 @@ def run(
                     failed.mkdir(parents=True)
                     shutil.copy2(target, failed / nb.name)
                     scrub(failed / nb.name, machine_paths)
+                    if (tmp / KERNEL_LOG).exists():
+                        (failed / KERNEL_LOG).write_text((tmp / KERNEL_LOG).read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
+                        scrub(failed / KERNEL_LOG, machine_paths)
                     raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
                 scrub(target, machine_paths)
                 durations[nb.name] = round(time.perf_counter() - t, 2)
@@ -371,6 +393,7 @@ def run(
                 render_html(target, tmp / f"{nb.stem}.html", f"Quotacast {period}: {nb.stem.split('-', 1)[1].replace('-', ' ')}")
                 durations[f"{nb.stem}.html"] = round(time.perf_counter() - t, 2)
                 log(f"  {nb.stem:<30} {durations[nb.name] + durations[nb.stem + '.html']:6.1f} s")
+            (tmp / KERNEL_LOG).unlink(missing_ok=True)  # the kernels' own messages are not part of the report
             missing = outputs.missing(tmp)
             if missing:
                 raise RunError(f"the notebooks ran but did not write {missing}")
