@@ -66,3 +66,45 @@ def test_dollars_stay_money_on_a_rendered_page(tmp_path):
     html = (tmp_path / "page.html").read_text()
     assert "<strong>2027Q1 bookings forecast: $4.9M</strong> (80 % range $4.0M to $6.2M)" in html
     assert "mathjax" not in html.lower()
+
+
+def test_every_money_and_share_axis_reads_in_the_house_format():
+    """A sample of the charts whose axes once showed raw numbers: the what-if sweep (target in money, shares), won deal
+    sizes on a log axis (money, no labels on minor ticks), a policy replay (shares)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from analysis import plots
+
+    present.set_currency("€")
+    sweep = pd.DataFrame(
+        [
+            {
+                "target": t,
+                "overassignment": o,
+                "expected_share_attaining": 0.9 - t / 4e6,
+                "cost_of_sales": 0.1 + o,
+                "attainment_share": 0.65,
+            }
+            for t in (2e6, 2.5e6, 3e6)
+            for o in (0.0, 0.1)
+        ]
+    ).assign(today=lambda d: (d["target"] == 2.5e6) & (d["overassignment"] == 0.1))
+    left = plots.what_if_sweep(sweep)
+    right = left.figure.axes[1]
+    won = pd.DataFrame({"status": "won", "segment": ["SMB"] * 50 + ["Enterprise"] * 50, "amount": np.geomspace(2e3, 4e5, 100)})
+    sizes = plots.deal_sizes(won)
+    replay = plots.policy_replay(
+        pd.DataFrame({"period": ["2026Q1", "2026Q2"], "realised_share": [0.5, 0.7], "method": "equal chance"}), 0.65
+    )
+    for ax in (left, right, sizes, replay):
+        ax.figure.canvas.draw()
+
+    def ticks(axis):
+        return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+    assert ticks(left.xaxis) and all(t.startswith("€") for t in ticks(left.xaxis))
+    assert all(t.endswith("%") for ax in (left, right, replay) for t in ticks(ax.yaxis))
+    assert ticks(sizes.xaxis) and all(t.startswith("€") for t in ticks(sizes.xaxis))
+    assert not [t.get_text() for t in sizes.xaxis.get_minorticklabels() if t.get_text()]
+    plt.close("all")

@@ -163,16 +163,22 @@ def section(notes: Mapping[str, str], key: str, draw: Callable[..., Any] | None 
         show(draw(*args, **kwargs))
 
 
-def axis_money(ax, axis: str = "y") -> None:
-    """Money on a chart axis in the house format (no ``1e6`` offset)."""
-    from matplotlib.ticker import FuncFormatter
+def axis_format(ax, kind: str, axis: str = "y") -> None:
+    """A chart axis in the house format ``kind`` (money | share | count | multiple …, as :data:`FORMATS`): the same
+    text as the tables and sentences, no ``1e6`` offset, and on a log axis no labels on the minor ticks."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: FORMATS[kind](v)))
+    if target.get_scale() == "log":
+        target.set_minor_formatter(NullFormatter())
+
+
+def axis_money(ax, axis: str = "y") -> None:
+    """Money on a chart axis in the house format, in the run's currency."""
+    axis_format(ax, "money", axis)
 
 
 def axis_share(ax, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(lambda v, _: share(v)))
+    """Shares on a chart axis: ``40%``."""
+    axis_format(ax, "share", axis)
