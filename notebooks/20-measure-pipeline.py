@@ -28,6 +28,7 @@ mapping: str = ""  # column mapping: maven | salesforce | hubspot | path to a YA
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+currency: str = ""  # written before money: €, $, £, CHF (empty: no symbol, the data's own currency)
 interval: float = 0.9  # width of the intervals shown
 run_dir: str = "."  # folder this run writes its tables into
 

@@ -29,6 +29,7 @@ mapping: str = ""  # column mapping: maven | salesforce | hubspot | path to a YA
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+currency: str = ""  # written before money: €, $, £, CHF (empty: no symbol, the data's own currency)
 horizon: int = 4  # quarters after the as-of date to forecast
 draws: int = 2000  # Monte Carlo draws per rep
 seed: int = 0  # random seed: the same seed and data give the same forecast

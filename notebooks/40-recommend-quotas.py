@@ -28,6 +28,7 @@ mapping: str = ""  # column mapping: maven | salesforce | hubspot | path to a YA
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+currency: str = ""  # written before money: €, $, £, CHF (empty: no symbol, the data's own currency)
 quota_type: str = "bookings"  # what quotas count: bookings | won_deals | activities | margin
 overassignment: float = 0.1  # quotas add up to the target times one plus this
 attainment_share: float = 0.65  # share of reps that should reach quota

@@ -15,13 +15,14 @@
 from pathlib import Path
 
 import analysis
-from analysis import plots, steps
+from analysis import plots, slider, steps
 from analysis.present import section, show, table
 
 # %% tags=["parameters"]
 period: str = "2027Q1"  # fiscal quarter being planned
 as_of: str = "2026-11-15"  # date the extract was taken: nothing dated later is used
 fiscal_year_start: int = 1  # first month of the fiscal year (1 is January)
+currency: str = ""  # written before money: €, $, £, CHF (empty: no symbol, the data's own currency)
 comp_plan: str = "standard"  # pay plan the cost of the quotas was computed with (bundled name or YAML file)
 run_dir: str = "."  # folder this run wrote its tables into (read here, not recomputed)
 
@@ -36,12 +37,21 @@ show(summarised.cost)
 # %% [markdown]
 # ## The forecast against the targets
 
-# %% tags=["remove_input"]
+# %% tags=["remove_input", "side_by_side"]
 notes = summarised.notes
 section(notes, "forecast_basis", plots.ranges_against_targets, summarised.ranges)
+section(notes, "forecast_basis", plots.plan_realism, summarised.methods, summarised.aim)
+
+# %% tags=["remove_input"]
 show(summarised.teams_text)
 section(notes, "versus_target", table, summarised.ranges, steps.RANGE_FORMATS, steps.RANGE_COLUMNS)
-section(notes, "forecast_basis", plots.plan_realism, summarised.methods, summarised.aim)
+
+# %% [markdown] tags=["screen_only"]
+# ## Move the target
+# The same forecast re-planned for other targets and over-assignments (the quota page has the whole sweep).
+
+# %% tags=["remove_input", "screen_only"]
+section(summarised.notes, "what_if", slider.target_slider, summarised.sweep, summarised.aim)
 
 # %% [markdown]
 # ## The numbers that matter
@@ -56,12 +66,12 @@ show(summarised.quality)
 # %% tags=["remove_input"]
 show(summarised.risks_text)
 
-# %% [markdown]
+# %% [markdown] tags=["screen_only"]
 # ## Detailed reports
 # - [Data check](10-check-data.html): freshness, quarantined rows, and what these data can show
 # - [Pipeline metrics](20-measure-pipeline.html): trends, win rates, deal size, cycle, funnel, coverage, CAC
 # - [Bookings forecast](30-forecast-bookings.html): the quarters ahead by team and segment, which model carries the forecast, and how past forecasts did
 # - [Quota recommendation](40-recommend-quotas.html): each rep's quota, their chance of reaching it, the baselines, what the plan costs and what changes if the target moves; `quotas.xlsx` for sales operations
 
-# %% tags=["remove_input"]
+# %% tags=["remove_input", "screen_only"]
 show(summarised.definitions)

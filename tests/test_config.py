@@ -35,3 +35,11 @@ def test_settings_from_a_notebooks_parameters():
     assert s.draws == 500 and s.ramp_schedule == (0.5, 1.0) and s.seed == Settings().seed
     with pytest.raises(ValueError, match="draws"):
         Settings.from_parameters({"draws": "many"})
+
+
+def test_the_currency_is_a_short_symbol_or_code():
+    assert Settings().currency == "" and Settings(currency="€").currency == "€" and Settings(currency="CHF").currency == "CHF"
+    assert Settings.from_dict({"currency": "$"}).to_dict()["currency"] == "$"
+    for bad in ("euros", "1€", " €", "<b>", 5):
+        with pytest.raises(ValueError, match="currency must be"):
+            Settings(currency=bad)

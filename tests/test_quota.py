@@ -280,7 +280,7 @@ def test_team_targets_that_do_not_add_up_or_have_no_reps_are_said():
     )
     text = " ".join(plan.warnings)
     assert "Z" in text and "without any active rep" in text
-    assert "add up to 850, not the company target 1,000" in text
+    assert "add up to 850, not the company target 1.0k" in text
     assert plan.quotas.quota.sum() == pytest.approx(800.0, abs=1e-6)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_lib
 import io
 import json
 import re
@@ -183,8 +184,29 @@ def test_a_failing_notebook_stops_the_run_and_leaves_the_previous_one_untouched(
     after = _digest(final)
     new = {k for k in after if k not in before}
     assert all(k.startswith("failed/") for k in new) and any(k.endswith("30-break-things.ipynb") for k in new)
+    assert any(k.endswith(report.KERNEL_LOG) for k in new) and not (final / report.KERNEL_LOG).exists()
     assert {k: v for k, v in after.items() if k in before} == before
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".*.lock"))
+
+
+def test_the_kernels_own_messages_go_to_a_log_not_the_console(tmp_path, capfd):
+    """What a notebook's kernel process writes itself (IPKernelApp's log: a KeyboardInterrupt caught at shutdown, a
+    warning) lands in kernels.log in the folder the notebook runs in; the console sees none of it."""
+    import papermill as pm
+
+    nb = _notebook(nbformat.v4.new_code_cell("import os\nos.write(2, b'the kernel process says this on stderr\\n')"))
+    nbformat.write(nb, tmp_path / "talk.ipynb")
+    for _ in range(2):  # a second kernel in the same folder adds to the log
+        pm.execute_notebook(
+            str(tmp_path / "talk.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            cwd=str(tmp_path),
+            progress_bar=False,
+            kernel_manager_class="analysis.report.LocalKernelManager",
+        )
+    assert (tmp_path / report.KERNEL_LOG).read_text().count("the kernel process says this on stderr") == 2
+    captured = capfd.readouterr()
+    assert "the kernel process says this" not in captured.err + captured.out
 
 
 def test_second_run_of_the_same_period_is_refused_while_one_runs(demo_dir, tmp_path):
@@ -251,13 +273,11 @@ def test_schedule_prints_cron_and_systemd(tmp_path):
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs the Debian package)")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (.ci/run installs the Debian package)")
-def test_leadership_report_in_headless_chromium(first_run, tmp_path):
-    _, final = first_run
-    page = final / "50-summarise-for-leadership.html"
-    flags = [
+def _chromium_flags(profile: Path) -> list[str]:
+    return [
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -266,11 +286,23 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--user-data-dir={profile}",
         "--hide-scrollbars",
         "--enable-logging=stderr",
         "--v=0",
     ]
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """The number of pages of a PDF as Chromium writes it (page objects uncompressed): ``/Type /Page`` objects."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+
+
+@needs_chromium
+def test_leadership_report_in_headless_chromium(first_run, tmp_path):
+    _, final = first_run
+    page = final / "50-summarise-for-leadership.html"
+    flags = _chromium_flags(tmp_path / "profile")
     shot = tmp_path / "leadership.png"
     res = subprocess.run(
         [CHROMIUM, *flags, "--window-size=1100,1500", f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120
@@ -294,7 +326,164 @@ def test_leadership_report_in_headless_chromium(first_run, tmp_path):
             Image.open(io.BytesIO(base64.b64decode(data))).verify()
         assert not re.search(r'<img[^>]+src="(?!data:)', other.read_text()), f"{other.name} links an external image"
     with Image.open(shot) as img:
-        assert img.size == (1100, 1500) and len(set(img.convert("L").getdata())) > 10  # not a blank page
+        assert img.size == (1100, 1500) and len(img.convert("L").getcolors(256)) > 10  # not a blank page
+
+
+#: Paper sizes in PDF points (1/72 inch).
+PAPER = {"A4": (595, 842), "letter": (612, 792)}
+
+
+@needs_chromium
+def test_the_leadership_page_prints_on_one_page_on_a4_and_on_letter(first_run, tmp_path):
+    """Printed from the browser, the leadership page is one page on either paper (the page's print style: small
+    margins and font, charts side by side and scaled, the glossary and links left to the screen). The paper is the
+    reader's choice: a copy of the page asks for it as a printer's settings would."""
+    _, final = first_run
+    html = (final / "50-summarise-for-leadership.html").read_text(encoding="utf-8")
+    assert "@media print" in html and "celltag_side_by_side" in html and "celltag_screen_only" in html
+    for paper, (width, height) in PAPER.items():
+        copy = tmp_path / f"leadership-{paper}.html"
+        copy.write_text(html.replace("</head>", f"<style>@page {{ size: {paper}; }}</style></head>", 1), encoding="utf-8")
+        pdf = tmp_path / f"leadership-{paper}.pdf"
+        res = subprocess.run(
+            [CHROMIUM, *_chromium_flags(tmp_path / "profile"), "--no-pdf-header-footer", f"--print-to-pdf={pdf}", copy.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert pdf.exists(), res.stderr[-2000:]
+        data = pdf.read_bytes()
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+        assert box and (round(float(box.group(1))), round(float(box.group(2)))) == (width, height), f"not printed on {paper}"
+        assert _pdf_pages(data) == 1, f"the leadership page prints on {_pdf_pages(data)} {paper} pages"
+
+
+#: Where the browser tests leave their screenshots (git ignores it; CI keeps it as the run's artefacts).
+ARTEFACTS = ROOT / "tests" / "artefacts" / "pages"
+WIDTHS = (1100, 400)
+SLICE = 8000  # the tallest screenshot, in pixels: a longer page is taken in several
+
+#: A page seen through a frame of a given width (headless Chromium's window is at least 500 px wide; a frame can be
+#: narrower) and, once loaded, measured from outside: its height, how wide it scrolls, each table sticking out of
+#: the page, and the charts shown (images decoded and at least 100 px wide). The measures are written into the
+#: host page as JSON, which ``--dump-dom`` returns.
+_HOST = """<!doctype html><html><head><meta charset="utf-8"><style>html,body{margin:0;background:#fff}
+#clip{height:%(clip)dpx;overflow:hidden}iframe{border:0;display:block}</style></head><body>
+<div id="clip"><iframe id="page" src="%(src)s" style="width:%(width)dpx;height:%(height)dpx;margin-top:-%(top)dpx"></iframe></div>
+<script>
+document.getElementById("page").addEventListener("load", (event) => {
+  const doc = event.target.contentDocument, root = doc.documentElement, page = root.clientWidth;
+  const wide = [...doc.querySelectorAll("table")].map((t) => [t, t.getBoundingClientRect()])
+    .filter(([, r]) => r.right > page + 1 || r.left < -1)
+    .map(([t, r]) => `${(t.querySelector("th") || t).textContent.trim().slice(0, 60)}: ${Math.round(r.width)} px`);
+  const charts = [...doc.querySelectorAll("img")].filter((i) => i.naturalWidth > 0 && i.getBoundingClientRect().width >= 100).length;
+  const out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify({page, scroll_width: root.scrollWidth, height: root.scrollHeight, wide_tables: wide, charts});
+  document.body.appendChild(out);
+});
+</script></body></html>
+"""
+
+
+def _see(page: Path, width: int, folder: Path, work: Path) -> dict:
+    """``page`` at ``width`` px in headless Chromium: its measures (see :data:`_HOST`) and screenshots of the whole
+    page (several when it is taller than :data:`SLICE`) in ``folder``, named after the page and the width; the host page
+    and the browser's profile in ``work``."""
+    from PIL import Image
+
+    flags = [*_chromium_flags(work / "profile"), "--allow-file-access-from-files", "--virtual-time-budget=10000"]
+    host = work / f"host-{page.stem}-{width}.html"
+    window = max(width, 500)
+
+    def open_(clip: int, height: int, top: int) -> None:
+        host.write_text(_HOST % {"clip": clip, "src": page.as_uri(), "width": width, "height": height, "top": top}, encoding="utf-8")
+
+    open_(900, 900, 0)
+    dom = subprocess.run(
+        [CHROMIUM, *flags, f"--window-size={window},900", "--dump-dom", host.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom.stdout, re.S)
+    assert found, f"{page.name} at {width} px: nothing measured ({dom.stderr[-1000:]})"
+    measured = json.loads(html_lib.unescape(found.group(1)))
+    shots = []
+    for k, top in enumerate(range(0, measured["height"], SLICE)):
+        clip = min(SLICE, measured["height"] - top)
+        open_(clip, measured["height"], top)
+        shot = folder / f"{page.stem}-{width}px{f'-{k + 1}' if measured['height'] > SLICE else ''}.png"
+        subprocess.run(
+            [CHROMIUM, *flags, f"--window-size={window},{clip}", f"--screenshot={shot}", host.as_uri()], capture_output=True, timeout=120
+        )
+        with Image.open(shot) as img:
+            img.crop((0, 0, width, clip)).save(shot)
+        shots.append(shot)
+    return measured | {"shots": shots}
+
+
+@needs_chromium
+def test_every_page_in_the_browser_at_1100_and_400_px(first_run, tmp_path):
+    """Every page as a reader sees it, at 1,100 px (a laptop) and 400 px (a phone): screenshots of the whole page kept in
+    tests/artefacts/pages; at 1,100 px no table is wider than the page and nothing scrolls sideways; the leadership
+    page shows its charts; no page's visible text holds ``nan``, ``None``, ``inf`` or scientific notation."""
+    from PIL import Image
+
+    _, final = first_run
+    if ARTEFACTS.exists():
+        shutil.rmtree(ARTEFACTS)
+    ARTEFACTS.mkdir(parents=True)
+    pages = sorted(final.glob("*.html"))
+    assert len(pages) == len(report.scheduled_notebooks())
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert report.unreadable(html) == [], f"{page.name}: {report.unreadable(html)[:3]}"
+        for width in WIDTHS:
+            seen = _see(page, width, ARTEFACTS, tmp_path)
+            assert seen["page"] == width and seen["shots"], f"{page.name} was not seen at {width} px"
+            for shot in seen["shots"]:
+                with Image.open(shot) as img:
+                    assert img.width == width and len(img.convert("L").getcolors(256)) > 5, f"{shot.name} is blank"
+            if width == 1100:
+                assert seen["wide_tables"] == [], f"{page.name}: tables wider than the page at 1,100 px: {seen['wide_tables']}"
+                assert seen["scroll_width"] <= width, f"{page.name} scrolls sideways at 1,100 px"
+            if page.name.startswith("50-"):
+                assert seen["charts"] >= 2, f"the leadership page shows {seen['charts']} charts at {width} px"
+    print(f"\nscreenshots of every page at {' and '.join(map(str, WIDTHS))} px: {ARTEFACTS}")
+
+
+@needs_chromium
+def test_the_browser_check_sees_a_table_wider_than_the_page_and_counts_charts(tmp_path):
+    """The measures the page test relies on: a table sticking out of the page is named, a chart counted."""
+    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    page = tmp_path / "wide.html"
+    page.write_text(
+        "<html><body><table style='width:1500px'><tr><th>far too wide</th></tr></table>"
+        f"<img src='data:image/png;base64,{pixel}' style='width:300px'><p>text</p></body></html>"
+    )
+    seen = _see(page, 1100, tmp_path, tmp_path)
+    assert seen["wide_tables"] == ["far too wide: 1500 px"] and seen["charts"] == 1 and seen["scroll_width"] > 1100
+    assert [s.name for s in seen["shots"]] == ["wide-1100px.png"]
+
+
+@needs_chromium
+def test_the_target_slider_works_in_the_leadership_page_opened_from_a_file(first_run, tmp_path):
+    """The slider survives nbconvert (its data and script are in the page), fetches nothing, starts at the sweep's row
+    for the actual target and over-assignment, and moved in the browser shows the sweep's row it is moved to."""
+    from test_slider import _shown, expected_row, move_in_chromium
+
+    from analysis import outputs
+
+    _, final = first_run
+    page = final / "50-summarise-for-leadership.html"
+    html = page.read_text(encoding="utf-8")
+    assert 'class="qc-slider"' in html and '<script type="application/json">' in html
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", html), "the page fetches something from the network"
+    sweep = outputs.read(final, "scenarios.csv")
+    today = sweep[sweep["today"].astype(str) == "True"].iloc[0]
+    assert _shown(html) == expected_row(today)
+    moved = move_in_chromium(page, tmp_path, target=0, over=-1)
+    lowest = sweep[(sweep["target"] == sweep["target"].min()) & (sweep["overassignment"] == sweep["overassignment"].max())].iloc[0]
+    assert moved["before"] == expected_row(today) and moved["after"] == expected_row(lowest)
+    assert moved["after"]["share"] != moved["before"]["share"]
 
 
 def test_top_risks_are_ordered_and_carry_their_numbers():
@@ -370,6 +559,40 @@ def test_the_quota_notebook_plans_other_quota_types(first_run, demo_dir, tmp_pat
     assert record["quota_type"] == quota_type and record["target"] is None
 
 
+def test_a_run_in_euros_shows_euros_on_the_leadership_page_and_no_dollar(first_run, demo_dir, tmp_path):
+    """The plan and the leadership page (40 and 50) re-run with the currency set to €, on a copy of a finished run:
+    every amount on the page (sentences, the plan's warnings, tables, the slider) carries €, and no $ appears; the
+    console's closing lines too."""
+    import papermill as pm
+    from test_slider import _data
+
+    from analysis import outputs
+
+    _, final = first_run
+    work = tmp_path / "run"
+    shutil.copytree(final, work, ignore=shutil.ignore_patterns("history", "failed", "*.html"))
+    manifest = json.loads((work / "manifest.json").read_text())
+    for name in ("40-recommend-quotas.ipynb", "50-summarise-for-leadership.ipynb"):
+        params = manifest["parameters"][name] | {"run_dir": str(work), "currency": "€"}
+        params |= {"data": str(demo_dir)} if "data" in params else {}
+        pm.execute_notebook(
+            str(report.NOTEBOOKS_DIR / name), str(work / name), parameters=params, cwd=str(work), progress_bar=False, log_output=False
+        )
+    report.render_html(work / "50-summarise-for-leadership.ipynb", work / "leadership.html", "leadership")
+    html = (work / "leadership.html").read_text(encoding="utf-8")
+    text = report.visible_text(html)
+    plan = outputs.read(work, "quota_plan.json")
+    assert text.count("€") >= 20 and "$" not in text, text[:2000]
+    assert any("€" in w for w in plan["warnings"]) and f"target of €{report.money(plan['target'])}" in text
+    assert re.search(r"Company\s+€[\d.]+[kM]\s+€", text), "the team table's amounts carry the currency"
+    assert all(row["target"].startswith("€") for rows in _data(html) for row in rows), "the slider's amounts carry the currency"
+    assert report.unreadable(html) == []
+    manifest["settings"]["currency"] = "€"
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    summary = report.closing_summary(work)
+    assert "€" in summary[0] and "$" not in " ".join(summary) and report.money(1e6) == "1.0M"
+
+
 def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(demo_dir, tmp_path):
     """No output holds a path of this machine (the run's build folder, the project, the data as resolved): the data
     appear as the user gave them. The console: one line per notebook and a closing summary, no kernel warnings."""
@@ -383,6 +606,7 @@ def test_the_run_folder_is_movable_and_the_console_says_one_line_per_notebook(de
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "IPKernelApp" not in res.stderr and "Traceback" not in res.stderr
+    assert not list((work / "reports").rglob(report.KERNEL_LOG)), "the kernels' log is not part of a complete run"
     lines = res.stdout.strip().splitlines()
     assert len(lines) == 1 + len(report.scheduled_notebooks()) + 3 and lines[-1].startswith("complete in")
     assert lines[-3].startswith("  forecast 2027Q1:") and "chance of reaching it" in lines[-3] and "expected to attain" in lines[-2]

@@ -140,7 +140,56 @@ def test_the_plan_realism_chart_shows_each_method_against_the_aim():
     assert len(ax.patches) == 2, "a method without a share (no quotas under it) is left out, not drawn at 0"
     assert sorted(round(p.get_width(), 2) for p in ax.patches) == [0.33, 0.38]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert "equal chance (5.8M)" in labels
+    assert "equal chance\n(quotas 5.8M)" in labels
     ax.figure.canvas.draw()
     assert all("%" in t.get_text() for t in ax.get_xticklabels() if t.get_text())
     assert ax.get_legend().get_texts()[0].get_text() == "aim: 65% of reps attain"
+
+
+def test_the_forecast_against_targets_chart_puts_the_company_and_the_teams_on_their_own_scales():
+    """At 250 teams the company is a hundred times any team: on one axis the teams' ranges would be dots at zero."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analysis import plots
+
+    ranges = pd.DataFrame(
+        {
+            "group": ["Company", "Enterprise 237", "SMB 75"],
+            "target": [257e6, 2.5e6, 0.4e6],
+            "p10": [243e6, 1.2e6, 0.2e6],
+            "p50": [277e6, 1.9e6, 0.3e6],
+            "p90": [316e6, 2.8e6, 0.5e6],
+        }
+    )
+    ax = plots.ranges_against_targets(ranges)
+    company, teams = ax.figure.axes
+    assert [t.get_text() for t in company.get_yticklabels()] == ["Company"]
+    assert teams.get_xlim()[1] < 5e6 < company.get_xlim()[0], "each panel on its own scale"
+    ax.figure.canvas.draw()
+    assert all(
+        t.get_text().endswith(("k", "M")) or t.get_text() == "0" for a in (company, teams) for t in a.get_xticklabels() if t.get_text()
+    )
+    labels = [t.get_text() for t in ax.figure.legends[0].get_texts()]
+    assert labels == ["80 % range", "median", "target"]
+    alone = plots.ranges_against_targets(ranges.iloc[:1])
+    assert len(alone.figure.axes) == 1
+
+
+def test_the_risks_name_at_most_five_teams_and_count_the_rest():
+    from analysis.summary import top_risks
+
+    reach = pd.DataFrame(
+        {
+            "level": ["company"] + ["team"] * 40,
+            "group": ["all"] + [f"T{i}" for i in range(40)],
+            "p_reach": [0.8] + [i / 100 for i in range(40)],
+        }
+    )
+    empty = pd.DataFrame(columns=["metric", "dimension", "group", "period", "value"])
+    risks = top_risks(
+        {"p_hat": 0.7}, reach, empty, pd.DataFrame({"rows_in": [1], "rows_quarantined": [0]}), pd.DataFrame({"gap": []}), "2026-11-15"
+    )
+    text = next(r for r in risks if "teams have less than a 25% chance" in r)
+    assert text.startswith("25 teams have") and "T0 (0%), T1 (1%), T2 (2%), T3 (3%), T4 (4%); 20 more on the forecast page" in text
+    assert "T5 " not in text

@@ -50,6 +50,7 @@ class Settings:
     recalibrate_quarters: int = 4  # past quarters a recalibrated pipeline variant learns from (0: no such variant)
     draws: int = 2000  # Monte Carlo draws per rep
     seed: int = 0
+    currency: str = ""  # written before money on the pages: € , $, £, CHF (empty: no symbol, the data's own currency)
 
     @classmethod
     def from_parameters(cls, namespace: dict[str, Any]) -> Settings:
@@ -90,6 +91,8 @@ class Settings:
         ):
             if not low <= getattr(self, name) <= high:
                 problems.append(f"{name} must be a whole number from {low} to {high:,}, got {getattr(self, name)!r}")
+        if len(self.currency) > 4 or self.currency != self.currency.strip() or any(c.isdigit() or c in "<>&'\"" for c in self.currency):
+            problems.append(f"currency must be a symbol or code of at most 4 characters without digits (€, $, CHF), got {self.currency!r}")
         if self.quota_type not in QUOTA_TYPES:
             problems.append(f"quota_type must be bookings, won_deals, activities or margin, got {self.quota_type!r}")
         if problems:

@@ -20,6 +20,7 @@ from statsmodels.stats.proportion import proportion_confint
 from analysis.calendar import DAYS_PER_MONTH, period_bounds, period_of, shift_period, to_period
 from analysis.config import PROJECT_DIR
 from analysis.data import CLOSING_STAGES, Dataset, stage_sequence
+from analysis.present import money
 from analysis.shrinkage import shrink_log_means, shrink_rates
 from analysis.survival import cumulative_incidence, deal_times, plateau, win_probability_within, winner_cycle_quantiles
 
@@ -787,7 +788,7 @@ def velocity_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, freq:
     v = velocity_by(deals, as_of, dimensions, min_at_risk=min_at_risk)
     v["period"] = period_labels(pd.Series([as_of]), freq, fy).iloc[0]
     notes = [
-        f"at {as_of.date()}: {int(r.n_open)} open x win rate {r.win_rate:.2f} x deal size {r.deal_size:,.0f} / {r.days_in_pipeline:.0f} days (trailing year)"
+        f"at {as_of.date()}: {int(r.n_open)} open x win rate {r.win_rate:.2f} x deal size {money(r.deal_size)} / {r.days_in_pipeline:.0f} days (trailing year)"
         if np.isfinite(r.velocity)
         else "undefined: no deals closed, or none created, in the trailing year"
         for r in v.itertuples()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
-from analysis.present import axis_money, axis_share, money, share
+from analysis.present import axis_format, axis_money, axis_share, money, share
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -56,6 +57,7 @@ def deal_sizes(opportunities: pd.DataFrame, ax=None):
     won = opportunities[(opportunities["status"] == "won") & (opportunities["amount"] > 0)] if "status" in opportunities else opportunities
     sns.histplot(data=won, x="amount", hue="segment", log_scale=True, element="step", stat="density", common_norm=False, ax=ax)
     ax.set(title="Won deal size by segment", xlabel="amount (log scale)")
+    axis_money(ax, "x")
     return ax
 
 
@@ -65,6 +67,7 @@ def cycle_curves(curves: pd.DataFrame, ax=None):
     sns.lineplot(data=curves, x="time", y="share", hue="group", drawstyle="steps-post", ax=ax)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.set(title="Time to win among eventual winners", xlabel="days since created", ylabel="share of wins", ylim=(0, 1))
+    axis_share(ax)
     return ax
 
 
@@ -83,6 +86,7 @@ def stage_funnel(table: pd.DataFrame, ax=None):
         ylabel="",
         xlim=(0, 1),
     )
+    axis_share(ax, "x")
     return ax
 
 
@@ -121,6 +125,7 @@ def coverage(table: pd.DataFrame, ax=None):
         m = _metric(table, metric)
         ax.plot(m["period"], m["value"], marker="o", label=label)
     ax.set(title="Pipeline coverage at quarter end", ylabel="x target")
+    axis_format(ax, "multiple")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(fontsize=8)
     return ax
@@ -137,6 +142,7 @@ def quarantine(summary: pd.DataFrame, ax=None):
     ax.barh(labels, summary["rows"], color=sns.color_palette()[3])
     ax.invert_yaxis()
     ax.set(title="Rows quarantined, by reason", xlabel="rows")
+    axis_format(ax, "count", "x")
     return ax
 
 
@@ -187,31 +193,53 @@ def team_ranges(forecast: pd.DataFrame, targets: pd.Series | None = None, ax=Non
 
 
 def ranges_against_targets(ranges: pd.DataFrame, ax=None):
-    """The company's and the shown teams' 80 % ranges and medians, each with its target where one is set."""
-    t = ranges.iloc[::-1]
-    ax = ax or plt.subplots(figsize=(8, 0.5 * len(t) + 1.4))[1]
-    ax.hlines(t["group"], t["p10"], t["p90"], lw=8, alpha=0.4, label="80 % range")
-    ax.plot(t["p50"], t["group"], "o", label="median")
-    if "target" in t and t["target"].notna().any():
-        ax.plot(t["target"], t["group"], "k|", markersize=20, mew=2, label="target")
-    ax.set(title="Next quarter: the forecast against the targets", xlabel="bookings")
-    axis_money(ax, "x")
-    ax.legend(fontsize=8, loc="lower right")
-    return ax
+    """The company's and the shown teams' 80 % ranges and medians, each with its target where one is set: the company
+    and the teams each on their own scale (a company of 250 teams is a hundred times any one of them), unless one
+    ``ax`` is given."""
+    company = ranges[ranges["group"] == "Company"]
+    parts = [p for p in (company, ranges[ranges["group"] != "Company"]) if len(p)] if ax is None else [ranges]
+    if ax is None:
+        fig, grid = plt.subplots(
+            len(parts), 1, figsize=(5.4, 0.34 * len(ranges) + 1.5 + 0.4 * (len(parts) - 1)), height_ratios=[len(p) + 0.6 for p in parts]
+        )
+        axes = list(grid) if len(parts) > 1 else [grid]
+    else:
+        axes = [ax]
+    for a, part in zip(axes, parts, strict=True):
+        t = part.iloc[::-1]
+        a.hlines(t["group"], t["p10"], t["p90"], lw=7, alpha=0.4, color=sns.color_palette()[0], label="80 % range")
+        a.plot(t["p50"], t["group"], "o", ms=5, color=sns.color_palette()[0], label="median")
+        if "target" in t and t["target"].notna().any():
+            a.plot(t["target"], t["group"], "k|", markersize=14, mew=2, label="target")
+        a.set(ylabel="", ylim=(-0.6, len(t) - 0.4))
+        axis_money(a, "x")
+        a.xaxis.set_major_locator(MaxNLocator(5))
+        a.tick_params(labelsize=8)
+    axes[0].set_title("Next quarter: the forecast against the targets")
+    axes[-1].set_xlabel("bookings", fontsize=9)
+    fig = axes[0].figure
+    if ax is None:  # the key under the chart, clear of every range
+        fig.legend(*axes[-1].get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False, fontsize=7)
+        fig.tight_layout(rect=(0, 0.3 / fig.get_figheight(), 1, 1))
+    else:
+        ax.legend(fontsize=7, loc="best")
+    return axes[0]
 
 
 def plan_realism(methods: pd.DataFrame, aim: float | None = None, ax=None):
     """The share of reps expected to attain under each way of setting quotas (``quota_methods.csv``: equal chance,
     budget ÷ reps, last year + growth), each labelled with the quotas' total, against the share the plan aims for."""
     m = methods.dropna(subset=["expected_share_attaining"]).iloc[::-1]
-    ax = ax or plt.subplots(figsize=(8, 0.55 * len(m) + 1.4))[1]
-    labels = [f"{name} ({money(total)})" for name, total in zip(m["method"], m["total"], strict=True)]
+    ax = ax or plt.subplots(figsize=(5.4, 0.45 * len(m) + 1.5))[1]
+    labels = [f"{name}\n(quotas {money(total)})" for name, total in zip(m["method"], m["total"], strict=True)]
     ax.barh(labels, m["expected_share_attaining"], alpha=0.7)
     if aim is not None:
         ax.axvline(aim, color="k", lw=1.5, label=f"aim: {share(aim)} of reps attain")
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=7, loc="lower right")
     ax.set(title="How realistic the quotas are: reps expected to attain", xlim=(0, 1))
     axis_share(ax, "x")
+    ax.tick_params(labelsize=8)
+    ax.figure.tight_layout()
     return ax
 
 
@@ -264,6 +292,7 @@ def attainment_chances(quotas: pd.DataFrame, ax=None):
     )
     sns.stripplot(data=long.dropna(), x="P(attain)", y="method", alpha=0.6, ax=ax)
     ax.set(title="Each rep's chance of reaching quota, by method", xlim=(0, 1), ylabel="")
+    axis_share(ax, "x")
     return ax
 
 
@@ -300,6 +329,8 @@ def goals_vs_forecast(quotas: pd.DataFrame, ax=None):
         xlabel=q["quota_type"].iloc[0] if "quota_type" in q and len(q) else "bookings",
         ylabel="",
     )
+    if ("quota_type" not in q or not len(q)) or q["quota_type"].iloc[0] in {"bookings", "margin"}:
+        axis_money(ax, "x")
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
     return ax
@@ -324,6 +355,7 @@ def policy_replay(replay: pd.DataFrame, target_share: float | None = None, ax=No
     if target_share is not None:
         ax.axhline(target_share, color="black", ls="--", lw=1, label="share aimed for")
     ax.set(title="Past quarters replayed: share of reps who reached quota", ylabel="reps attaining", xlabel="", ylim=(0, 1))
+    axis_share(ax)
     ax.legend(fontsize=7)
     return ax
 
@@ -358,6 +390,8 @@ def what_if_sweep(sweep: pd.DataFrame, x: str = "target", axes=None):
         sns.lineplot(data=sweep, x=x, y=y, hue=hue, marker="o", ax=ax, palette="viridis" if hue else None)
         ax.plot(today[x], today[y], "*", color="red", ms=14, label="today's plan", zorder=5)
         ax.set(ylabel=label, xlabel=x.replace("_", " "))
+        axis_format(ax, "money" if x == "target" else "share", "x")
+        axis_share(ax)
         ax.legend(fontsize=7, title="over-assignment" if hue else None, title_fontsize=7)
     axes[0].axhline(sweep["attainment_share"].iloc[0], color="black", ls="--", lw=1)
     axes[0].set(ylim=(0, 1), title="How realistic the plan is")
@@ -378,4 +412,6 @@ def reliability_chart(table: pd.DataFrame, ax=None):
         ylabel="share actually won",
         title="Open deals at past quarter ends: won next quarter",
     )
+    axis_share(ax, "x")
+    axis_share(ax)
     return ax

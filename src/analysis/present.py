@@ -2,18 +2,39 @@
 one way a page shows a section — its chart or table, or the sentence saying why it is missing.
 
 A reader never sees ``nan``, ``None``, ``inf`` or scientific notation: a value that does not exist is written
-:data:`MISSING` (an em dash), and tables show it the same way, with human column labels and no index.
+:data:`MISSING` (an em dash), and tables show it the same way, with human column labels and no index. Money carries
+the run's currency (``Settings.currency``, set once per step with :func:`set_currency`) wherever it is written.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 
 MISSING = "—"
+_currency = ""  # the run's currency symbol, written before every amount of money
+
+
+def set_currency(symbol: str | None) -> None:
+    """Write money with ``symbol`` from now on (``€``, ``$``, ``CHF``; empty: no symbol, the data's own currency)."""
+    global _currency
+    _currency = (symbol or "").strip()
+
+
+@contextmanager
+def currency(symbol: str | None) -> Iterator[None]:
+    """Money written with ``symbol`` inside the block (a run's own currency where several runs are listed)."""
+    before = _currency
+    set_currency(symbol)
+    try:
+        yield
+    finally:
+        set_currency(before)
 
 
 def _ok(value: Any) -> bool:
@@ -24,14 +45,16 @@ def _ok(value: Any) -> bool:
 
 
 def money(value: Any) -> str:
-    """``1.2M``, ``850k``, ``950`` (no currency symbol: the data's own currency); :data:`MISSING` when undefined."""
+    """``€1.2M``, ``€850.0k``, ``-€950``, ``CHF 1.2M`` with the currency set (:func:`set_currency`; a symbol of more
+    than one character is followed by a space), ``1.2M`` without one; :data:`MISSING` when undefined."""
     if not _ok(value):
         return MISSING
     v = float(value)
+    prefix = "-" * (v < 0) + _currency + " " * (len(_currency) > 1)
     for unit, size in (("bn", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(v) >= size:
-            return f"{v / size:,.1f}{unit}"
-    return f"{v:,.0f}"
+            return f"{prefix}{abs(v) / size:,.1f}{unit}"
+    return f"{prefix}{abs(v):,.0f}"
 
 
 def share(value: Any, digits: int = 0) -> str:
@@ -102,6 +125,12 @@ def table(
     return styler.set_table_attributes('class="qc-table"').set_properties(**{"text-align": "left"})
 
 
+def dollars_escaped(markdown: str) -> str:
+    """Markdown whose dollar signs are money, not mathematics: Jupyter and nbconvert read ``$…$`` as a formula (the
+    bold around ``**$4.9M**`` would be lost)."""
+    return re.sub(r"(?<!\\)\$", r"\\$", markdown)
+
+
 def show(item: Any) -> None:
     """Display a chart (a matplotlib Axes or Figure, closed once shown), a table, or Markdown text."""
     from IPython.display import Markdown, display
@@ -110,7 +139,7 @@ def show(item: Any) -> None:
         return
     if isinstance(item, str):
         if item:
-            display(Markdown(item))
+            display(Markdown(dollars_escaped(item)))
         return
     fig = getattr(item, "figure", None) if not hasattr(item, "savefig") else item
     if fig is not None and hasattr(fig, "savefig"):
@@ -134,16 +163,22 @@ def section(notes: Mapping[str, str], key: str, draw: Callable[..., Any] | None 
         show(draw(*args, **kwargs))
 
 
-def axis_money(ax, axis: str = "y") -> None:
-    """Money on a chart axis in the house format (no ``1e6`` offset)."""
-    from matplotlib.ticker import FuncFormatter
+def axis_format(ax, kind: str, axis: str = "y") -> None:
+    """A chart axis in the house format ``kind`` (money | share | count | multiple …, as :data:`FORMATS`): the same
+    text as the tables and sentences, no ``1e6`` offset, and on a log axis no labels on the minor ticks."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: FORMATS[kind](v)))
+    if target.get_scale() == "log":
+        target.set_minor_formatter(NullFormatter())
+
+
+def axis_money(ax, axis: str = "y") -> None:
+    """Money on a chart axis in the house format, in the run's currency."""
+    axis_format(ax, "money", axis)
 
 
 def axis_share(ax, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(lambda v, _: share(v)))
+    """Shares on a chart axis: ``40%``."""
+    axis_format(ax, "share", axis)

@@ -22,6 +22,7 @@ from analysis.calendar import DAYS_PER_MONTH, period_bounds, shift_period
 from analysis.config import DEFAULT_RAMP
 from analysis.forecast import ActivityForecaster, PipelineForecaster, ramp_factor, wide_draws
 from analysis.history import rolling_origins
+from analysis.present import money
 
 
 def quantile_quotas(draws: np.ndarray, p: float, presorted: bool = False) -> np.ndarray:
@@ -129,7 +130,8 @@ UNITS = {"bookings": "amount", "won_deals": "won deals", "activities": "activiti
 
 
 def _fmt(value: float, quota_type: str) -> str:
-    return f"{value:,.0f}" if quota_type in {"bookings", "margin"} else f"{value:,.1f} {UNITS[quota_type]}"
+    """A quota-type amount in the plan's sentences: money in the house format for bookings and margin, else a count."""
+    return money(value) if quota_type in {"bookings", "margin"} else f"{value:,.1f} {UNITS[quota_type]}"
 
 
 def sorted_quantiles(m_sorted: np.ndarray, qs) -> list[np.ndarray]:

@@ -29,13 +29,14 @@ from typing import Any
 import nbformat
 import papermill as pm
 import psutil
+from jinja2 import DictLoader
 from jupyter_client.manager import KernelManager
 from nbconvert import HTMLExporter
 
 from analysis import outputs, preflight
 from analysis.config import PROJECT_DIR, Settings
 from analysis.data import LOADED_SUFFIX, MEMO_FOLDER, describe_source, is_database, load, save_loaded
-from analysis.present import money, share
+from analysis.present import currency, money, share
 from analysis.summary import chance
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
@@ -54,15 +55,34 @@ PACKAGES = (
 )
 
 
+#: The notebooks' kernels write their own messages (stdout and stderr of the kernel process: IPKernelApp's log, such
+#: as a KeyboardInterrupt caught at shutdown) here, in the folder they run in, instead of on the console. A complete
+#: run deletes it; a failed one keeps it (without machine paths) beside the failed notebook.
+KERNEL_LOG = "kernels.log"
+
+
 class LocalKernelManager(KernelManager):
     """The notebooks' kernels talk over local sockets (IPC) rather than TCP: nothing leaves the machine, and the
-    kernel has no reason to warn about an unencrypted network connection on every notebook."""
+    kernel has no reason to warn about an unencrypted network connection on every notebook. Their own output goes to
+    :data:`KERNEL_LOG` in their working folder, not to the console."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.transport = "ipc"
         # Each kernel its own socket files (the default names would be shared by kernels running side by side).
         self.ip = os.path.join(tempfile.gettempdir(), f"quotacast-{uuid.uuid4().hex[:12]}")
+        self._kernel_log = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        if kw.get("stderr") is None or kw.get("stderr") is self._kernel_log:  # a restart gets a fresh handle
+            self._kernel_log = open(Path(kw.get("cwd") or os.getcwd()) / KERNEL_LOG, "ab")  # closed once the kernel has started
+            kw["stdout"] = kw["stderr"] = self._kernel_log
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_post_start_kernel(self, **kw) -> None:
+        await super()._async_post_start_kernel(**kw)
+        if self._kernel_log is not None:
+            self._kernel_log.close()  # the kernel process holds its own copy
 
 
 def scrub(notebook: Path, replacements: dict[str, str]) -> None:
@@ -108,9 +128,15 @@ def closing_summary(final: Path) -> list[str]:
     """The console's closing lines: forecast, chance of the target, plan realism."""
 
     try:
-        h = json.loads((final / "manifest.json").read_text())["headline"]
+        manifest = json.loads((final / "manifest.json").read_text())
+        h = manifest["headline"]
     except (OSError, KeyError, ValueError):
         return []
+    with currency(manifest.get("settings", {}).get("currency")):
+        return _summary_lines(h)
+
+
+def _summary_lines(h: dict[str, Any]) -> list[str]:
     lines = []
     if "forecast_p50" in h:
         line = f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to {money(h['forecast_p90'])})"
@@ -224,10 +250,66 @@ def check_parameters(notebooks: list[Path], available: dict[str, Any]) -> dict[P
     return chosen
 
 
+#: The pages' own style, after the notebook's: charts of a cell tagged ``side_by_side`` share a row on a wide screen
+#: and on paper; cells tagged ``screen_only`` are not printed; printed, a page has small margins, a smaller font,
+#: no prompts or input areas, charts scaled to fit and no page break inside a chart, a table or a paragraph (the
+#: leadership page prints on one A4 or Letter page).
+PAGE_CSS = """
+@page { margin: 9mm 11mm; }
+.celltag_side_by_side .jp-OutputArea { display: flex; flex-wrap: wrap; gap: 0 2%; align-items: flex-start; }
+.celltag_side_by_side .jp-OutputArea-child { flex: 1 1 48%; min-width: 0; }
+@media screen and (max-width: 760px) { .celltag_side_by_side .jp-OutputArea-child { flex-basis: 100%; } }
+@media print {
+  :root, body, .jp-Notebook {
+    --jp-content-font-size1: 8pt; --jp-ui-font-size1: 7.5pt; --jp-code-font-size: 7.5pt; --jp-content-line-height: 1.3;
+    --jp-content-heading-margin-top: 5pt; --jp-content-heading-margin-bottom: 2pt; --jp-content-heading-line-height: 1.15;
+  }
+  html, body { background: #fff; }
+  body.jp-Notebook, .jp-Notebook { padding: 0 !important; margin: 0 !important; font-size: 8pt; }
+  .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser, .jp-CodeCell .jp-InputArea, .jp-CodeCell.jp-mod-noOutputs,
+  .anchor-link, .celltag_screen_only, .jp-Cell:has(> .jp-Cell-inputWrapper .celltag_screen_only) { display: none !important; }
+  .jp-Cell, .jp-Notebook-cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output,
+  .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
+  .jp-RenderedHTMLCommon h1 { font-size: 12pt; margin: 0 0 2pt; }
+  .jp-RenderedHTMLCommon h2 { font-size: 9.5pt; margin: 5pt 0 2pt; }
+  .jp-RenderedHTMLCommon h3, .jp-RenderedHTMLCommon h4 { font-size: 8pt; margin: 3pt 0 1pt; }
+  .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon ul, .jp-RenderedHTMLCommon ol { margin: 0 0 2.5pt; }
+  .jp-RenderedHTMLCommon table { font-size: 7.2pt; margin: 2pt 0 3pt; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.5pt 5pt; line-height: 1.2; }
+  .jp-RenderedImage img { max-height: 6cm; max-width: 100%; width: auto; height: auto; }
+  img, table, tr, p, li, .jp-RenderedImage, .jp-OutputArea-child { break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+#: The notebook's HTML page (nbconvert's lab template) without what it fetches from the network (require.js, MathJax,
+#: Mermaid: nothing on these pages uses them, and a page must work offline), with :data:`PAGE_CSS` after its own style.
+_TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_css -%}<style type="text/css">"""
+    + PAGE_CSS
+    + """</style>{%- endblock html_head_css -%}
+"""
+)
+
+
 def render_html(notebook: Path, target: Path, title: str) -> None:
-    """A self-contained HTML page without code: inputs and prompts hidden, images embedded."""
+    """A self-contained HTML page without code: inputs and prompts hidden, images embedded, nothing fetched from
+    the network, the house page style (:data:`PAGE_CSS`: side-by-side charts, print)."""
     nb = nbformat.read(notebook, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    exporter = HTMLExporter(
+        extra_loaders=[DictLoader({"quotacast.html.j2": _TEMPLATE})],
+        template_file="quotacast.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     target.write_text(body, encoding="utf-8")
 
@@ -361,6 +443,7 @@ def run(
             durations = _execute(notebooks, params, tmp, final, machine_paths, period, jobs or default_jobs(), log, verbose)
             loaded.unlink()
             shutil.rmtree(tmp / MEMO_FOLDER, ignore_errors=True)  # what the notebooks shared, not an output
+            (tmp / KERNEL_LOG).unlink(missing_ok=True)  # the kernels' own messages are not part of the report
             missing = outputs.missing(tmp)
             if missing:
                 raise RunError(f"the notebooks ran but did not write {missing}")
@@ -437,6 +520,9 @@ def _execute(
             failed.mkdir(parents=True)
             shutil.copy2(target, failed / nb.name)
             scrub(failed / nb.name, machine_paths)
+            if (tmp / KERNEL_LOG).exists():
+                (failed / KERNEL_LOG).write_text((tmp / KERNEL_LOG).read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
+                scrub(failed / KERNEL_LOG, machine_paths)
             raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
         scrub(target, machine_paths)
         durations[nb.name] = round(time.perf_counter() - t, 2)
@@ -509,8 +595,11 @@ def write_index(out: Path) -> Path:
     for manifest in sorted(out.glob("*/manifest.json")) + sorted(out.glob("*/history/*/manifest.json")):
         m = json.loads(manifest.read_text())
         h = m.get("headline") or {}
-        forecast = f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—"
-        target = f"{money(h['bookings_target'])}: {chance(h['p_reach'])}" if "p_reach" in h else "no target"
+        with currency(m.get("settings", {}).get("currency")):  # each run in its own currency
+            forecast = (
+                f"{money(h['forecast_p50'])} ({money(h['forecast_p10'])} to {money(h['forecast_p90'])})" if "forecast_p50" in h else "—"
+            )
+            target = f"{money(h['bookings_target'])}: {chance(h['p_reach'])}" if "p_reach" in h else "no target"
         plan = f"{share(h['p_hat'])} (aim {share(h['attainment_share'])})" if "p_hat" in h else "—"
         link = manifest.parent.relative_to(out).as_posix()
         rows.append(

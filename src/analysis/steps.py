@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import compensation, goals, monitoring, outputs, quota, scenarios, sections, series, summary
+from analysis import compensation, goals, monitoring, outputs, present, quota, scenarios, sections, series, summary
 from analysis.backtest import calibration, scores
 from analysis.calendar import is_month_label, last_complete_period, period_bounds, shift_period
 from analysis.config import Settings
@@ -60,6 +60,7 @@ class Checked:
 
 
 def check(ds: Dataset, settings: Settings, period: str, out: Path | None = None) -> Checked:
+    present.set_currency(settings.currency)  # every amount this step writes or shows, in the run's currency
     f = _facts(ds, settings, period)
     result = Checked(summary.freshness(ds), ds.quarantine_summary(), sections.table(f), sections.describe_history(f))
     if out is not None:
@@ -98,6 +99,7 @@ class Measured:
 
 
 def measure(ds: Dataset, settings: Settings, period: str, out: Path | None = None) -> Measured:
+    present.set_currency(settings.currency)  # every amount this step writes or shows, in the run's currency
     table = metrics_table(ds, interval=settings.interval)
     notes = _page(sections.missing(_facts(ds, settings, period)), "20-measure-pipeline")
     if "coverage" not in notes and not _has_values(table, "pipeline_coverage"):
@@ -176,6 +178,7 @@ class Forecasted:
 
 
 def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = None) -> Forecasted:
+    present.set_currency(settings.currency)  # every amount this step writes or shows, in the run's currency
     f = _facts(ds, settings, period)
     notes = _page(sections.missing(f), "30-forecast-bookings")
     report = series.forecast_report(
@@ -416,6 +419,7 @@ class Planned:
 def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, metrics: pd.DataFrame, out: Path | None = None) -> Planned:
     """Quotas for ``period`` from ``rep_draws`` (the forecast step's bookings draws; other quota types are forecast
     here) and the history in ``metrics`` (the measure step's table)."""
+    present.set_currency(settings.currency)  # every amount this step writes or shows, in the run's currency
     f = _facts(ds, settings, period)
     notes = _page(sections.missing(f), "40-recommend-quotas")
     kind, fy = settings.quota_type, ds.fiscal_year_start
@@ -560,6 +564,7 @@ class Summarised:
     methods: pd.DataFrame = field(default_factory=pd.DataFrame)  # each way of setting quotas: total, expected share attaining
     aim: float | None = None  # the share of reps the plan aims to see attaining
     teams_text: str = ""  # how many teams are out of reach, and their total gap
+    sweep: pd.DataFrame = field(default_factory=pd.DataFrame)  # the plan re-made for other targets and over-assignments
 
 
 #: The leadership page's table of the forecast against the targets.
@@ -600,6 +605,7 @@ def forecast_against_targets(table: pd.DataFrame, reach: pd.DataFrame, period: s
 
 
 def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Summarised:
+    present.set_currency(settings.currency)  # every amount this step writes or shows, in the run's currency
     run_dir = Path(run_dir)
     metrics = outputs.read(run_dir, "metrics.csv")
     accounting = outputs.read(run_dir, "accounting.csv")
@@ -637,6 +643,7 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
         teams_text=teams_text,
         methods=methods,
         aim=record.get("attainment_share"),
+        sweep=outputs.read(run_dir, "scenarios.csv"),
     )
 
 

@@ -418,6 +418,10 @@ def goals_sentence(rollup: pd.DataFrame, tau: float, coefficients: tuple[float, 
     return text
 
 
+#: The most teams a risk names (the rest are counted): the leadership page summarises, the forecast page lists.
+MOST_TEAMS_NAMED = 5
+
+
 def top_risks(
     plan: dict,
     reach: pd.DataFrame,
@@ -442,8 +446,11 @@ def top_risks(
         )
     teams = reach[(reach["level"] == "team") & (reach["p_reach"] < 0.25)].sort_values("p_reach")
     if len(teams):
-        names = ", ".join(f"{g} ({share(p)})" for g, p in zip(teams["group"], teams["p_reach"], strict=True))
-        risks.append((0.8, f"Teams unlikely to reach their target (chance in brackets): {names}."))
+        shown = teams.head(MOST_TEAMS_NAMED)
+        names = ", ".join(f"{g} ({share(p)})" for g, p in zip(shown["group"], shown["p_reach"], strict=True))
+        rest = f"; {len(teams) - len(shown):,} more on the forecast page" if len(teams) > len(shown) else ""
+        what = f"{len(teams):,} teams have" if len(teams) > 1 else "1 team has"
+        risks.append((0.8, f"{what} less than a 25% chance of reaching their target (chance in brackets): {names}{rest}."))
     q = last_complete_period(pd.Timestamp(as_of), fiscal_year_start)
     c = metrics[(metrics["dimension"] == "company") & (metrics["period"] == q)].set_index("metric")["value"]
     cov, req = c.get("pipeline_coverage", float("nan")), c.get("required_coverage", float("nan"))
