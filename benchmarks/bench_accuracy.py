@@ -24,10 +24,10 @@ def _scores(bt: pd.DataFrame) -> pd.DataFrame:
 
 def main(seeds=SEEDS) -> list[dict]:
     import analysis
-    from analysis import demo, series
+    from analysis import demo, forecast, series
     from analysis.backtest import backtest
     from analysis.calendar import next_period
-    from analysis.forecast import PipelineForecaster
+    from analysis.pipeline_model import PipelineForecaster
 
     parts, rows, reps = [], [], []
     for seed in seeds:
@@ -36,7 +36,7 @@ def main(seeds=SEEDS) -> list[dict]:
             demo.write(demo.generate(seed=seed, as_of=AS_OF), folder)
         ds = analysis.load(folder, as_of=AS_OF)
         t = time.perf_counter()
-        rep = series.forecast_report(ds, next_period(AS_OF), horizon=1, draws=1000)
+        rep = forecast.forecast_report(ds, next_period(AS_OF), horizon=1, draws=1000)
         parts.append(rep.backtest.assign(data=f"demo seed {seed}"))
         rows.append({"data": f"demo seed {seed}", "seconds": time.perf_counter() - t, "chosen": rep.pipeline_method})
         # Rep level: do the time-series models earn their keep there? (Same cutoffs, reps with 6+ quarters.)
@@ -49,7 +49,7 @@ def main(seeds=SEEDS) -> list[dict]:
     if maven.is_dir():
         ds = analysis.load(maven, mapping="maven", as_of="2017-12-31")
         t = time.perf_counter()
-        rep = series.forecast_report(ds, "2018Q1", horizon=1, draws=1000, backtest_quarters=3)
+        rep = forecast.forecast_report(ds, "2018Q1", horizon=1, draws=1000, backtest_quarters=3)
         parts.append(rep.backtest.assign(data="maven"))
         rows.append({"data": "maven", "seconds": time.perf_counter() - t, "chosen": rep.pipeline_method})
     bt = pd.concat(parts, ignore_index=True)

@@ -14,7 +14,7 @@ from benchmarks.common import AS_OF, OUT, show
 def main() -> list[dict]:
     import analysis
     from analysis import demo
-    from analysis.forecast import PipelineForecaster
+    from analysis.pipeline_model import PipelineForecaster
 
     folder = OUT / "data" / "metrics-1M"
     if not (folder / "opportunities.parquet").exists():
@@ -29,11 +29,11 @@ def main() -> list[dict]:
     t = time.perf_counter()
     table = d.table()
     tab = time.perf_counter() - t
-    from analysis import series
+    from analysis import forecast, series
 
     t = time.perf_counter()
     sf = series.SeriesForecaster(draws=1000).fit(ds)
-    models = sf.predict(series.forecast_periods(ds, d.period, 4))
+    models = sf.predict(forecast.forecast_periods(ds, d.period, 4))
     ts = time.perf_counter() - t
     t = time.perf_counter()
     sbt = series.series_backtest(ds, n=6, make=lambda: series.SeriesForecaster(draws=500))
@@ -41,7 +41,7 @@ def main() -> list[dict]:
     from analysis.backtest import backtest
 
     t = time.perf_counter()
-    for p in series.inside_periods(ds, d.period):
+    for p in forecast.inside_periods(ds, d.period):
         f.predict(p)
     inside = time.perf_counter() - t
     t = time.perf_counter()

@@ -18,7 +18,7 @@ SHARED = ROOT.parent / "shared" / "datasets"
 
 def main() -> pd.DataFrame:
     import analysis
-    from analysis import series
+    from analysis import forecast
     from analysis.backtest import scores
     from analysis.calendar import next_period
     from analysis.variants import PUBLIC, prepare_public
@@ -33,7 +33,7 @@ def main() -> pd.DataFrame:
             data = prepare_public(name, source, Path(tmp) / "data")
             ds = analysis.load(data, mapping=mapping, as_of=as_of)
             t = time.perf_counter()
-            rep = series.forecast_report(ds, next_period(ds.as_of_date, ds.fiscal_year_start), horizon=1, draws=1000, backtest_quarters=6)
+            rep = forecast.forecast_report(ds, next_period(ds.as_of_date, ds.fiscal_year_start), horizon=1, draws=1000, backtest_quarters=6)
         bt = rep.backtest
         if bt.empty:
             print(f"{name}: no quarter to replay")

@@ -25,8 +25,8 @@ def main() -> list[dict]:
     from analysis import report
     from analysis.backtest import backtest
     from analysis.config import DEMO_DIR
-    from analysis.forecast import PipelineForecaster
     from analysis.metrics import metrics_table
+    from analysis.pipeline_model import PipelineForecaster
     from analysis.survival import winner_curves_by
 
     with tempfile.TemporaryDirectory() as tmp:

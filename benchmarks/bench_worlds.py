@@ -1,7 +1,7 @@
 """Accuracy over simulated companies unlike the demo, against their known truth (issue 14; docs/accuracy.md).
 
 Each world (:mod:`analysis.worlds`) is written as an extract, loaded and run through the same steps the quarterly
-job runs: the forecast (``series.forecast_report``, whose draws give the headline, the chance, the team ranges and
+job runs: the forecast (``forecast.forecast_report``, whose draws give the headline, the chance, the team ranges and
 the quotas), then the quota plan and its pay. Against the world's true next-quarter distribution it scores, per
 level (rep, team, company): the median's error, the 80 % range's coverage, CRPS (scaled by the true mean) and the
 PIT histogram; the share of reps the plan says will attain against the true share under the true distribution;
@@ -35,11 +35,11 @@ def specs(n: int = WORLDS):
 def run_world(spec, quick: bool = False, draws: int = 1000, model: dict | None = None) -> dict:
     """Score one world: per-group table, PIT values per level, and the plan's figures."""
     import analysis
-    from analysis import compensation, demo, quota, series
+    from analysis import compensation, demo, forecast, quota
     from analysis.calendar import period_bounds
     from analysis.config import Settings
-    from analysis.forecast import PipelineForecaster
     from analysis.judging import judge
+    from analysis.pipeline_model import PipelineForecaster
     from analysis.worlds import build
 
     world = build(spec)
@@ -57,7 +57,7 @@ def run_world(spec, quick: bool = False, draws: int = 1000, model: dict | None =
         )
         method = "pipeline"
     else:
-        report = series.forecast_report(
+        report = forecast.forecast_report(
             ds,
             world.period,
             horizon=1,

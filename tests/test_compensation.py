@@ -8,13 +8,13 @@ import re
 import numpy as np
 import pytest
 import yaml
+from helpers import AS_OF, ROOT
 
 import analysis
 from analysis import compensation, quota, scenarios
 from analysis.calendar import period_bounds
 from analysis.compensation import PlanError, load_plan, payout, plan_from_dict, summarise
-from analysis.forecast import PipelineForecaster
-from conftest import AS_OF, ROOT
+from analysis.pipeline_model import PipelineForecaster
 
 # Quarterly amounts: variable 30,000; tiers 0.5x below half of quota, 1x to quota, 1.5x to 150 %, 2x above;
 # the on_target rate is 30,000 / (quota x (0.5 x 0.5 + 0.5 x 1)) = 0.4 for a quota of 100,000.
@@ -193,7 +193,7 @@ def test_a_faster_ramp_scales_ramping_reps_only(demo_case):
     now = scenarios.what_if(base)
     full = scenarios.what_if(base, ramp_schedule=(1.0,))
     r = inputs.reps.set_index("rep_id").reindex(base.ids)
-    ramp_now = analysis.forecast.ramp_factor(((start - r.hire_date).dt.days / 30.44).to_numpy(), base.ramp_schedule)
+    ramp_now = analysis.ramp.ramp_factor(((start - r.hire_date).dt.days / 30.44).to_numpy(), base.ramp_schedule)
     means = base.draws.mean(axis=1)
     lift = np.where(ramp_now > 0, means / np.where(ramp_now > 0, ramp_now, 1) - means, 0.0).sum()
     assert full["expected_bookings"] == pytest.approx(now["expected_bookings"] + lift, rel=1e-9)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import AS_OF
 
 import analysis
 from analysis import demo
-from analysis.forecast import LEFT, PipelineForecaster, ramp_factor, simulate_open_deals
+from analysis.pipeline_model import LEFT, PipelineForecaster, simulate_open_deals
+from analysis.ramp import ramp_factor
 from analysis.survival import cif_at, cumulative_incidence, win_probability_between
-from conftest import AS_OF
 
 
 def test_check10_pipeline_expectation_and_spread():
@@ -208,7 +209,7 @@ def test_recalibration_learns_from_the_past_only_and_fixes_zombie_deals(demo_dir
 
 
 def test_chance_of_reaching_targets_is_read_from_the_same_draws(demo_dir):
-    from analysis.forecast import versus_target
+    from analysis.draws import versus_target
 
     ds = analysis.load(demo_dir, as_of=AS_OF)
     sims = PipelineForecaster(draws=400, seed=1).fit(ds).predict("next")
@@ -255,8 +256,9 @@ def test_maven_q4_2017_from_september_and_its_backtest():
     """Real data: Maven's CRM extract. Forecast 2017Q4 from 2017-09-30 seeing nothing later, and replay the three
     quarters the data allow. Maven zeroes lost deals' amounts and keeps no stage history: neither may be learned
     from. Its deals sit open long after a curve expects them to close, which the recalibration corrects."""
+    from helpers import shared_dataset
+
     from analysis.backtest import backtest, scores
-    from conftest import shared_dataset
 
     ds = analysis.load(shared_dataset("maven_crm"), mapping="maven", as_of="2017-12-31")
     then = ds.as_of("2017-09-30")
@@ -278,7 +280,7 @@ def test_estimators_have_scikit_learn_manners(demo_dir):
     predict that changes nothing."""
     from sklearn.base import clone
 
-    from analysis.forecast import ActivityForecaster
+    from analysis.activity_model import ActivityForecaster
     from analysis.quota import QuotaRecommender
     from analysis.series import SeriesForecaster
 

@@ -8,8 +8,7 @@ import jupytext
 import nbformat
 import papermill as pm
 import pytest
-
-from conftest import ROOT
+from helpers import AS_OF, ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
 SCHEDULED = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -68,7 +67,6 @@ def test_exploratory_notebooks_exist_and_are_never_scheduled():
 @pytest.mark.parametrize("path", EXPLORATORY, ids=lambda p: p.name)
 def test_exploratory_notebooks_run_on_small_data(path, demo_dir, tmp_path):
     """They are not scheduled, but they must not rot: each runs top to bottom on the fixture company."""
-    from conftest import AS_OF
 
     params = {"data": str(demo_dir), "as_of": AS_OF}
     if "draws" in pm.inspect_notebook(str(path)):

@@ -8,8 +8,7 @@ import sys
 import tomllib
 
 import yaml
-
-from conftest import ROOT
+from helpers import ROOT
 
 
 def _pyproject_pins() -> dict[str, str]:

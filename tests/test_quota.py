@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import AS_OF
 from scipy import stats
 
 import analysis
 import analysis.calendar
-from analysis.forecast import PipelineForecaster
 from analysis.goals import gonik_elicited_quantile, gonik_payout, roll_up
+from analysis.pipeline_model import PipelineForecaster
 from analysis.quota import QuotaRecommender, attainment_chance, quantile_quotas, ramp_capacity, solve_common_chance
-from conftest import AS_OF
 
 SIGMA = 0.35
 MEDIANS = np.linspace(200, 600, 12)

@@ -19,13 +19,13 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import AS_OF, ROOT
 
 import analysis
 from analysis import report
 from analysis.config import Settings
 from analysis.data import DataError
 from analysis.metrics import metrics_table
-from conftest import AS_OF, ROOT
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 PERIOD = "2027Q1"
@@ -64,7 +64,7 @@ def test_a_run_writes_reports_tables_and_manifest(first_run, demo_dir):
     assert len(got) == len(want)
     np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-9, equal_nan=True)
     from analysis.backtest import pinball
-    from analysis.forecast import PipelineForecaster
+    from analysis.pipeline_model import PipelineForecaster
 
     everything = pd.read_csv(final / "forecast.csv", keep_default_na=False, na_values=[""])
     quarters = {"2027Q1", "2027Q2", "2027Q3", "2027Q4"}  # the horizon: 4 quarters after the as-of date

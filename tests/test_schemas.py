@@ -2,8 +2,9 @@
 
 import re
 
+from helpers import ROOT
+
 from analysis.schemas import TABLES
-from conftest import ROOT
 
 DOC = (ROOT / "docs" / "data-contract.md").read_text()
 

@@ -3,6 +3,8 @@ creation pattern, a known growth rate, a known quarter-end rush and known rep sk
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,8 +12,9 @@ import pytest
 import analysis
 from analysis import demo
 from analysis.calendar import period_bounds
-from analysis.forecast import PipelineForecaster, usable_features
 from analysis.history import rolling_origins
+from analysis.pipeline_model import PipelineForecaster
+from analysis.recalibration import usable_features
 from analysis.seasonality import closing_pattern, creation_profile
 
 AS_OF = pd.Timestamp("2026-11-15")
@@ -113,7 +116,7 @@ def test_features_the_data_cannot_be_trusted_with_are_left_out(demo_dir):
     o.loc[o.status == "lost", "amount"] = 0.0  # as in Maven's extract
     tables = dict(ds.tables, opportunities=o)
     tables.pop("stage_history")
-    why = usable_features(analysis.data.Dataset(**{**ds.__dict__, "tables": tables}))
+    why = usable_features(dataclasses.replace(ds, tables=tables))
     assert set(why) == {"stage", "log_stage_days", "log_amount"}
     assert "stage history" in why["stage"] and "lost deals" in why["log_amount"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import AS_OF
 
 import analysis
-from analysis import demo, series
+from analysis import demo, forecast, series
 from analysis.backtest import pinball
-from conftest import AS_OF
 
 SEASON = np.array([10.0, -5.0, 0.0, -5.0])
 
@@ -139,7 +139,7 @@ def test_partial_first_quarter_is_left_out(demo_dir):
 @pytest.mark.slow
 def test_forecast_report_on_demo_data(demo_dir):
     ds = analysis.load(demo_dir, as_of=AS_OF)
-    r = series.forecast_report(ds, "2027Q1", horizon=4, draws=300, backtest_quarters=3)
+    r = forecast.forecast_report(ds, "2027Q1", horizon=4, draws=300, backtest_quarters=3)
     quarters = {"2027Q1", "2027Q2", "2027Q3", "2027Q4"}
     inside = {"2026Q4", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03"}  # the quarter under way, and months
     assert set(r.table.period) == quarters | inside

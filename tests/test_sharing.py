@@ -12,7 +12,7 @@ import analysis
 from analysis import demo as demo_data
 from analysis import report, worlds
 from analysis.data import LOADED_SUFFIX, save_loaded
-from analysis.forecast import PipelineForecaster
+from analysis.pipeline_model import PipelineForecaster
 from analysis.reliability import calibration
 
 AS_OF = "2026-11-15"

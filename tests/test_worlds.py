@@ -12,8 +12,8 @@ import pytest
 
 import analysis
 from analysis import demo, worlds
-from analysis.forecast import PipelineForecaster
 from analysis.judging import crps, judge, pit
+from analysis.pipeline_model import PipelineForecaster
 from analysis.survival import cumulative_incidence, extend_curve, fit_cycle_model
 
 

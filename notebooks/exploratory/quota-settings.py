@@ -20,7 +20,7 @@ import seaborn as sns
 
 import analysis
 from analysis import quota
-from analysis.forecast import PipelineForecaster
+from analysis.pipeline_model import PipelineForecaster
 
 # %% tags=["parameters"]
 data: str = "../../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL

@@ -22,7 +22,7 @@ from IPython.display import Markdown, display
 import analysis
 from analysis import compensation, quota, scenarios, summary
 from analysis.calendar import period_bounds
-from analysis.forecast import PipelineForecaster
+from analysis.pipeline_model import PipelineForecaster
 
 # %% tags=["parameters"]
 data: str = "../../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL

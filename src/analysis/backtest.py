@@ -15,8 +15,8 @@ import pandas as pd
 
 from analysis.calendar import period_of
 from analysis.data import Dataset
-from analysis.forecast import PipelineForecaster
 from analysis.history import rolling_origins
+from analysis.pipeline_model import PipelineForecaster
 from analysis.reliability import calibration as deal_calibration
 
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}

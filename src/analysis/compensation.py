@@ -19,7 +19,7 @@ import yaml
 
 from analysis.calendar import DAYS_PER_MONTH
 from analysis.config import PLANS_DIR
-from analysis.forecast import wide_draws
+from analysis.draws import wide_draws
 
 QUOTA_RATE = "on_target"  # the rate that pays exactly the on-target variable at 100 % attainment, tiers included
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import quota
-from analysis.quota import to_excel
+from analysis.workbook import to_excel
 
 FORECAST = ["level", "group", "period", "mean", "p10", "p50", "p90", "method", "headline"]
 

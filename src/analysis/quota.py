@@ -17,12 +17,15 @@ import pandas as pd
 from scipy import optimize
 from sklearn.base import BaseEstimator
 
+from analysis.activity_model import ActivityForecaster
 from analysis.backtest import rep_forecast
 from analysis.calendar import DAYS_PER_MONTH, period_bounds, shift_period
 from analysis.config import DEFAULT_RAMP
-from analysis.forecast import ActivityForecaster, PipelineForecaster, ramp_factor, wide_draws
+from analysis.draws import wide_draws
 from analysis.history import rolling_origins
+from analysis.pipeline_model import PipelineForecaster
 from analysis.present import money
+from analysis.ramp import ramp_factor
 
 
 def quantile_quotas(draws: np.ndarray, p: float, presorted: bool = False) -> np.ndarray:
@@ -430,40 +433,6 @@ class QuotaRecommender(BaseEstimator):
             "p_attain_max": float(np.max(p)),
             "p_attain_sd": float(np.std(p)),
         }
-
-
-def to_excel(plan: QuotaPlan, path) -> None:
-    """``quotas.xlsx`` for sales operations: a summary sheet, then one sheet per team; values only (no
-    formulas), frozen header, readable widths and number formats."""
-    from openpyxl.utils import get_column_letter
-
-    summary = plan.methods.copy()
-    head = pd.DataFrame(
-        {
-            "item": ["period", "quota type", "mode", "target", "common chance of attaining (p̂)", "warning"],
-            "value": [plan.period, plan.quota_type, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"],
-        }
-    )
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        head.to_excel(xw, sheet_name="Summary", index=False)
-        summary.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + 2)
-        if len(plan.pools):
-            plan.pools.to_excel(xw, sheet_name="Summary", index=False, startrow=len(head) + len(summary) + 5)
-        used = {"Summary"}
-        for team, frame in plan.quotas.groupby("team", sort=True):
-            name = "".join(ch for ch in str(team) if ch not in "[]:*?/\\")[:28] or "team"
-            while name in used:
-                name = name[:26] + "_" + str(len(used))
-            used.add(name)
-            frame.drop(columns=["team"]).to_excel(xw, sheet_name=name, index=False)
-        for ws in xw.book.worksheets:
-            ws.freeze_panes = "A2"
-            for i, col in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200)), start=1):
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
-                ws.column_dimensions[get_column_letter(i)].width = min(max(10, width + 2), 60)
-                for c in col[1:]:
-                    if isinstance(c.value, float):
-                        c.number_format = "0.00" if abs(c.value) <= 1 else "#,##0"
 
 
 @dataclass

@@ -37,7 +37,7 @@ def calibration(ds: Dataset, n: int, make: Callable[[], Any], lead_days: int = 0
     chance π the model gave it of being won inside the next quarter, and whether it was: ``cutoff``, ``period``,
     ``opportunity_id``, ``segment``, ``age_days``, ``amount``, ``pi``, ``won``, and what the deal looked like then:
     ``stage``, ``stage_days``, ``cycle_days``, ``amount_rel``, ``owner_ratio``. ``make`` builds an unfitted pipeline
-    model (``analysis.forecast.PipelineForecaster``). With ``lead_days``, each cutoff is that many days before the
+    model (``analysis.pipeline_model.PipelineForecaster``). With ``lead_days``, each cutoff is that many days before the
     quarter instead of its eve, so the table describes a forecast made as far ahead as the one it will correct."""
     o = ds.opportunities.set_index("opportunity_id")
     parts = []

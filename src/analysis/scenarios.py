@@ -22,8 +22,9 @@ import pandas as pd
 from analysis.calendar import DAYS_PER_MONTH
 from analysis.compensation import CompPlan, summarise
 from analysis.config import DEFAULT_RAMP
-from analysis.forecast import ramp_factor, wide_draws
+from analysis.draws import wide_draws
 from analysis.quota import QuotaRecommender, attainment_chance, headline_chance, team_of
+from analysis.ramp import ramp_factor
 
 HEADLINE = [
     "target",

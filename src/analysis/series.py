@@ -19,17 +19,14 @@ cutoff come only from the cutoffs before it.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from analysis.backtest import backtest, naive_scale, pinball, quarterly_bookings
-from analysis.calendar import last_complete_period, months_of, next_period, period_bounds, period_of, period_range, shift_period
-from analysis.config import DEFAULT_RAMP
+from analysis.backtest import naive_scale, pinball, quarterly_bookings
+from analysis.calendar import last_complete_period, next_period, period_bounds, period_of, period_range
 from analysis.data import Dataset
-from analysis.forecast import ForecastDraws, PipelineForecaster
 from analysis.history import rolling_origins
 
 MODELS = ("seasonal_naive", "ets", "sarimax")
@@ -259,7 +256,7 @@ def _scaled_pinball(b: pd.DataFrame) -> pd.Series:
     return sum(pinball(b["actual"], b[c], t) for c, t in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))) / 3 / b["scale"]
 
 
-def _model_scores(bt: pd.DataFrame) -> pd.DataFrame:
+def model_scores(bt: pd.DataFrame) -> pd.DataFrame:
     """Per level and method: mean scaled pinball loss over p10/p50/p90, MASE and the number of backtest points."""
     b = bt[bt["scale"] > 0]
     b = b.assign(pinball=_scaled_pinball(b), ase=np.abs(b["actual"] - b["p50"]) / b["scale"])
@@ -370,108 +367,3 @@ def combined_backtest(bt: pd.DataFrame) -> pd.DataFrame:
         parts.append(comb)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return out[["cutoff", "level", "group", "period", "actual", "mean", "p10", "p50", "p90", "scale", "method"]] if len(out) else out
-
-
-@dataclass
-class ForecastReport:
-    """Everything the forecast page and the run need: ``sims`` (the pipeline draws of the planned period, for the
-    quotas, from the pipeline variant in ``pipeline_method``), ``table`` (forecast.csv: every level, period of the
-    horizon and method, ``combined`` included), ``weights`` (which model carries how much weight per level, and
-    why) and ``backtest`` (every method's rolling origin, the combination scored with earlier cutoffs' weights
-    only)."""
-
-    sims: ForecastDraws
-    table: pd.DataFrame
-    weights: pd.DataFrame
-    backtest: pd.DataFrame
-    pipeline_method: str = "pipeline"
-    pipeline: PipelineForecaster | None = None  # the fitted model of that variant (its calendar, owners, features)
-
-    def headline(self, period: str | None = None) -> pd.DataFrame:
-        """The forecast to show, for ``period`` (default the planned one): the pipeline variant whose draws also give
-        the chance of each target, the team ranges and the quotas — one distribution everywhere. The combination
-        and the time-series models stay in ``table`` as comparisons, named as such."""
-        period = period or self.sims.period
-        t = self.table[self.table["period"] == period]
-        return t[t["method"] == self.pipeline_method].reset_index(drop=True)
-
-
-def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:
-    """The planned ``period`` and the quarters after the as-of date's quarter up to ``horizon`` of them."""
-
-    first = next_period(ds.as_of_date, ds.fiscal_year_start)
-    periods = [shift_period(first, k, ds.fiscal_year_start) for k in range(horizon)]
-    return periods if period in periods else [period, *periods]
-
-
-def inside_periods(ds: Dataset, period: str) -> list[str]:
-    """Periods only the pipeline model forecasts: the quarter under way at the as-of date (a nowcast: booked so far
-    plus the rest) and its months still to come, then the months of the planned ``period``."""
-    fy = ds.fiscal_year_start
-    now = period_of(ds.as_of_date, fy)
-    out = []
-    if period_bounds(now, fy)[1] > ds.as_of_date:
-        month = str(ds.as_of_date.to_period("M"))
-        out += [now, *[m for m in months_of(now, fy) if m >= month]]
-    out += [m for m in months_of(period, fy) if m not in out]
-    return [p for p in out if p != period]
-
-
-def forecast_report(
-    ds: Dataset,
-    period: str,
-    horizon: int = 4,
-    draws: int = 2000,
-    seed: int = 0,
-    backtest_quarters: int = 6,
-    ramp_schedule: tuple[float, ...] = DEFAULT_RAMP,
-    recalibrate_quarters: int = 4,
-) -> ForecastReport:
-    """Pipeline model (every level, rep draws for ``period``), the time-series models (company, team, segment),
-    their backtests and the backtest-weighted combination, for ``period`` and the next ``horizon`` quarters; the
-    pipeline model also month by month and for the quarter under way (:func:`inside_periods`).
-
-    With ``recalibrate_quarters`` > 0 a second pipeline variant, ``pipeline_recalibrated``, corrects the open deals'
-    win chances with what the model's own past quarters showed (``PipelineForecaster(recalibrate=…)``); both enter
-    the combination, and the rep draws for the quotas come from whichever scored the lower company-level pinball
-    loss in the backtest."""
-
-    periods = forecast_periods(ds, period, horizon)
-    inside = inside_periods(ds, period)
-    variants = {"pipeline": 0} | ({"pipeline_recalibrated": recalibrate_quarters} if recalibrate_quarters else {})
-    tables, draws_for, bts, fitted = [], {}, [], {}
-    for name, k in variants.items():
-        pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
-        if k and pipe.calibrator_ is None:  # too little to learn a correction from: the variant would be the plain model again
-            continue
-        sims = {p: pipe.predict(p) for p in [*periods, *inside]}
-        draws_for[name] = sims[period]
-        fitted[name] = pipe
-        tables.append(pd.concat([s.table(method=name) for s in sims.values()], ignore_index=True))
-
-        def make(k: int = k) -> PipelineForecaster:
-            return PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k)
-
-        bts.append(backtest(ds, n=backtest_quarters, make=make).assign(method=name))
-    series = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds)
-    models = series.predict(periods)
-    bt_all = pd.concat(
-        [*bts, series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))], ignore_index=True
-    )
-    weights = combination_weights(bt_all)
-    chosen = "pipeline"
-    scored = _model_scores(bt_all[bt_all["method"].isin(list(variants)) & (bt_all["level"] == "company")])
-    if len(scored) == len(fitted) > 1:
-        chosen = str(scored.sort_values(["pinball", "method"]).iloc[0]["method"])
-    pipeline = pd.concat(tables, ignore_index=True)
-    whole = pipeline[(pipeline["level"] != "rep") & pipeline["period"].isin(periods)]  # quarters the time series forecast too
-    # A combination needs two models with weight at a level; one alone is shown as itself.
-    weighted = weights[weights["weight"] > 0].groupby("level")["method"].nunique() if len(weights) else pd.Series(dtype=int)
-    several = list(weighted[weighted > 1].index)
-    combined = combine(pd.concat([whole, models], ignore_index=True), weights[weights["level"].isin(several)])
-    table = pd.concat([combined, pipeline, models], ignore_index=True)
-    scored_combination = combined_backtest(bt_all)
-    if len(scored_combination):
-        scored_combination = scored_combination[scored_combination["level"].isin(several)]
-    backtests = pd.concat([bt_all, scored_combination], ignore_index=True)
-    return ForecastReport(draws_for[chosen], table, weights, backtests, chosen, fitted[chosen])

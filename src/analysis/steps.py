@@ -23,7 +23,8 @@ from analysis.backtest import calibration, scores
 from analysis.calendar import is_month_label, last_complete_period, period_bounds, shift_period
 from analysis.config import Settings
 from analysis.data import Dataset
-from analysis.forecast import versus_target
+from analysis.draws import versus_target
+from analysis.forecast import ForecastReport, forecast_report
 from analysis.metrics import metrics_table
 from analysis.present import money
 from analysis.reliability import reliability
@@ -181,7 +182,7 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     present.set_currency(settings.currency)  # every amount this step writes or shows, in the run's currency
     f = _facts(ds, settings, period)
     notes = _page(sections.missing(f), "30-forecast-bookings")
-    report = series.forecast_report(
+    report = forecast_report(
         ds,
         period,
         settings.horizon,
@@ -260,7 +261,7 @@ def forecast(ds: Dataset, settings: Settings, period: str, out: Path | None = No
     return result
 
 
-def forecast_basis(f: sections.Facts, report: series.ForecastReport, n_backtest: int, shown: pd.DataFrame) -> str:
+def forecast_basis(f: sections.Facts, report: ForecastReport, n_backtest: int, shown: pd.DataFrame) -> str:
     """What the forecast rests on, in a sentence or two: the history, the open pipeline, the models used."""
     parts = [sections.describe_history(f)]
     company = shown[(shown["level"] == "company") & (shown["period"] == f.period)]
