@@ -98,10 +98,12 @@ def _ets(y: np.ndarray, hs: list[int], draws: int, seed: int) -> dict[int, np.nd
 def _sarimax(y: np.ndarray, hs: list[int], draws: int, rng: np.random.Generator) -> dict[int, np.ndarray]:
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+    # No covariance of the parameters (cov_type="none"): the forecast's spread does not use it, and it is the
+    # slowest part of a fit on a short series.
     if len(y) >= 10:  # seasonal difference with a seasonal MA: a stable quarterly pattern that may drift
-        fit = SARIMAX(y, order=(1, 0, 0), seasonal_order=(0, 1, 1, 4), trend="n").fit(disp=False)
+        fit = SARIMAX(y, order=(1, 0, 0), seasonal_order=(0, 1, 1, 4), trend="n").fit(disp=False, cov_type="none")
     else:
-        fit = SARIMAX(y, order=(1, 0, 0), trend="c").fit(disp=False)
+        fit = SARIMAX(y, order=(1, 0, 0), trend="c").fit(disp=False, cov_type="none")
     f = fit.get_forecast(max(hs))
     mean, se = np.asarray(f.predicted_mean), np.asarray(f.se_mean) * _small_sample(len(y), len(fit.params))
     z = rng.standard_normal(draws)
