@@ -119,3 +119,25 @@ def test_results_shared_between_notebooks_go_through_the_run_folder_and_are_read
     pd.testing.assert_frame_equal(second.memo[("answer", 1)], pd.DataFrame({"x": [1.5]}))
     assert ("answer", 2) not in second.memo
     assert ("answer", 1) not in demo.memo  # data loaded from the source share nothing on disk
+
+
+def test_kernels_run_their_numeric_libraries_on_one_thread_unless_the_user_said_otherwise(tmp_path, monkeypatch):
+    import nbformat
+    import papermill as pm
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")  # the user's own setting stands
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])")]
+    nbformat.write(nb, tmp_path / "env.ipynb")
+    pm.execute_notebook(
+        str(tmp_path / "env.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_manager_class="analysis.report.LocalKernelManager",
+    )
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"].split() == ["1", "4"]

@@ -61,6 +61,10 @@ PACKAGES = (
 KERNEL_LOG = "kernels.log"
 
 
+#: The kernels' numeric libraries on one thread each (the run puts one notebook on each core).
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class LocalKernelManager(KernelManager):
     """The notebooks' kernels talk over local sockets (IPC) rather than TCP: nothing leaves the machine, and the
     kernel has no reason to warn about an unencrypted network connection on every notebook. Their own output goes to
@@ -77,6 +81,9 @@ class LocalKernelManager(KernelManager):
         if kw.get("stderr") is None or kw.get("stderr") is self._kernel_log:  # a restart gets a fresh handle
             self._kernel_log = open(Path(kw.get("cwd") or os.getcwd()) / KERNEL_LOG, "ab")  # closed once the kernel has started
             kw["stdout"] = kw["stderr"] = self._kernel_log
+        # Notebooks run side by side, one per core: a kernel's linear algebra on one thread each, or the kernels'
+        # thread pools fight over the same cores (unless the user set these).
+        kw["env"] = {**SINGLE_THREADED, **(kw.get("env") or os.environ)}
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_post_start_kernel(self, **kw) -> None:
