@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.calendar import period_labels
 from analysis.data import CLOSING_STAGES, Dataset, stage_sequence
 from analysis.formulas import wilson
-from analysis.grouping import aggregate, as_rows
+from analysis.grouping import aggregate, as_rows, compact, period_codes
 from analysis.survival import cumulative_incidence, plateau
 
 
@@ -29,8 +28,8 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     to = np.where(same, np.r_[codes[1:], -1], -1)
     left_at = np.where(same, np.r_[entered[1:], entered[-1:]], np.datetime64(ds.as_of_date))
     time = ((left_at - entered) / np.timedelta64(1, "D")).astype(float)
-    period = period_labels(pd.Series(entered), freq, ds.fiscal_year_start)
-    pcodes, puniq = pd.factorize(period, sort=True)
+    period = period_codes(entered, freq, ds.fiscal_year_start)
+    pcodes, puniq = period.codes, np.asarray(period.categories, dtype=object)
     source = ~np.isin(names, CLOSING_STAGES)[codes]
     moved = to >= 0
     n_st, n_p = len(names), max(len(puniq), 1)
@@ -39,7 +38,7 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     # One all-cause curve per (from, period): leaving the stage is the event, still in it is censored.
     # The incidence of each next stage k is then F_k(t*) = Σ_{t_j ≤ t*} S(t_{j−1}) / n_j · d_k,j.
     key = codes[source] * n_p + pcodes[source]
-    uk, gid = np.unique(key, return_inverse=True)
+    uk, gid = compact(key, n_st * n_p)
     t_src, moved_src, to_src = time[source], moved[source], to[source]
     curves = cumulative_incidence(gid, t_src, moved_src.astype(int))
     read = plateau(curves, min_at_risk)
@@ -51,8 +50,9 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     curve_key = g * span + curves["time"].to_numpy()
     mv = pd.DataFrame({"gid": gid[moved_src], "time": t_src[moved_src], "to": to_src[moved_src]})
     mv["w"] = (prev / curves["n_at_risk"].to_numpy())[np.searchsorted(curve_key, mv["gid"].to_numpy() * span + mv["time"].to_numpy())]
-    mv = mv.merge(read[["gid", "t_star", "cohort"]], on="gid")
-    cens = mv[mv["time"] <= mv["t_star"]].groupby(["gid", "to"])["w"].sum().rename("cif").reset_index()
+    t_star = np.full(len(uk), np.nan)  # every group has a reading: at its first time all its deals are at risk
+    t_star[read["gid"].to_numpy()] = read["t_star"].to_numpy()
+    cens = mv[mv["time"].to_numpy() <= t_star[mv["gid"].to_numpy()]].groupby(["gid", "to"])["w"].sum().rename("cif").reset_index()
     cens = cens.merge(read[["gid", "cohort"]], on="gid")
     # Naive: of the deals that left "from", the share that went to "to".
     naive = mv.groupby(["gid", "to"]).size().rename("hit").reset_index()
@@ -74,14 +74,16 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     cens = label(cens)
 
     # Eventual win rate from entering each stage (first entry per deal and stage).
-    first = source & ~pd.Series(opp * n_st + codes).duplicated().to_numpy()
+    first = np.zeros(len(codes), dtype=bool)
+    at = np.flatnonzero(source)
+    first[at] = ~pd.Series(opp[at] * n_st + codes[at]).duplicated().to_numpy()
     o_close = opps["close_date"].to_numpy()[opp[first]]
     closed = ~pd.isna(o_close)
     end = np.where(closed, o_close, np.datetime64(ds.as_of_date))
     t = ((end - entered[first]) / np.timedelta64(1, "D")).astype(float)
-    ev = np.where(~closed, 0, np.where(opps["status"].to_numpy()[opp[first]] == "won", 1, 2))
+    ev = np.where(~closed, 0, np.where(opps["status"].eq("won").to_numpy()[opp[first]], 1, 2))
     k2 = codes[first] * n_p + pcodes[first]
-    uk2, gid2 = np.unique(k2, return_inverse=True)
+    uk2, gid2 = compact(k2, n_st * n_p)
     w = plateau(cumulative_incidence(gid2, t, ev), min_at_risk)
     kk = uk2[w["gid"].to_numpy()]
     w = w.assign(dimension="company", group=names[kk // n_p], period=np.asarray(puniq, dtype=object)[kk % n_p])
@@ -101,9 +103,9 @@ def lead_metrics(ds: Dataset, freq: str, dimensions, interval: float) -> pd.Data
     leads = ds.leads
     base = pd.DataFrame(
         {
-            "period": period_labels(leads["created_date"], freq, ds.fiscal_year_start).astype("str").to_numpy(),
+            "period": period_codes(leads["created_date"], freq, ds.fiscal_year_start),
             "converted": leads["opportunity_id"].notna().to_numpy(),
-            "lead_source": leads["source"].to_numpy(),
+            "lead_source": leads["source"].array,
         }
     )
     a = aggregate(base, dimensions, "period", sum=("converted", "sum"), size=("converted", "size"))

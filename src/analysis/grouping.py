@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.calendar import period_labels
 from analysis.data import Dataset
 
 DIMENSIONS = ("company", "team", "segment", "rep", "lead_source")
@@ -20,19 +21,49 @@ def with_owner(ds: Dataset) -> pd.DataFrame:
     return ds.opportunities.assign(team=ds.opportunities["owner_id"].map(team).fillna("unassigned"))
 
 
+def codes_of(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``values`` (-1 where missing) and the sorted distinct values they index: a categorical's own
+    codes when its categories are sorted (no strings hashed again), else ``pd.factorize(sort=True)``."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        return values.cat.codes.to_numpy(), np.asarray(values.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def period_codes(dates: pd.Series | np.ndarray, freq: str = "Q", fiscal_year_start: int = 1) -> pd.Categorical:
+    """The period of each date as a categorical with sorted labels (missing for NaT): each distinct date labelled
+    once, no label string built per row (what :func:`calendar.period_labels` then a factorize would give)."""
+    dcodes, days = pd.factorize(np.asarray(dates))
+    labels = period_labels(pd.Series(days), freq, fiscal_year_start).to_numpy(dtype=object)
+    lcodes, uniques = pd.factorize(labels, sort=True)
+    codes = np.where(dcodes >= 0, lcodes[np.clip(dcodes, 0, None)] if len(lcodes) else -1, -1)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
+
+
+def compact(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values of ``key`` (non-negative integers below ``size``) and each entry's place among
+    them: ``np.unique(key, return_inverse=True)`` by marking a table of ``size`` slots instead of sorting."""
+    if size > 4 * len(key) + 1_000_000:
+        return np.unique(key, return_inverse=True)
+    seen = np.zeros(size, dtype=bool)
+    seen[key] = True
+    place = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), place[key]
+
+
 def keyed(frame: pd.DataFrame, dimensions=DIMENSIONS, period: str | None = "period") -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Which (dimension, group[, period]) each row belongs to, as integer codes.
 
     Returns ``rows`` (positions into ``frame``, once per dimension), ``gid`` (the group of each of those) and
-    ``labels`` (``dimension``, ``group``, ``period`` of each gid, in gid order). Rows with a missing group or
-    period belong to no group of that dimension. Codes, not strings, keep a million deals × five dimensions fast.
+    ``labels`` (``dimension``, ``group``, ``period`` of each gid, in gid order: by group, then period). Rows with a
+    missing group or period belong to no group of that dimension. Codes, not strings, keep a million deals × five
+    dimensions fast: categorical columns are read by their codes.
     """
     zeros = np.zeros(len(frame), dtype=np.int64)
     if period is None:
         pcodes, puniq = zeros, np.array([""], dtype=object)
     else:
-        pcodes, puniq = pd.factorize(frame[period], sort=True)  # sorted: codes never depend on row order
-        puniq = np.asarray(puniq, dtype=object)
+        pcodes, puniq = codes_of(frame[period])  # sorted: codes never depend on row order
     npd = max(len(puniq), 1)
     rows, gids, labels, offset = [], [], [], 0
     for dim in dimensions:
@@ -40,10 +71,9 @@ def keyed(frame: pd.DataFrame, dimensions=DIMENSIONS, period: str | None = "peri
         if col is None:
             gcodes, guniq = zeros, np.array(["all"], dtype=object)
         else:
-            gcodes, guniq = pd.factorize(frame[col], sort=True)
-            guniq = np.asarray(guniq, dtype=object)
+            gcodes, guniq = codes_of(frame[col])
         ok = (gcodes >= 0) & (pcodes >= 0)
-        uk, inv = np.unique(gcodes[ok].astype(np.int64) * npd + pcodes[ok], return_inverse=True)
+        uk, inv = compact(gcodes[ok].astype(np.int64) * npd + pcodes[ok], max(len(guniq), 1) * npd)
         rows.append(np.flatnonzero(ok))
         gids.append(inv + offset)
         labels.append(pd.DataFrame({"dimension": dim, "group": guniq[uk // npd].astype(str), "period": puniq[uk % npd]}))

@@ -10,7 +10,7 @@ from scipy import stats
 from analysis.calendar import period_bounds
 from analysis.data import Dataset
 from analysis.formulas import wilson
-from analysis.grouping import COLUMNS, DIM_COLUMN, aggregate, as_rows, keyed
+from analysis.grouping import COLUMNS, DIM_COLUMN, as_rows, codes_of, keyed
 from analysis.shrinkage import shrink_log_means, shrink_rates
 from analysis.survival import cumulative_incidence, deal_times, plateau, winner_cycle_quantiles
 
@@ -29,7 +29,11 @@ def _grid(deals: pd.DataFrame, ds: Dataset, periods: list[str], freq: str, dimen
                 parts.append(pd.DataFrame({"dimension": dim, "group": emp["rep_id"].astype("str").to_numpy(), "period": period}))
             continue
         col = DIM_COLUMN[dim]
-        groups = ["all"] if col is None else sorted(deals[col].dropna().astype("str").unique())
+        if col is None:
+            groups = ["all"]
+        else:
+            codes, uniques = codes_of(deals[col])
+            groups = uniques[np.unique(codes[codes >= 0])].astype(str).tolist()  # sorted, as the codes are
         idx = pd.MultiIndex.from_product([[dim], groups, periods], names=["dimension", "group", "period"])
         parts.append(idx.to_frame(index=False))
     return pd.concat(parts, ignore_index=True)
@@ -41,7 +45,7 @@ def closed_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], freq: s
     won = closed["status"].eq("won")
     base = pd.DataFrame(
         {
-            "period": closed["period_closed"].astype("str").to_numpy(),
+            "period": closed["period_closed"].array,  # categorical: grouped by its codes
             "won": won.to_numpy(),
             "lost": (~won).to_numpy(),
             "won_amount": closed["amount"].where(won).to_numpy(),
@@ -50,20 +54,24 @@ def closed_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], freq: s
         }
     )
     for col in set(DIM_COLUMN.values()) - {None}:
-        base[col] = closed[col].to_numpy()
-    agg = aggregate(
-        base,
-        dimensions,
-        "period",
-        won_deals=("won", "sum"),
-        lost_deals=("lost", "sum"),
+        base[col] = closed[col].array
+    # Counts by integer codes; the amounts and cycles (NaN on lost deals, which every statistic skips) from the won
+    # deals only: the same numbers as one groupby over every closed deal, on a third of the rows.
+    rows, gid, agg = keyed(base, dimensions, "period")
+    won_rows = base["won"].to_numpy()[rows]
+    for col, hit in (("won_deals", won_rows), ("lost_deals", ~won_rows), ("new_customers", base["new"].to_numpy()[rows])):
+        agg[col] = np.bincount(gid[hit], minlength=len(agg))
+    at = rows[won_rows]
+    sizes = pd.DataFrame({c: base[c].to_numpy()[at] for c in ("won_amount", "won_cycle")}).groupby(gid[won_rows], sort=True)
+    sizes = sizes.agg(
         bookings=("won_amount", "sum"),
         mean_size=("won_amount", "mean"),
         sd_size=("won_amount", "std"),
         median_size=("won_amount", "median"),
         median_cycle=("won_cycle", "median"),
-        new_customers=("new", "sum"),
     )
+    for col in sizes:
+        agg[col] = sizes[col].reindex(range(len(agg)), fill_value=0.0 if col == "bookings" else np.nan).to_numpy()
     grid = _grid(deals, ds, periods, freq, dimensions)
     a = grid.merge(agg, on=["dimension", "group", "period"], how="outer")  # + reps closing deals after leaving
     for col in ("won_deals", "lost_deals", "bookings", "new_customers"):
@@ -98,11 +106,9 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
     with enough deals at risk) beside ``win_rate_cohort_naive`` (won / closed of the same cohort), and the
     time to win among eventual winners ``cycle_days_cohort`` with ``cycle_days_cohort_p25`` / ``_p75``."""
     times = deal_times(deals, as_of)
-    base = pd.DataFrame(
-        {"period": deals["period_created"].astype("str").to_numpy(), "time": times["time"].to_numpy(), "event": times["event"].to_numpy()}
-    )
+    base = pd.DataFrame({"period": deals["period_created"].array, "time": times["time"].to_numpy(), "event": times["event"].to_numpy()})
     for col in set(DIM_COLUMN.values()) - {None}:
-        base[col] = deals[col].to_numpy()
+        base[col] = deals[col].array
     rows, gid, labels = keyed(base, dimensions, "period")
     event = base["event"].to_numpy()[rows]
     curves = cumulative_incidence(gid, base["time"].to_numpy()[rows], event)
@@ -152,7 +158,8 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
 def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
     """Per-rep ``win_rate_shrunk`` (beta-binomial) and ``avg_deal_size_shrunk`` (normal-normal on log amount),
     each prior fitted across the reps of the same period (docs/methods.md §2.7)."""
-    closed = deals[deals["status"].ne("open") & deals["period_closed"].notna()]
+    cols = ["owner_id", "period_closed", "status", "amount"]  # split by period below: carry only what is used
+    closed = deals.loc[deals["status"].ne("open") & deals["period_closed"].notna(), cols]
     parts = []
     closed = closed.assign(is_won=closed["status"].eq("won"))
     for period, frame in closed.groupby("period_closed", sort=True):

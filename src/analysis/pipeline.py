@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.calendar import period_bounds, period_labels, shift_period
 from analysis.data import Dataset
-from analysis.grouping import COLUMNS, DIM_COLUMN, aggregate, as_rows, keyed
+from analysis.grouping import COLUMNS, DIM_COLUMN, aggregate, as_rows, codes_of, keyed
 from analysis.survival import cumulative_incidence, deal_times, plateau, win_probability_within
 
 
@@ -20,8 +20,12 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
     ``pipeline_expected_attainment`` = expected won / that target."""
     fy = ds.fiscal_year_start
     quotas = ds.quotas
-    cols = ["created_date", "close_date", "status", "amount"] + sorted({DIM_COLUMN[d] for d in dimensions} - {None} | {"segment"})
-    deals = deals[cols]
+    dim_cols = sorted({DIM_COLUMN[d] for d in dimensions} - {None})
+    # Masks over NumPy arrays, not a filtered copy of a million deals per quarter end.
+    slim = deals[["created_date", "close_date", "status"]]
+    created, close = deals["created_date"].to_numpy(), deals["close_date"].to_numpy()
+    amounts = deals["amount"].to_numpy()
+    seg_codes, _ = codes_of(deals["segment"])
     out = []
     for period in periods:
         _, end = period_bounds(period, fy)
@@ -30,30 +34,32 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         nxt = shift_period(period, 1, fy)
         n_start, n_end = period_bounds(nxt, fy)
         horizon = float((n_end - n_start).days + 1)
-        known = deals[deals["created_date"] <= end]
-        window = known[known["created_date"] > end - pd.DateOffset(years=1)]
-        open_now = known[~(known["close_date"] <= end)]
-        if open_now.empty:
+        known = created <= np.datetime64(end)
+        window = known & (created > np.datetime64(end - pd.DateOffset(years=1)))
+        open_at = np.flatnonzero(known & ~(close <= np.datetime64(end)))
+        if len(open_at) == 0:
             continue
-        pi = np.zeros(len(open_now))
-        age = (end - open_now["created_date"]).dt.days.to_numpy(dtype=float)
-        times = deal_times(window, end)
-        seg_codes, segs = pd.factorize(window["segment"])
-        curves = cumulative_incidence(seg_codes, times["time"].to_numpy(), times["event"].to_numpy())
-        all_curve = cumulative_incidence(np.zeros(len(window), int), times["time"].to_numpy(), times["event"].to_numpy())
-        for i, seg in enumerate(segs):
-            mask = open_now["segment"].eq(seg).to_numpy()
+        pi = np.zeros(len(open_at))
+        age = ((np.datetime64(end) - created[open_at]) // np.timedelta64(1, "D")).astype(float)
+        times = deal_times(slim[window], end)
+        w_seg, o_seg = seg_codes[window], seg_codes[open_at]
+        curves = cumulative_incidence(w_seg, times["time"].to_numpy(), times["event"].to_numpy())
+        all_curve = cumulative_incidence(np.zeros(len(w_seg), int), times["time"].to_numpy(), times["event"].to_numpy())
+        segs = np.unique(w_seg[w_seg >= 0])  # the segments with deals in the window, each with its own curve
+        for i in segs:
+            mask = o_seg == i
             curve = curves[curves["gid"] == i]
             if curve["cohort"].iloc[0] < min_at_risk:
                 curve = all_curve
             pi[mask] = win_probability_within(curve, age[mask], horizon)
-        other = ~open_now["segment"].isin(segs).to_numpy()
+        other = ~np.isin(o_seg, segs)
         if other.any():
             pi[other] = win_probability_within(all_curve, age[other], horizon)
-        amount = open_now["amount"].fillna(0.0).to_numpy()
-        base = pd.DataFrame({"amount": amount, "exp": amount * pi, "missing": open_now["amount"].isna().to_numpy(), "period": period})
-        for col in {DIM_COLUMN[d] for d in dimensions} - {None}:
-            base[col] = open_now[col].to_numpy()
+        missing = np.isnan(amounts[open_at])
+        amount = np.where(missing, 0.0, amounts[open_at])
+        base = pd.DataFrame({"amount": amount, "exp": amount * pi, "missing": missing, "period": period})
+        for col in dim_cols:
+            base[col] = deals[col].array.take(open_at)
         a = aggregate(
             base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum")
         )
@@ -138,7 +144,7 @@ def velocity_by(
         }
     )
     for col in {DIM_COLUMN[d] for d in dimensions} - {None}:
-        base[col] = known[col].to_numpy()
+        base[col] = known[col].array
     out = aggregate(base, dimensions, None, n_open=("open", "sum"), deal_size=("size", "mean"), days_in_pipeline=("length", "mean")).drop(
         columns="period"
     )
