@@ -52,10 +52,15 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     mv["w"] = (prev / curves["n_at_risk"].to_numpy())[np.searchsorted(curve_key, mv["gid"].to_numpy() * span + mv["time"].to_numpy())]
     t_star = np.full(len(uk), np.nan)  # every group has a reading: at its first time all its deals are at risk
     t_star[read["gid"].to_numpy()] = read["t_star"].to_numpy()
-    cens = mv[mv["time"].to_numpy() <= t_star[mv["gid"].to_numpy()]].groupby(["gid", "to"])["w"].sum().rename("cif").reset_index()
+    before = mv[mv["time"].to_numpy() <= t_star[mv["gid"].to_numpy()]]
+    # One integer key (gid, to) for the grouping; the sums, over the same rows in the same order, are unchanged.
+    cens = before.groupby(before["gid"].to_numpy() * n_st + before["to"].to_numpy(), sort=True)["w"].sum().rename("cif")
+    cens = pd.DataFrame({"gid": cens.index.to_numpy() // n_st, "to": cens.index.to_numpy() % n_st, "cif": cens.to_numpy()})
     cens = cens.merge(read[["gid", "cohort"]], on="gid")
     # Naive: of the deals that left "from", the share that went to "to".
-    naive = mv.groupby(["gid", "to"]).size().rename("hit").reset_index()
+    hit = np.bincount(mv["gid"].to_numpy() * n_st + mv["to"].to_numpy(), minlength=len(uk) * n_st)
+    cells = np.flatnonzero(hit)
+    naive = pd.DataFrame({"gid": cells // n_st, "to": cells % n_st, "hit": hit[cells]})
     naive = naive.merge(
         pd.Series(np.bincount(gid[moved_src], minlength=len(uk)), name="left_stage").rename_axis("gid").reset_index(), on="gid"
     )
@@ -74,9 +79,12 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     cens = label(cens)
 
     # Eventual win rate from entering each stage (first entry per deal and stage).
-    first = np.zeros(len(codes), dtype=bool)
-    at = np.flatnonzero(source)
-    first[at] = ~pd.Series(opp[at] * n_st + codes[at]).duplicated().to_numpy()
+    # Rows are in deal order, so within one stage a deal's rows are in a run: its first is where the deal changes.
+    by_stage = np.argsort(codes.astype(np.int16), kind="stable")  # radix sort: keeps the deal order within a stage
+    o, c = opp[by_stage], codes[by_stage]
+    first = np.empty(len(codes), dtype=bool)
+    first[by_stage] = np.r_[True, (o[1:] != o[:-1]) | (c[1:] != c[:-1])]
+    first &= source
     o_close = opps["close_date"].to_numpy()[opp[first]]
     closed = ~pd.isna(o_close)
     end = np.where(closed, o_close, np.datetime64(ds.as_of_date))

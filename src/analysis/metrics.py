@@ -83,7 +83,7 @@ def _table(
 ) -> pd.DataFrame:
     """:func:`metrics_table`'s work."""
     fy = ds.fiscal_year_start
-    needed = ["opportunity_id", "owner_id", "team", "segment", "lead_source", "created_date", "close_date", "status", "amount", "type"]
+    needed = ["owner_id", "team", "segment", "lead_source", "created_date", "close_date", "status", "amount", "type"]
     deals = with_owner(ds)[needed]  # every filter below copies the frame: carry only what is used
     if deals.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -91,12 +91,17 @@ def _table(
     periods = periods_between(first, ds.as_of_date, freq, fy)
     deals["period_created"] = period_codes(deals["created_date"], freq, fy)
     deals["period_closed"] = period_codes(deals["close_date"], freq, fy)
-    for col in {DIM_COLUMN[d] for d in DIMENSIONS} - {None}:
-        deals[col] = deals[col].astype("category")  # factorised once; every grouping below reuses the codes
-    # Stage history is independent of the rest and mostly NumPy/Arrow work that releases the GIL:
-    # on a 2-core machine it runs beside the other metrics in a second thread.
+    for col in sorted({DIM_COLUMN[d] for d in DIMENSIONS} - {None} | {"status", "type"}):
+        deals[col] = deals[col].astype("category")  # factorised once: groupings reuse the codes, comparisons are cheap
+    # Stage history (3-4 rows per deal) and the quarter-end pipeline are independent of the rest and mostly NumPy/Arrow
+    # work that releases the GIL: on a 2-core machine they run beside the other metrics in a second thread (at months,
+    # without coverage, velocity goes there instead). Each family only reads ``deals``.
     pool = ThreadPoolExecutor(max_workers=1)
-    stages = pool.submit(stage_metrics, ds, freq, interval, min_at_risk) if ds.has("stage_history") else None
+    beside = [pool.submit(stage_metrics, ds, freq, interval, min_at_risk)] if ds.has("stage_history") else []
+    if freq == "Q":
+        beside.append(pool.submit(coverage_metrics, deals, ds, periods, dimensions, min_at_risk))
+    else:
+        beside.append(pool.submit(velocity_metrics, deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
     parts = [
         closed_metrics(deals, ds, periods, freq, dimensions, interval),
         cohort_metrics(deals, ds.as_of_date, dimensions, interval, min_at_risk),
@@ -113,10 +118,8 @@ def _table(
     if ds.has("quotas") and freq == "Q" and quota_dims:
         parts.append(attainment_metrics(deals, ds, quota_dims, interval))
     if freq == "Q":
-        parts.append(coverage_metrics(deals, ds, periods, dimensions, min_at_risk))
-    parts.append(velocity_metrics(deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
-    if stages is not None:
-        parts.append(stages.result())
+        parts.append(velocity_metrics(deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
+    parts += [job.result() for job in beside]
     pool.shutdown()
     table = pd.concat([p for p in parts if len(p)], ignore_index=True)[COLUMNS]
     current = period_labels(pd.Series([ds.as_of_date]), freq, fy).iloc[0]

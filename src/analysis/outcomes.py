@@ -10,9 +10,9 @@ from scipy import stats
 from analysis.calendar import period_bounds
 from analysis.data import Dataset
 from analysis.formulas import wilson
-from analysis.grouping import COLUMNS, DIM_COLUMN, as_rows, codes_of, keyed
+from analysis.grouping import COLUMNS, DIM_COLUMN, as_rows, codes_of, curves_by_dimension, keyed
 from analysis.shrinkage import shrink_log_means, shrink_rates
-from analysis.survival import cumulative_incidence, deal_times, plateau, winner_cycle_quantiles
+from analysis.survival import deal_times, plateau, winner_cycle_quantiles
 
 
 def _grid(deals: pd.DataFrame, ds: Dataset, periods: list[str], freq: str, dimensions) -> pd.DataFrame:
@@ -111,7 +111,7 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
         base[col] = deals[col].array
     rows, gid, labels = keyed(base, dimensions, "period")
     event = base["event"].to_numpy()[rows]
-    curves = cumulative_incidence(gid, base["time"].to_numpy()[rows], event)
+    curves = curves_by_dimension(gid, labels, base["time"].to_numpy()[rows], event)
     read = plateau(curves, min_at_risk)
     cyc = winner_cycle_quantiles(curves, read)
     r = labels.iloc[read["gid"]].reset_index(drop=True).join(read.drop(columns="gid"))

@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.calendar import period_bounds, period_labels, shift_period
 from analysis.data import Dataset
-from analysis.grouping import COLUMNS, DIM_COLUMN, aggregate, as_rows, codes_of, keyed
+from analysis.grouping import COLUMNS, DIM_COLUMN, aggregate, as_rows, codes_of, curves_by_dimension, keyed
 from analysis.survival import cumulative_incidence, deal_times, plateau, win_probability_within
 
 
@@ -150,7 +150,7 @@ def velocity_by(
     )
     co = base[base["cohort"]]
     rows, gid, labels = keyed(co, dimensions, None)
-    read = plateau(cumulative_incidence(gid, co["time"].to_numpy()[rows], co["event"].to_numpy()[rows]), min_at_risk)
+    read = plateau(curves_by_dimension(gid, labels, co["time"].to_numpy()[rows], co["event"].to_numpy()[rows]), min_at_risk)
     p = labels.iloc[read["gid"]][["dimension", "group"]].assign(win_rate=read["cif_won"].to_numpy())
     out = out.merge(p, on=["dimension", "group"], how="left")
     out["velocity"] = out["n_open"] * out["win_rate"] * out["deal_size"] / out["days_in_pipeline"].where(out["days_in_pipeline"] > 0)
