@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.calendar import period_labels
+from analysis.calendar import period_bounds, period_labels
 from analysis.data import Dataset
 from analysis.survival import cumulative_incidence
 
@@ -125,3 +125,21 @@ def as_rows(
         out["note"] = np.asarray(note, dtype=object)
     out.loc[out["value"].isna() & out["note"].eq(""), "note"] = "undefined"
     return out
+
+
+def finish(table: pd.DataFrame, as_of: pd.Timestamp, freq: str, fiscal_year_start: int) -> pd.DataFrame:
+    """The table as it is handed out: rows of the period holding ``as_of`` noted partial when it has not ended,
+    sorted by metric, dimension, group and period, the text columns as strings."""
+    current = period_labels(pd.Series([as_of]), freq, fiscal_year_start).iloc[0]
+    _, end = period_bounds(current, fiscal_year_start)
+    if as_of < end:
+        partial = table["period"].eq(current)
+        table.loc[partial, "note"] = np.where(
+            table.loc[partial, "note"].eq(""),
+            f"partial period to {as_of.date()}",
+            table.loc[partial, "note"] + f"; partial period to {as_of.date()}",
+        )
+    # Sorted by integer codes of the four keys (a string sort of a million rows costs seconds).
+    codes = [pd.factorize(table[c].astype("str"), sort=True)[0] for c in ("period", "group", "dimension", "metric")]
+    table = table.iloc[np.lexsort(codes)].reset_index(drop=True)
+    return table.astype({c: "str" for c in ("metric", "dimension", "group", "period", "note")})

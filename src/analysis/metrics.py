@@ -15,18 +15,17 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis.acquisition import cac_metrics, default_cac_lag
 from analysis.attainment import attainment_metrics
-from analysis.calendar import period_bounds, period_labels, periods_between
+from analysis.calendar import periods_between
 from analysis.data import Dataset
 from analysis.definitions import definitions
 from analysis.formulas import cac_payback_months, expected_attainment, lognormal_mean, ltv, required_coverage, wilson
 from analysis.funnel import lead_metrics, stage_metrics
-from analysis.grouping import COLUMNS, DIM_COLUMN, DIMENSIONS, period_codes, with_owner
+from analysis.grouping import COLUMNS, DIM_COLUMN, DIMENSIONS, finish, period_codes, with_owner
 from analysis.outcomes import closed_metrics, cohort_metrics, shrunk_metrics
 from analysis.pipeline import coverage_metrics, velocity, velocity_by, velocity_metrics
 
@@ -122,16 +121,4 @@ def _table(
     parts += [job.result() for job in beside]
     pool.shutdown()
     table = pd.concat([p for p in parts if len(p)], ignore_index=True)[COLUMNS]
-    current = period_labels(pd.Series([ds.as_of_date]), freq, fy).iloc[0]
-    _, end = period_bounds(current, fy)
-    if ds.as_of_date < end:
-        partial = table["period"].eq(current)
-        table.loc[partial, "note"] = np.where(
-            table.loc[partial, "note"].eq(""),
-            f"partial period to {ds.as_of_date.date()}",
-            table.loc[partial, "note"] + f"; partial period to {ds.as_of_date.date()}",
-        )
-    # Sorted by integer codes of the four keys (a string sort of a million rows costs seconds).
-    codes = [pd.factorize(table[c].astype("str"), sort=True)[0] for c in ("period", "group", "dimension", "metric")]
-    table = table.iloc[np.lexsort(codes)].reset_index(drop=True)
-    return table.astype({c: "str" for c in ("metric", "dimension", "group", "period", "note")})
+    return finish(table, ds.as_of_date, freq, fy)

@@ -76,6 +76,14 @@ def closed_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], freq: s
     a = grid.merge(agg, on=["dimension", "group", "period"], how="outer")  # + reps closing deals after leaving
     for col in ("won_deals", "lost_deals", "bookings", "new_customers"):
         a[col] = a[col].fillna(0.0)
+    return closed_rows(a, interval)
+
+
+def closed_rows(a: pd.DataFrame, interval: float) -> pd.DataFrame:
+    """The closed-in-period metrics' rows from per-group aggregates (``dimension``, ``group``, ``period``,
+    ``won_deals``, ``lost_deals``, ``bookings``, ``mean_size``, ``sd_size``, ``median_size``, ``median_cycle``,
+    ``new_customers``), however they were computed (here, or inside a database: :mod:`analysis.pushdown`)."""
+    a = a.copy()
     a["closed"] = a["won_deals"] + a["lost_deals"]
     a["win_rate"] = np.where(a["closed"] > 0, a["won_deals"] / a["closed"].where(a["closed"] > 0), np.nan)
     a["wr_lo"], a["wr_hi"] = wilson(a["won_deals"], a["closed"], interval)
