@@ -92,15 +92,14 @@ def _table(
     deals["period_closed"] = period_codes(deals["close_date"], freq, fy)
     for col in sorted({DIM_COLUMN[d] for d in DIMENSIONS} - {None} | {"status", "type"}):
         deals[col] = deals[col].astype("category")  # factorised once: groupings reuse the codes, comparisons are cheap
-    # Stage history (3-4 rows per deal) and the quarter-end pipeline are independent of the rest and mostly NumPy/Arrow
-    # work that releases the GIL: on a 2-core machine they run beside the other metrics in a second thread (at months,
-    # without coverage, velocity goes there instead). Each family only reads ``deals``.
+    # Stage history (3-4 rows per deal), the quarter-end pipeline and velocity are independent of the rest and mostly
+    # NumPy/Arrow work that releases the GIL: on a 2-core machine they run beside the other metrics in a second thread
+    # (about half the work each at a million deals). Each family only reads ``deals``.
     pool = ThreadPoolExecutor(max_workers=1)
     beside = [pool.submit(stage_metrics, ds, freq, interval, min_at_risk)] if ds.has("stage_history") else []
     if freq == "Q":
         beside.append(pool.submit(coverage_metrics, deals, ds, periods, dimensions, min_at_risk))
-    else:
-        beside.append(pool.submit(velocity_metrics, deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
+    beside.append(pool.submit(velocity_metrics, deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
     parts = [
         closed_metrics(deals, ds, periods, freq, dimensions, interval),
         cohort_metrics(deals, ds.as_of_date, dimensions, interval, min_at_risk),
@@ -116,8 +115,6 @@ def _table(
     quota_dims = [d for d in dimensions if d in ("company", "team", "rep")]
     if ds.has("quotas") and freq == "Q" and quota_dims:
         parts.append(attainment_metrics(deals, ds, quota_dims, interval))
-    if freq == "Q":
-        parts.append(velocity_metrics(deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
     parts += [job.result() for job in beside]
     pool.shutdown()
     table = pd.concat([p for p in parts if len(p)], ignore_index=True)[COLUMNS]
