@@ -28,11 +28,18 @@ def dataset(n_opps: str, fmt: str) -> Path:
 
 
 def in_fresh_process(code: str) -> dict:
-    """Run ``code`` (which must set ``result``, a dict) in a new interpreter; adds peak RSS in MB."""
+    """Run ``code`` (which must set ``result``, a dict) in a new interpreter; adds peak RSS in MB: ``peak_mb`` from
+    getrusage and, on Linux, ``hwm_mb`` (VmHWM), the process's own peak (getrusage's survives exec, so a child
+    reports at least what its parent held when it was started)."""
     wrapper = (
         "import json, resource, time\n"
         f"{code}\n"
         "result['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "try:\n"
+        "    hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM:')][0]\n"
+        "    result['hwm_mb'] = int(hwm.split()[1]) / 1024\n"
+        "except (OSError, IndexError):\n"
+        "    pass\n"
         "print(json.dumps(result))\n"
     )
     res = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True)

@@ -54,3 +54,18 @@ def test_last_complete_period_counts_a_quarter_complete_at_the_end_of_its_last_d
     assert calendar.last_complete_period("2017-12-30") == "2017Q3"
     assert calendar.last_complete_period("2026-11-15") == "2026Q3"
     assert calendar.last_complete_period("2026-01-31", fiscal_year_start=2) == "2026Q4"
+
+
+def test_period_labels_by_quarter_or_month_and_the_periods_between():
+    days = pd.Series(pd.to_datetime(["2026-01-31", None, "2026-02-01", "2025-12-31"]))
+    assert calendar.period_labels(days, "Q").tolist()[::2] == ["2026Q1", "2026Q1"]
+    assert calendar.period_labels(days, "M").tolist()[::2] == ["2026-01", "2026-02"]
+    assert calendar.period_labels(days, "M").isna().tolist() == [False, True, False, False]
+    assert calendar.periods_between(pd.Timestamp("2025-12-31"), pd.Timestamp("2026-04-01 13:00"), "Q") == ["2025Q4", "2026Q1", "2026Q2"]
+    assert calendar.periods_between(pd.Timestamp("2025-12-31"), pd.Timestamp("2026-02-01"), "M") == ["2025-12", "2026-01", "2026-02"]
+    assert calendar.periods_between(pd.Timestamp("2026-01-31"), pd.Timestamp("2026-02-01"), "Q", 2) == ["2026Q4", "2027Q1"]
+    # Same as listing the label of every day in between (how the metrics table used to do it).
+    every_day = calendar.period_labels(pd.Series(pd.date_range("2024-11-17", "2026-11-15")), "M").unique().tolist()
+    assert calendar.periods_between(pd.Timestamp("2024-11-17"), pd.Timestamp("2026-11-15"), "M") == every_day
+    with pytest.raises(ValueError, match="freq"):
+        calendar.period_labels(days, "W")

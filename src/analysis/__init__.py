@@ -4,8 +4,11 @@ Importing the package has no side effects. The stages, in flow order:
 
 - :mod:`analysis.data` — load a source, map it (:mod:`analysis.mapping`), validate it against the contract
   (:mod:`analysis.schemas`), quarantine bad rows, take as-of snapshots.
-- :mod:`analysis.metrics` — the long metrics table (with :mod:`analysis.survival` and :mod:`analysis.shrinkage`).
-- :mod:`analysis.forecast` — the forecast (pipeline and time-series models, backtests, combination); :mod:`analysis.pipeline_model` per-rep Monte Carlo forecasts; :mod:`analysis.backtest` rolling-origin scores.
+- :mod:`analysis.metrics` — the long metrics table, its families in :mod:`analysis.outcomes`, :mod:`analysis.funnel`,
+  :mod:`analysis.pipeline`, :mod:`analysis.attainment` and :mod:`analysis.acquisition` (with :mod:`analysis.survival`
+  and :mod:`analysis.shrinkage`).
+- :mod:`analysis.forecast` — the forecast (pipeline and time-series models, backtests, combination);
+  :mod:`analysis.pipeline_model` per-rep Monte Carlo forecasts; :mod:`analysis.backtest` rolling-origin scores.
 - :mod:`analysis.quota` — equal-chance quotas, baselines, policy backtest; :mod:`analysis.goals` bottom-up goals
   and Gonik; :mod:`analysis.monitoring` attainment history, coaching, leaderboard.
 - :mod:`analysis.compensation` — pay plans and what a quota plan costs; :mod:`analysis.scenarios` what-if sweeps.

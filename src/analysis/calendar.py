@@ -1,5 +1,5 @@
 """Fiscal quarters: labels like ``2026Q1``, their bounds, and the quarter after a date; calendar months
-(``2026-01``) for forecasts inside a quarter.
+(``2026-01``) for forecasts inside a quarter and monthly metrics.
 
 A fiscal year is named by the calendar year in which it **ends** (pandas' ``Q-<month>`` convention):
 with the fiscal year starting in February, 2026-02-01 falls in ``2027Q1``.
@@ -58,6 +58,32 @@ def period_of(dates: pd.Series | pd.Timestamp | str, fiscal_year_start: int = 1)
         values = np.where(codes >= 0, labels[np.clip(codes, 0, None)] if len(labels) else None, None)
         return pd.Series(values, index=dates.index, dtype="string")
     return str(pd.Timestamp(dates).to_period(freq))
+
+
+def month_of(dates: pd.Series) -> pd.Series:
+    """Calendar month label (``2026-01``) of each date; missing for NaT."""
+    codes, uniques = pd.factorize(dates)  # each distinct date labelled once
+    labels = pd.DatetimeIndex(uniques).strftime("%Y-%m").to_numpy(dtype=object)
+    values = np.where(codes >= 0, labels[np.clip(codes, 0, None)] if len(labels) else None, None)
+    return pd.Series(values, index=dates.index, dtype="string")
+
+
+def period_labels(dates: pd.Series, freq: str = "Q", fiscal_year_start: int = 1) -> pd.Series:
+    """Fiscal quarter (``freq="Q"``, ``2026Q1``) or calendar month (``freq="M"``, ``2026-01``) of each date."""
+    if freq == "Q":
+        return period_of(dates, fiscal_year_start)
+    if freq == "M":
+        return month_of(dates)
+    raise ValueError(f"freq must be 'Q' or 'M', got {freq!r}")
+
+
+def periods_between(first: pd.Timestamp, last: pd.Timestamp, freq: str = "Q", fiscal_year_start: int = 1) -> list[str]:
+    """Every fiscal quarter (or calendar month) label from the one holding ``first`` to the one holding ``last``."""
+    if freq == "Q":
+        return period_range(period_of(first, fiscal_year_start), period_of(last, fiscal_year_start), fiscal_year_start)
+    if freq == "M":
+        return [str(p) for p in pd.period_range(pd.Timestamp(first), pd.Timestamp(last), freq="M")]
+    raise ValueError(f"freq must be 'Q' or 'M', got {freq!r}")
 
 
 def period_bounds(label: str, fiscal_year_start: int = 1) -> tuple[pd.Timestamp, pd.Timestamp]:

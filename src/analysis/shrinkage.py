@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
+
+
+def _distinct(x: np.ndarray, n: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The distinct (x, n) pairs, and each entry's place among them."""
+    pairs, inv = np.unique(np.column_stack([x, n]), axis=0, return_inverse=True)
+    return (pairs[:, 0], pairs[:, 1]), inv.reshape(-1)
 
 
 def fit_beta_prior(successes: np.ndarray, trials: np.ndarray) -> tuple[float, float]:
@@ -25,9 +31,16 @@ def fit_beta_prior(successes: np.ndarray, trials: np.ndarray) -> tuple[float, fl
     if len(n) < 2:
         return pooled * 1e4, (1 - pooled) * 1e4
 
+    # stats.betabinom.logpmf(x, n, a, b), term for term as scipy computes it, with the part that does not depend on
+    # (a, b) computed once and the rest once per distinct (successes, trials): the same numbers, summed in the same
+    # order, at a fraction of the cost (the optimiser calls this a hundred times; reps share their tallies).
+    k = np.floor(x)
+    combiln = -np.log(n + 1) - special.betaln(n - k + 1, k + 1)
+    (ku, nu), inv = _distinct(k, n)
+
     def nll(params: np.ndarray) -> float:
         a, b = np.exp(params)
-        return -stats.betabinom.logpmf(x, n, a, b).sum()
+        return -(combiln + special.betaln(ku + a, nu - ku + b)[inv] - special.betaln(a, b)).sum()
 
     # Start from the method of moments (rates' variance net of binomial noise).
     rates = x / n
@@ -51,11 +64,13 @@ def shrink_rates(successes, trials, interval: float = 0.9, prior: tuple[float, f
     a, b = prior if prior is not None else fit_beta_prior(x, n)
     pa, pb = x + a, n - x + b
     tail = (1 - interval) / 2
+    (xu, nu), inv = _distinct(x, n)  # the Beta quantiles once per distinct tally: the same numbers, fewer calls
+    pau, pbu = xu + a, nu - xu + b
     return pd.DataFrame(
         {
             "estimate": pa / (pa + pb),
-            "lower": stats.beta.ppf(tail, pa, pb),
-            "upper": stats.beta.ppf(1 - tail, pa, pb),
+            "lower": stats.beta.ppf(tail, pau, pbu)[inv],
+            "upper": stats.beta.ppf(1 - tail, pau, pbu)[inv],
             "alpha": a,
             "beta": b,
         }

@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.calendar import last_complete_period, period_of, shift_period
 from analysis.data import Dataset
-from analysis.metrics import definitions
+from analysis.definitions import definitions
 from analysis.present import MISSING, money, multiple, share
 from analysis.sections import STALE_DAYS
 

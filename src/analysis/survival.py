@@ -35,6 +35,38 @@ def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return pd.Series(values).groupby(groups, sort=False).cumsum().to_numpy()
 
 
+def _event_counts(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per (group, time) with deals, sorted by both: ``gid``, ``time``, deals, wins, losses (what
+    ``groupby(["gid", "time"]).agg(size, sum, sum)`` gives, without its cost on millions of rows). Times are
+    coded once; a small (group, time) grid is counted in place, a large one sorted once."""
+    tcodes, times = pd.factorize(time, sort=True)
+    keep = tcodes >= 0  # a missing time belongs to no curve
+    nt = max(len(times), 1)
+    low = int(gid[keep].min()) if keep.any() else 0  # codes may include -1 (a missing group is a group)
+    key = (gid[keep].astype(np.int64) - low) * nt + tcodes[keep]
+    ev = event[keep]
+    size = (int(key.max()) + 1) if len(key) else 0
+    if size <= 4 * len(key) + 1_000_000:
+        total = np.bincount(key, minlength=size)
+        cells = np.flatnonzero(total)
+        won, lost = (np.bincount(key[ev == e], minlength=size)[cells] for e in (WON, LOST))
+        total = total[cells]
+    else:
+        order = np.argsort(key, kind="stable")
+        key, ev = key[order], ev[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        cells = key[first]
+        total = np.diff(np.r_[first, len(key)])
+        won, lost = (np.add.reduceat((ev == e).astype(np.int64), first) if len(first) else first for e in (WON, LOST))
+    return (
+        cells // nt + low,
+        np.asarray(times, dtype="float64")[cells % nt],
+        total.astype("float64"),
+        won.astype("float64"),
+        lost.astype("float64"),
+    )
+
+
 def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     """Aalen–Johansen curves per group.
 
@@ -43,20 +75,15 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
     ``won``, ``lost`` (events at the time), ``cohort`` (deals in the group), ``surv`` (all-cause
     Kaplan–Meier after the time), ``cif_won``, ``cif_lost``, ``se_won`` (statsmodels' standard error).
     """
-    frame = pd.DataFrame({"gid": gid, "time": time, "won": event == WON, "lost": event == LOST})
-    if frame.empty:  # no deals: no curve (callers read an empty curve as "no chance known")
+    gid, time, event = np.asarray(gid), np.asarray(time, dtype="float64"), np.asarray(event)
+    g, t, total, won, lost = _event_counts(gid, time, event)
+    if len(g) == 0:  # no deals: no curve (callers read an empty curve as "no chance known")
         return pd.DataFrame(
             {
                 c: pd.Series(dtype="int64" if c == "gid" else "float64")
                 for c in ("gid", "time", "n_at_risk", "won", "lost", "cohort", "surv", "cif_won", "cif_lost", "se_won")
             }
         )
-    agg = frame.groupby(["gid", "time"], sort=True).agg(total=("won", "size"), won=("won", "sum"), lost=("lost", "sum"))
-    g = agg.index.get_level_values("gid").to_numpy()
-    t = agg.index.get_level_values("time").to_numpy()
-    total = agg["total"].to_numpy(dtype="float64")
-    won = agg["won"].to_numpy(dtype="float64")
-    lost = agg["lost"].to_numpy(dtype="float64")
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     sizes = np.diff(np.r_[starts, len(g)])
     cohort = np.repeat(np.add.reduceat(total, starts), sizes)
