@@ -187,11 +187,26 @@ class PipelineForecaster(BaseEstimator):
         self.min_at_risk = min_at_risk
 
     def fit(self, ds: Dataset) -> PipelineForecaster:
-        as_of = ds.as_of_date
+        """Learn from the snapshot ``ds`` (nothing dated after its as-of date): each segment's win curve and its
+        uncertainty, deal sizes and cycle lengths, each rep's creation rate, skill, deal size and segment mix with the
+        ramp and the calendar, the quarter-end pattern of closing, the deals open and already booked, and (with
+        ``recalibrate``) the correction of the open deals' win chances."""
         opps = ds.opportunities
-        self.as_of_ = as_of
+        self.as_of_ = ds.as_of_date
         self.fiscal_year_start_ = ds.fiscal_year_start
-        window = opps[opps["created_date"] > as_of - pd.Timedelta(days=self.window_days)]
+        window = opps[opps["created_date"] > self.as_of_ - pd.Timedelta(days=self.window_days)]
+        self._fit_win_curves(window)
+        won = self._fit_sizes(window)
+        self._fit_reps(ds, window, won)
+        self._fit_closing(ds)
+        self.features_left_out_ = usable_features(ds) if self.recalibrate else {}
+        self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
+        self._fit_deals(ds)
+        return self
+
+    def _fit_win_curves(self, window: pd.DataFrame) -> None:
+        """``curves_``, ``curve_all_``, ``cycle_models_`` and the curves' relative uncertainty ``level_sd_``."""
+        as_of = self.as_of_
         t = deal_times(window, as_of)
         codes, segments = pd.factorize(window["segment"], sort=True)
         curves = cumulative_incidence(codes, t["time"].to_numpy(), t["event"].to_numpy())
@@ -213,6 +228,10 @@ class PipelineForecaster(BaseEstimator):
             seg: _relative_se(curves[curves["gid"] == i], self.curves_.get(seg), self.cycle_models_[seg]) for i, seg in enumerate(segments)
         }
         self.level_sd_all_ = _relative_se(everyone, self.curve_all_, model_all)
+
+    def _fit_sizes(self, window: pd.DataFrame) -> pd.DataFrame:
+        """Cycle lengths (``cycle_``), lognormal deal sizes by segment (``size_``) and their uncertainty
+        (``size_sd_``), the margin ratio (measure ``margin``); returns the won deals they were learned from."""
         won = window[(window["status"] == "won") & (window["amount"] > 0)]
         logs = np.log(won["amount"])
         days_to_win = (won["close_date"] - won["created_date"]).dt.days
@@ -230,6 +249,12 @@ class PipelineForecaster(BaseEstimator):
             sums = priced.groupby("segment")[["margin", "amount"]].sum()
             self.margin_ratio_ = sums["margin"] / sums["amount"]
             self.margin_ratio_all_ = float(priced["margin"].sum() / priced["amount"].sum())
+        return won
+
+    def _fit_reps(self, ds: Dataset, window: pd.DataFrame, won: pd.DataFrame) -> None:
+        """``reps_``: each rep's segment, shrunk creation rate (on calendar-fair, ramped days), skill, deal size and
+        their uncertainty; with the learned ramps (``ramps_``), the calendar (``creation_``) and the mix (``mix_``)."""
+        as_of, opps = self.as_of_, ds.opportunities
         # Reps: active at the as-of date, their main segment, tenure, shrunk creation rate and deal size.
         reps = ds.reps.copy()
         reps["active"] = ~(reps["end_date"] <= as_of)
@@ -308,6 +333,10 @@ class PipelineForecaster(BaseEstimator):
                 "size_sd",
             ]
         ].reset_index(drop=True)
+
+    def _fit_closing(self, ds: Dataset) -> None:
+        """``closing_``: when in a quarter deals are won (the quarter-end pull)."""
+        as_of, opps = self.as_of_, ds.opportunities
         won_all = opps.loc[opps["status"] == "won", "close_date"]
         history_from = max(as_of - pd.Timedelta(days=max(self.window_days, 730)), opps["created_date"].min()) if len(opps) else as_of
         self.closing_ = (
@@ -315,8 +344,10 @@ class PipelineForecaster(BaseEstimator):
             if self.seasonality
             else ClosingPattern(fiscal_year_start=ds.fiscal_year_start)
         )
-        self.features_left_out_ = usable_features(ds) if self.recalibrate else {}
-        self.calibrator_ = self._learn_calibration(ds) if self.recalibrate else None
+
+    def _fit_deals(self, ds: Dataset) -> None:
+        """``booked_`` (won in the quarter under way) and ``open_`` (open at the as-of date, with days in stage)."""
+        as_of, opps = self.as_of_, ds.opportunities
         q_start = period_bounds(period_of(as_of, ds.fiscal_year_start), ds.fiscal_year_start)[0]
         self.booked_ = opps[(opps["status"] == "won") & (opps["close_date"] >= q_start)][
             ["owner_id", "segment", "close_date", "amount", "margin"]
@@ -329,7 +360,6 @@ class PipelineForecaster(BaseEstimator):
             entered = ds.stage_history.groupby("opportunity_id")["entered_date"].max()
             since = self.open_["opportunity_id"].map(entered).fillna(since)
         self.open_["stage_days"] = (as_of - since).dt.days.astype(float)
-        return self
 
     def _exposure(self, reps: pd.DataFrame, start: pd.Timestamp, as_of: pd.Timestamp) -> np.ndarray:
         """Per rep: Σ over the days in (start, as_of] they were employed of ramp factor × calendar factor."""
