@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import AS_OF
 
 from analysis import demo
+from helpers import AS_OF
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pandas as pd
-from helpers import AS_OF
 
 from analysis import demo
+from helpers import AS_OF
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

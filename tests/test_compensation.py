@@ -8,13 +8,13 @@ import re
 import numpy as np
 import pytest
 import yaml
-from helpers import AS_OF, ROOT
 
 import analysis
 from analysis import compensation, quota, scenarios
 from analysis.calendar import period_bounds
 from analysis.compensation import PlanError, load_plan, payout, plan_from_dict, summarise
 from analysis.pipeline_model import PipelineForecaster
+from helpers import AS_OF, ROOT
 
 # Quarterly amounts: variable 30,000; tiers 0.5x below half of quota, 1x to quota, 1.5x to 150 %, 2x above;
 # the on_target rate is 30,000 / (quota x (0.5 x 0.5 + 0.5 x 1)) = 0.4 for a quota of 100,000.

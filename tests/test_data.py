@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analysis
 from analysis import cli, demo
 from analysis.data import DataError, database_url
+from helpers import AS_OF
 
 
 def _csv_line(path: Path, source_row: int) -> dict[str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 
 from analysis import calendar, demo
+from helpers import AS_OF
 
 
 @pytest.fixture(scope="module")

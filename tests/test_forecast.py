@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 
 import analysis
 from analysis import demo
 from analysis.pipeline_model import LEFT, PipelineForecaster, simulate_open_deals
 from analysis.ramp import ramp_factor
 from analysis.survival import cif_at, cumulative_incidence, win_probability_between
+from helpers import AS_OF
 
 
 def test_check10_pipeline_expectation_and_spread():
@@ -256,9 +256,8 @@ def test_maven_q4_2017_from_september_and_its_backtest():
     """Real data: Maven's CRM extract. Forecast 2017Q4 from 2017-09-30 seeing nothing later, and replay the three
     quarters the data allow. Maven zeroes lost deals' amounts and keeps no stage history: neither may be learned
     from. Its deals sit open long after a curve expects them to close, which the recalibration corrects."""
-    from helpers import shared_dataset
-
     from analysis.backtest import backtest, scores
+    from helpers import shared_dataset
 
     ds = analysis.load(shared_dataset("maven_crm"), mapping="maven", as_of="2017-12-31")
     then = ds.as_of("2017-09-30")

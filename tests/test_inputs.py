@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 
 import analysis
 from analysis import cli, demo
 from analysis.data import DataError
 from analysis.mapping import MappingError
+from helpers import AS_OF
 
 
 @pytest.fixture(scope="module")

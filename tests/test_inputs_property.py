@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import AS_OF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analysis
 from analysis import cli, demo
+from helpers import AS_OF
 
 #: Per table: (column, bad value, the rule it breaks). "{dup}" is replaced by the key of the table's first row.
 FAULTS = {

@@ -6,11 +6,11 @@ import csv
 
 import pandas as pd
 import pytest
-from helpers import shared_dataset
 
 import analysis
 from analysis import cli
 from analysis.mapping import MappingError, load_mapping
+from helpers import shared_dataset
 
 
 @pytest.mark.shared

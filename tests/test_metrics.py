@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF, shared_dataset
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import analysis
 from analysis import demo
 from analysis.metrics import cac_payback_months, definitions, expected_attainment, ltv, metrics_table, required_coverage, velocity
+from helpers import AS_OF, shared_dataset
 
 DESCRIPTIVE = ["bookings", "won_deals", "lost_deals", "win_rate", "avg_deal_size", "median_deal_size", "median_cycle_days", "new_customers"]
 

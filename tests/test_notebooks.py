@@ -8,6 +8,7 @@ import jupytext
 import nbformat
 import papermill as pm
 import pytest
+
 from helpers import AS_OF, ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))

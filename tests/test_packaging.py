@@ -8,6 +8,7 @@ import sys
 import tomllib
 
 import yaml
+
 from helpers import ROOT
 
 

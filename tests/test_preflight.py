@@ -8,12 +8,12 @@ import sys
 
 import pandas as pd
 import pytest
-from helpers import AS_OF
 
 import analysis
 from analysis import demo, preflight
 from analysis.config import Settings
 from analysis.data import DataError
+from helpers import AS_OF
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

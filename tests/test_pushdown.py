@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import AS_OF
 
 import analysis
 from analysis.metrics import metrics_table
 from analysis.pushdown import closed_metrics_sql, closed_query, open_deals_sql, period_key
-from conftest import AS_OF
 
 CLOSED = ["bookings", "won_deals", "lost_deals", "win_rate", "avg_deal_size", "median_deal_size", "median_cycle_days", "new_customers"]
 KEY = ["metric", "dimension", "group", "period"]

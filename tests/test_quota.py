@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 from scipy import stats
 
 import analysis
@@ -13,6 +12,7 @@ import analysis.calendar
 from analysis.goals import gonik_elicited_quantile, gonik_payout, roll_up
 from analysis.pipeline_model import PipelineForecaster
 from analysis.quota import QuotaRecommender, attainment_chance, quantile_quotas, ramp_capacity, solve_common_chance
+from helpers import AS_OF
 
 SIGMA = 0.35
 MEDIANS = np.linspace(200, 600, 12)

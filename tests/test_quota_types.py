@@ -7,13 +7,13 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 
 import analysis
 from analysis.activity_model import ActivityForecaster
 from analysis.calendar import period_bounds, period_range
 from analysis.pipeline_model import PipelineForecaster
 from analysis.quota import QuotaRecommender, actuals, plan_inputs
+from helpers import AS_OF
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,13 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF, ROOT
 
 import analysis
 from analysis import report
 from analysis.config import Settings
 from analysis.data import DataError
 from analysis.metrics import metrics_table
+from helpers import AS_OF, ROOT
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 PERIOD = "2027Q1"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from helpers import ROOT, shared_dataset
 
 import analysis
 from analysis.mapping import MappingError, parse_mapping
 from analysis.reshape import Events, Grouping, conditional, from_events, group_rows
+from helpers import ROOT, shared_dataset
 
 LOG = pd.DataFrame(
     {

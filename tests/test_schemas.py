@@ -2,9 +2,8 @@
 
 import re
 
-from helpers import ROOT
-
 from analysis.schemas import TABLES
+from helpers import ROOT
 
 DOC = (ROOT / "docs" / "data-contract.md").read_text()
 

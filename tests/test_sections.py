@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF, ROOT
 
 import analysis
 from analysis import history, sections, variants
+from helpers import AS_OF, ROOT
 
 
 def test_the_docs_list_every_section_with_what_it_needs():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import AS_OF
 
 import analysis
 from analysis import demo, forecast, series
 from analysis.backtest import pinball
+from helpers import AS_OF
 
 SEASON = np.array([10.0, -5.0, 0.0, -5.0])
 

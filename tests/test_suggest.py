@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from helpers import AS_OF, shared_dataset
 
 import analysis
 from analysis import cli, demo
 from analysis.mapping import load_mapping
 from analysis.suggest import date_format, suggest
+from helpers import AS_OF, shared_dataset
 
 
 def _renames(draft: str, table: str = "opportunities") -> dict:

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import shared_dataset
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -27,6 +26,7 @@ import analysis
 from analysis import outputs, preflight, report, sections, steps, variants
 from analysis.config import Settings
 from analysis.variants import PUBLIC
+from helpers import shared_dataset
 
 #: Sections each variant must report as missing (it may report more).
 EXPECTED_GAPS = {
