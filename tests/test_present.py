@@ -3,6 +3,8 @@ dollar signs that stay money on a rendered page."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 import nbformat
 import pandas as pd
@@ -108,3 +110,23 @@ def test_every_money_and_share_axis_reads_in_the_house_format():
     assert ticks(sizes.xaxis) and all(t.startswith("€") for t in ticks(sizes.xaxis))
     assert not [t.get_text() for t in sizes.xaxis.get_minorticklabels() if t.get_text()]
     plt.close("all")
+
+
+def test_a_heading_is_escaped_and_a_column_without_a_label_reads_as_words():
+    styled = present.table(
+        pd.DataFrame({"p_hat": [0.4], "cost_of_sales": [0.25], "plain": [1.0]}),
+        {"p_hat": "share", "cost_of_sales": "share"},
+        {"p_hat": present.Label("Common <chance>", 'the "same" chance & more'), "plain": "Plain words"},
+    )
+    html = styled.to_html()
+    assert 'title="the &quot;same&quot; chance &amp; more">Common &lt;chance&gt;</span>' in html
+    assert [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>(.*?)</th>', html)] == [
+        "Common &lt;chance&gt;",
+        "Cost of sales",
+        "Plain words",
+    ]
+    assert "qc-defined" not in html.split("Cost of sales")[1], "a heading without a definition carries no tooltip"
+
+
+def test_a_share_that_rounds_to_nothing_has_no_sign():
+    assert (present.share(-0.001), present.share(-0.004, 1), present.share(-0.02), present.share(0.0)) == ("0%", "-0.4%", "-2%", "0%")
