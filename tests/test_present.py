@@ -130,3 +130,35 @@ def test_a_heading_is_escaped_and_a_column_without_a_label_reads_as_words():
 
 def test_a_share_that_rounds_to_nothing_has_no_sign():
     assert (present.share(-0.001), present.share(-0.004, 1), present.share(-0.02), present.share(0.0)) == ("0%", "-0.4%", "-2%", "0%")
+
+
+def test_a_chart_on_a_rendered_page_has_its_alt_text(tmp_path):
+    """present.show keeps the chart in words (its titles and axes) in the output's metadata, and the page's template
+    writes it as the image's alt text, escaped; an image without one keeps nbconvert's placeholder."""
+    import base64
+
+    import matplotlib.pyplot as plt
+
+    from analysis import plots
+
+    ax = plots.attainment_chances(pd.DataFrame({"p_attain": [0.3, 0.5], "p_attain_budget_per_rep": [0.2, 0.9]}))
+    text = present.described(ax.figure)
+    assert text == "Chart: Each rep's chance of reaching quota, by method (across: P(attain))"
+    plt.close("all")
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png}, metadata={"image/png": {"alt": 'Chart: "quotas" < forecast'}}),
+        nbformat.v4.new_output("display_data", data={"image/png": png}),
+    ]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "page.ipynb")
+    report.render_html(tmp_path / "page.ipynb", tmp_path / "page.html", "page")
+    from html.parser import HTMLParser
+
+    alts = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: alts.append(dict(attrs).get("alt")) if tag == "img" else None
+    parser.feed((tmp_path / "page.html").read_text())
+    assert alts == ['Chart: "quotas" < forecast', "No description has been provided for this image"]  # nbconvert's own

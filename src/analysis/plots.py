@@ -322,6 +322,11 @@ def team_quotas_vs_forecast(teams: pd.DataFrame, unit: str = "bookings", ax=None
         axis_money(ax, "x")
         axis_money(ax)
     ax.legend(fontsize=8, loc="lower right")
+    above = int((t["quota"] > t["forecast_p50"]).sum())
+    ax.figure.set_label(  # the chart in words (the page's alt text)
+        f"Chart: each team's quotas against its forecast ({count(len(teams))} teams): {count(above)} ask more than their "
+        f"forecast median; furthest above it: {', '.join(map(str, furthest['team']))}."
+    )
     return ax
 
 

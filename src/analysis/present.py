@@ -186,10 +186,25 @@ def show(item: Any) -> None:
     if fig is not None and hasattr(fig, "savefig"):
         import matplotlib.pyplot as plt
 
-        display(fig)
+        display(fig, metadata={"image/png": {"alt": described(fig)}})  # the page's <img alt> (report's template)
         plt.close(fig)
         return
     display(item)
+
+
+def described(fig) -> str:
+    """A chart in words, for the readers who do not see it (the image's alt text): the figure's label where a chart
+    sets one, else each panel's title and what its axes show."""
+    if fig.get_label():
+        return str(fig.get_label())
+    parts = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.get_title():
+            continue  # a colour bar, a hidden panel
+        axes = "; ".join(f"{side}: {text}" for side, text in (("across", ax.get_xlabel()), ("up", ax.get_ylabel())) if text)
+        parts.append(f"{ax.get_title()} ({axes})" if axes else ax.get_title())
+    return "Chart: " + ". ".join([p for p in (suptitle, *parts) if p]) if (suptitle or parts) else "Chart"
 
 
 def section(notes: Mapping[str, str], key: str, draw: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:
