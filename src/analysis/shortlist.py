@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.forecast import wide_draws
 from analysis.present import Label, share, table
 
 #: Reps (or teams) a page still draws and lists one by one; above it, charts summarise and tables shortlist.
@@ -201,11 +200,19 @@ def team_totals(frame: pd.DataFrame, rep_draws: pd.DataFrame) -> pd.DataFrame:
     """Each team's quotas added up against the team's forecast (the reps' draws summed per simulation, not their
     quantiles): ``team``, ``reps``, ``quota``, ``forecast_p10``, ``forecast_p50``, ``forecast_p90``, ``p_attain``
     (the reps' mean chance of attaining)."""
-    wide = wide_draws(rep_draws)
-    team = frame.set_index("rep_id")["team"].reindex(wide.index.astype(str)).fillna("unassigned").to_numpy()
-    sums = pd.DataFrame(np.nan_to_num(wide.to_numpy(dtype=float))).groupby(team).sum()
-    names = sums.index.to_numpy()
-    p10, p50, p90 = np.quantile(sums.to_numpy(), [0.1, 0.5, 0.9], axis=1)
+    value = next(c for c in rep_draws.columns if c not in {"rep_id", "draw"})
+    names = pd.Index(sorted(frame["team"].astype(str).unique()))
+    rep_codes, rep_ids = pd.factorize(rep_draws["rep_id"])
+    team_of = frame.set_index(frame["rep_id"].astype(str))["team"].astype(str)
+    code = names.get_indexer(pd.Index(rep_ids.astype(str)).map(team_of))[rep_codes]  # -1: a rep without a quota
+    draw_codes, draws = pd.factorize(rep_draws["draw"])
+    keep = code >= 0
+    sums = np.bincount(
+        code[keep] * len(draws) + draw_codes[keep],
+        weights=np.nan_to_num(rep_draws[value].to_numpy(dtype=float)[keep]),
+        minlength=len(names) * len(draws),
+    ).reshape(len(names), len(draws))
+    p10, p50, p90 = np.quantile(sums, [0.1, 0.5, 0.9], axis=1) if len(draws) else (np.full(len(names), np.nan),) * 3
     by = frame.groupby("team").agg(reps=("rep_id", "size"), quota=("quota", "sum"), p_attain=("p_attain", "mean"))
     out = pd.DataFrame({"team": names, "forecast_p10": p10, "forecast_p50": p50, "forecast_p90": p90})
     return by.reset_index().merge(out, on="team", how="left")[
