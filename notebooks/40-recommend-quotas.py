@@ -20,7 +20,7 @@ from pathlib import Path
 
 import analysis
 from analysis import outputs, plots, steps, summary
-from analysis.present import section, show, table
+from analysis.present import section, show
 
 # %% tags=["parameters"]
 data: str = "../data/demo"  # data source: a folder of CSV/Parquet files or an SQLAlchemy URL (password from QUOTACAST_DB_PASSWORD)
@@ -46,29 +46,29 @@ run_dir: str = "."  # folder of this run: reads rep_draws.parquet and metrics.cs
 ds = analysis.load(data, mapping=mapping or None, as_of=as_of, fiscal_year_start=fiscal_year_start)
 settings = analysis.Settings.from_parameters(globals())
 planned = steps.plan(ds, settings, period, outputs.read(run_dir, "rep_draws.parquet"), outputs.read(run_dir, "metrics.csv"), Path(run_dir))
-notes, quotas = planned.notes, planned.plan.quotas
+notes, quotas, shown, labels = planned.notes, planned.plan.quotas, planned.shown, planned.labels
 show(summary.header("Quota recommendation", period, as_of, ds))
 show(planned.sentence)
 
 # %% tags=["remove_input"]
-show(plots.quota_vs_forecast(quotas))
+show(plots.quota_vs_forecast(quotas, planned.teams))
 show(plots.attainment_chances(quotas))
 
 # %% [markdown]
 # ## Targets, team by team
 # Teams with their own target are planned first, each at its own common chance; the other reps share what
-# is left of the company target. `gap`: how much the quotas ask beyond what would let the set share of reps
+# is left of the company target. **Gap**: how much the quotas ask beyond what would let the set share of reps
 # attain (negative: room to spare).
 
 # %% tags=["remove_input"]
-section(notes, "quota_target", table, planned.plan.pools, steps.POOL_FORMATS)
+section(notes, "quota_target", shown["pools"].page, steps.POOL_FORMATS, labels)
 
 # %% [markdown]
 # ## The methods side by side
 # Expected share of reps attaining, and how unequal the chances are across reps (min, max, spread).
 
 # %% tags=["remove_input"]
-show(table(planned.plan.methods, steps.METHOD_FORMATS))
+show(shown["methods"].page(steps.METHOD_FORMATS, labels))
 
 # %% [markdown]
 # ## What the plan costs
@@ -78,7 +78,7 @@ show(table(planned.plan.methods, steps.METHOD_FORMATS))
 # %% tags=["remove_input"]
 section(notes, "pay", plots.payout_by_method, planned.cost, planned.pay_plan.variable)
 show(planned.cost_text)
-section(notes, "pay", table, planned.cost[planned.cost.level == "company"].drop(columns=["level", "rep_id"]), steps.COST_FORMATS)
+section(notes, "pay", shown["cost"].page, steps.COST_FORMATS, labels)
 
 # %% [markdown]
 # ## What if the settings move?
@@ -87,7 +87,7 @@ section(notes, "pay", table, planned.cost[planned.cost.level == "company"].drop(
 
 # %% tags=["remove_input"]
 section(notes, "what_if", plots.what_if_sweep, planned.sweep)
-section(notes, "what_if", table, steps.sweep_table(planned.sweep))
+section(notes, "what_if", shown["what_if"].page, {}, labels)
 
 # %% [markdown]
 # ## Ramping hires
@@ -97,7 +97,7 @@ section(notes, "what_if", table, steps.sweep_table(planned.sweep))
 # %% tags=["remove_input"]
 section(notes, "ramp", plots.ramp_capacity, planned.ramp)
 show(planned.ramp_text)
-show(table(planned.ramp, steps.RAMP_FORMATS))
+show(shown["ramp"].page(steps.RAMP_FORMATS, labels))
 
 # %% [markdown]
 # ## Bottom-up goals
@@ -108,10 +108,10 @@ show(table(planned.ramp, steps.RAMP_FORMATS))
 # sits in the rep's forecast, the goal the scheme rewards, and the expected payout (percent of the standard bonus).
 
 # %% tags=["remove_input"]
-section(notes, "goals", plots.goals_vs_forecast, quotas)
+section(notes, "goals", plots.goals_vs_forecast, quotas, planned.gonik)
 section(notes, "goals", show, planned.goals_text)
-section(notes, "goals", table, planned.rollup, steps.ROLLUP_FORMATS)
-section(notes, "goals", table, planned.gonik, steps.GONIK_FORMATS)
+section(notes, "goals", shown["rollup"].page, steps.ROLLUP_FORMATS, labels)
+section(notes, "goals", shown["goals"].page, steps.GONIK_FORMATS, labels)
 
 # %% [markdown]
 # ## Would it have worked? Past quarters replayed
@@ -121,7 +121,7 @@ section(notes, "goals", table, planned.gonik, steps.GONIK_FORMATS)
 
 # %% tags=["remove_input"]
 section(notes, "policy_backtest", plots.policy_replay, planned.replay, settings.attainment_share)
-section(notes, "policy_backtest", table, planned.replay_summary, steps.REPLAY_FORMATS)
+section(notes, "policy_backtest", shown["replay"].page, steps.REPLAY_FORMATS, labels)
 
 # %% [markdown]
 # ## Attainment history, reps who need attention, and the leaderboard
@@ -131,13 +131,11 @@ section(notes, "policy_backtest", table, planned.replay_summary, steps.REPLAY_FO
 
 # %% tags=["remove_input"]
 section(notes, "attainment_history", plots.attainment_history, planned.history)
-section(
-    notes, "attainment_history", table, planned.coaching[["name", "team", "misses", "attainment", "gap", "pointer"]], steps.COACHING_FORMATS
-)
-section(notes, "attainment_history", table, planned.leaderboard.drop(columns="rep_id"), steps.LEADERBOARD_FORMATS)
+section(notes, "attainment_history", shown["coaching"].page, steps.COACHING_FORMATS, labels)
+section(notes, "attainment_history", shown["leaderboard"].page, steps.LEADERBOARD_FORMATS, labels)
 
 # %% [markdown]
 # ## Each rep's quota and why
 
 # %% tags=["remove_input"]
-show(table(quotas[steps.QUOTA_COLUMNS], planned.quota_formats))
+show(shown["quotas"].page(planned.quota_formats, labels))

@@ -3,6 +3,8 @@ dollar signs that stay money on a rendered page."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
 import nbformat
 import pandas as pd
@@ -108,3 +110,55 @@ def test_every_money_and_share_axis_reads_in_the_house_format():
     assert ticks(sizes.xaxis) and all(t.startswith("€") for t in ticks(sizes.xaxis))
     assert not [t.get_text() for t in sizes.xaxis.get_minorticklabels() if t.get_text()]
     plt.close("all")
+
+
+def test_a_heading_is_escaped_and_a_column_without_a_label_reads_as_words():
+    styled = present.table(
+        pd.DataFrame({"p_hat": [0.4], "cost_of_sales": [0.25], "plain": [1.0]}),
+        {"p_hat": "share", "cost_of_sales": "share"},
+        {"p_hat": present.Label("Common <chance>", 'the "same" chance & more'), "plain": "Plain words"},
+    )
+    html = styled.to_html()
+    assert 'title="the &quot;same&quot; chance &amp; more">Common &lt;chance&gt;</span>' in html
+    assert [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>(.*?)</th>', html)] == [
+        "Common &lt;chance&gt;",
+        "Cost of sales",
+        "Plain words",
+    ]
+    assert "qc-defined" not in html.split("Cost of sales")[1], "a heading without a definition carries no tooltip"
+
+
+def test_a_share_that_rounds_to_nothing_has_no_sign():
+    assert (present.share(-0.001), present.share(-0.004, 1), present.share(-0.02), present.share(0.0)) == ("0%", "-0.4%", "-2%", "0%")
+
+
+def test_a_chart_on_a_rendered_page_has_its_alt_text(tmp_path):
+    """present.show keeps the chart in words (its titles and axes) in the output's metadata, and the page's template
+    writes it as the image's alt text, escaped; an image without one keeps nbconvert's placeholder."""
+    import base64
+
+    import matplotlib.pyplot as plt
+
+    from analysis import plots
+
+    ax = plots.attainment_chances(pd.DataFrame({"p_attain": [0.3, 0.5], "p_attain_budget_per_rep": [0.2, 0.9]}))
+    text = present.described(ax.figure)
+    assert text == "Chart: Each rep's chance of reaching quota, by method (across: P(attain))"
+    plt.close("all")
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png}, metadata={"image/png": {"alt": 'Chart: "quotas" < forecast'}}),
+        nbformat.v4.new_output("display_data", data={"image/png": png}),
+    ]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "page.ipynb")
+    report.render_html(tmp_path / "page.ipynb", tmp_path / "page.html", "page")
+    from html.parser import HTMLParser
+
+    alts = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: alts.append(dict(attrs).get("alt")) if tag == "img" else None
+    parser.feed((tmp_path / "page.html").read_text())
+    assert alts == ['Chart: "quotas" < forecast', "No description has been provided for this image"]  # nbconvert's own

@@ -351,3 +351,26 @@ def test_attainment_history_keeps_the_last_quarters_with_names_and_misses():
     assert a.loc["2026Q2", "attainment"] == pytest.approx(1.0) and not a.loc["2026Q2", "missed"]
     assert a.loc["2026Q3", "name"] == "Ann" and a.loc["2026Q3", "quota"] == 100.0
     assert h[h.rep_id == "b"].team.eq("U").all()
+
+
+def test_warnings_about_the_targets_come_first_then_the_teams_furthest_out_of_reach_and_each_has_its_excel_row(tmp_path):
+    """A page with room for a few warnings shows the largest gaps (issue 15); quotas.xlsx has one row per warning, so
+    250 teams' warnings do not overflow a cell (Excel keeps 32,767 characters)."""
+    import warnings
+
+    from analysis.quota import to_excel
+
+    draws = _lognormal_draws(np.full(12, 100.0))
+    reps = pd.DataFrame({"rep_id": [f"r{i:02d}" for i in range(12)], "team": np.repeat(["A", "B", "C", "D"], 3)})
+    targets = pd.Series({"A": 400.0, "B": 900.0, "C": 600.0, "D": 200.0, "Z": 50.0})  # B asks most, D is within reach
+    plan = QuotaRecommender(overassignment=0.1).recommend(draws, 2150.0, reps=reps, team_targets=targets)
+    assert "without any active rep" in plan.warnings[0]
+    named = [next(t for t in "ABCD" if f"({t})" in w) for w in plan.warnings[1:]]
+    gaps = plan.pools.set_index("pool")["gap"]
+    assert named == ["B", "C", "A"] and list(gaps[named]) == sorted(gaps[named], reverse=True) and gaps["D"] < 0
+    plan.warnings = plan.warnings + ["x" * 400] * 100  # longer together than an Excel cell holds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        to_excel(plan, tmp_path / "quotas.xlsx")
+    head = pd.read_excel(tmp_path / "quotas.xlsx", sheet_name="Summary", nrows=120)
+    assert (head["item"] == "warning").sum() == len(plan.warnings) and head["value"].str.len().max() < 32_767

@@ -1,17 +1,21 @@
 """Charts for the reports (seaborn). They draw what the stages return and compute nothing new.
 
 Each function takes the tidy table it draws (the metrics table, a dataset's tables) and returns the
-matplotlib ``Axes`` (or ``Figure``) so a notebook can show it.
+matplotlib ``Axes`` (or ``Figure``) so a notebook can show it. A chart of reps draws each rep up to
+:data:`analysis.shortlist.MOST_LISTED` reps and a summary above (a distribution, or one mark per team), so that its
+height stays the same at 40 reps and at 2,000.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from analysis.present import axis_format, axis_money, axis_share, money, share
+from analysis.present import axis_format, axis_money, axis_share, count, money, share
+from analysis.shortlist import MOST_BARS, at_scale
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -261,8 +265,15 @@ def backtest_chart(bt: pd.DataFrame, ax=None, method: str | None = None):
     return ax
 
 
-def quota_vs_forecast(quotas: pd.DataFrame, ax=None):
-    """Each rep's forecast range (p10–p90, median) and recommended quota, labelled with P(attain)."""
+def _unit(quotas: pd.DataFrame) -> str:
+    return str(quotas["quota_type"].iloc[0]) if "quota_type" in quotas and len(quotas) else "bookings"
+
+
+def quota_vs_forecast(quotas: pd.DataFrame, teams: pd.DataFrame | None = None, ax=None):
+    """Each rep's forecast range (p10–p90, median) and recommended quota; with more reps than can be drawn one by
+    one and ``teams`` given (``shortlist.team_totals``), each team's quotas against its forecast instead."""
+    if at_scale(len(quotas)) and teams is not None and len(teams):
+        return team_quotas_vs_forecast(teams, _unit(quotas), ax)
     q = quotas.sort_values("forecast_p50")
     ax = ax or plt.subplots(figsize=(8, 0.28 * len(q) + 1.5))[1]
     ax.hlines(q["name"], q["forecast_p10"], q["forecast_p90"], lw=5, alpha=0.35, label="forecast 80 % range")
@@ -279,25 +290,109 @@ def quota_vs_forecast(quotas: pd.DataFrame, ax=None):
     return ax
 
 
-def attainment_chances(quotas: pd.DataFrame, ax=None):
-    """Distribution of reps' chance of attaining under each method: equal chance vs the baselines."""
-    ax = ax or plt.subplots(figsize=(8, 3))[1]
-    cols = {
-        "p_attain": "equal chance",
-        "p_attain_budget_per_rep": "budget ÷ active reps",
-        "p_attain_last_year_plus_growth": "last year + growth",
-    }
-    long = pd.concat(
-        [pd.DataFrame({"method": label, "P(attain)": quotas[c]}) for c, label in cols.items() if c in quotas], ignore_index=True
+def team_quotas_vs_forecast(teams: pd.DataFrame, unit: str = "bookings", ax=None):
+    """Each team's quotas added up against the team's forecast (``shortlist.team_totals``): the median as a point, the
+    80 % range as a line; above the diagonal the quotas ask more than the median. The five teams furthest above it
+    are named in the top-left corner, which a plan leaves empty (quotas far above a small forecast)."""
+    ax = ax or plt.subplots(figsize=(8, 5))[1]
+    t = teams.dropna(subset=["forecast_p50"])
+    ax.hlines(t["quota"], t["forecast_p10"], t["forecast_p90"], lw=1, alpha=0.25, color=sns.color_palette()[0], label="forecast 80 % range")
+    ax.plot(t["forecast_p50"], t["quota"], "o", ms=3.5, alpha=0.8, color=sns.color_palette()[0], label="team: forecast median, quotas")
+    top = float(max(t["quota"].max(), t["forecast_p90"].max())) * 1.05 if len(t) else 1.0
+    ax.plot([0, top], [0, top], color="grey", ls="--", lw=1, label="quotas = forecast median")
+    furthest = t.assign(stretch=t["quota"] - t["forecast_p50"]).nlargest(5, "stretch").sort_values("quota", ascending=False)
+    for i, r in enumerate(furthest.itertuples()):  # named in a column in the empty top-left corner, a line to each
+        ax.annotate(
+            str(r.team),
+            (r.forecast_p50, r.quota),
+            xytext=(0.03, 0.95 - 0.065 * i),
+            textcoords="axes fraction",
+            fontsize=7,
+            va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"},
+        )
+    ax.set(
+        title=f"Each team's quotas against its forecast ({count(len(teams))} teams)",
+        xlabel=f"forecast {unit.replace('_', ' ')}",
+        ylabel="quotas added up",
+        xlim=(0, top),
+        ylim=(0, top),
     )
-    sns.stripplot(data=long.dropna(), x="P(attain)", y="method", alpha=0.6, ax=ax)
-    ax.set(title="Each rep's chance of reaching quota, by method", xlim=(0, 1), ylabel="")
+    if unit in {"bookings", "margin"}:
+        axis_money(ax, "x")
+        axis_money(ax)
+    ax.legend(fontsize=8, loc="lower right")
+    above = int((t["quota"] > t["forecast_p50"]).sum())
+    ax.figure.set_label(  # the chart in words (the page's alt text)
+        f"Chart: each team's quotas against its forecast ({count(len(teams))} teams): {count(above)} ask more than their "
+        f"forecast median; furthest above it: {', '.join(map(str, furthest['team']))}."
+    )
+    return ax
+
+
+_CHANCES_BY_METHOD = {
+    "p_attain": "equal chance",
+    "p_attain_budget_per_rep": "budget ÷ active reps",
+    "p_attain_last_year_plus_growth": "last year + growth",
+}
+
+
+def attainment_chances(quotas: pd.DataFrame, ax=None):
+    """Distribution of reps' chance of attaining under each method: equal chance vs the baselines (one dot per rep;
+    with more reps than can be drawn one by one, how many reps have each chance)."""
+    ax = ax or plt.subplots(figsize=(8, 3))[1]
+    long = pd.concat(
+        [pd.DataFrame({"method": label, "P(attain)": quotas[c]}) for c, label in _CHANCES_BY_METHOD.items() if c in quotas],
+        ignore_index=True,
+    ).dropna()
+    if at_scale(len(quotas)):
+        sns.histplot(data=long, x="P(attain)", hue="method", bins=np.linspace(0, 1, 21), element="step", fill=False, lw=1.6, ax=ax)
+        ax.set(
+            title=f"Reps' chance of reaching quota, by method ({count(len(quotas))} reps)",
+            xlim=(0, 1),
+            ylabel="reps",
+            xlabel="chance of attaining",
+        )
+        axis_format(ax, "count")
+        ax.get_legend().set_title(None)
+    else:
+        sns.stripplot(data=long, x="P(attain)", y="method", alpha=0.6, ax=ax)
+        ax.set(title="Each rep's chance of reaching quota, by method", xlim=(0, 1), ylabel="")
     axis_share(ax, "x")
     return ax
 
 
+#: Attainment bands of the summary chart of many reps' attainment: lower bound, label (red below quota, green above).
+ATTAINMENT_BANDS = ((0.0, "under 50%"), (0.5, "50–80%"), (0.8, "80–100%"), (1.0, "100–150%"), (1.5, "150% or more"))
+
+
+def attainment_bands(history: pd.DataFrame, ax=None):
+    """The share of reps in each attainment band, quarter by quarter (``monitoring.attainment_history``): the
+    summary of :func:`attainment_history` when there are too many reps to draw one row each."""
+    h = history.dropna(subset=["attainment"])
+    edges = [b for b, _ in ATTAINMENT_BANDS]
+    band = pd.cut(h["attainment"], [*edges, np.inf], right=False, labels=[name for _, name in ATTAINMENT_BANDS])
+    shares = pd.crosstab(h["period"], band, normalize="index").reindex(columns=[name for _, name in ATTAINMENT_BANDS], fill_value=0)
+    ax = ax or plt.subplots(figsize=(8, 3.4))[1]
+    colours = sns.color_palette("RdYlGn", len(ATTAINMENT_BANDS))
+    bottom = np.zeros(len(shares))
+    for name, colour in zip(shares.columns, colours, strict=True):
+        ax.bar(shares.index.astype(str), shares[name], bottom=bottom, color=colour, label=name, width=0.7)
+        bottom += shares[name].to_numpy()
+    reps = h.groupby("period")["rep_id"].nunique() if "rep_id" in h else h.groupby("period").size()
+    ax.set(title=f"Attainment by quarter: share of reps in each band ({count(reps.max())} reps)", ylabel="share of reps", ylim=(0, 1))
+    axis_share(ax)
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(fontsize=7, title="attainment", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.figure.tight_layout()
+    return ax
+
+
 def attainment_history(history: pd.DataFrame, ax=None):
-    """Heatmap of each rep's attainment by quarter (``monitoring.attainment_history``), 100 % at the centre."""
+    """Heatmap of each rep's attainment by quarter (``monitoring.attainment_history``), 100 % at the centre; with
+    more reps than can be drawn one row each, the share of reps in each attainment band (:func:`attainment_bands`)."""
+    if at_scale(history["rep_id"].nunique() if "rep_id" in history else len(history)):
+        return attainment_bands(history, ax)
     wide = history.assign(label=history["team"] + " · " + history["name"]).pivot(index="label", columns="period", values="attainment")
     ax = ax or plt.subplots(figsize=(8, 0.22 * len(wide) + 1.5))[1]
     sns.heatmap(
@@ -317,8 +412,33 @@ def attainment_history(history: pd.DataFrame, ax=None):
     return ax
 
 
-def goals_vs_forecast(quotas: pd.DataFrame, ax=None):
-    """Each rep's own goal against their forecast range and recommended quota (reps with a goal)."""
+def goal_places(positions: pd.DataFrame, ax=None):
+    """How many reps' goals sit where in their own forecast (``goals.goal_positions``): below its 25th percentile a
+    goal may be sandbagging, above its 90th over-reach — the summary of :func:`goals_vs_forecast` for many reps."""
+    ax = ax or plt.subplots(figsize=(8, 3.2))[1]
+    ax.axvspan(0, 0.25, color="tab:blue", alpha=0.08, label="below the forecast's p25 (sandbagging?)")
+    ax.axvspan(0.9, 1, color="tab:orange", alpha=0.12, label="above its p90 (over-reach?)")
+    counts, _, _ = ax.hist(
+        positions["goal_quantile"].dropna().clip(0, 1), bins=np.linspace(0, 1, 21), color=sns.color_palette()[0], alpha=0.8
+    )
+    ax.set_ylim(0, max(float(counts.max()), 1.0) * 1.3)  # headroom for the key above the bars
+    ax.set(
+        title=f"Where each rep's own goal sits in their forecast ({count(len(positions))} reps)",
+        xlabel="share of the rep's simulated quarters below the goal",
+        ylabel="reps",
+        xlim=(0, 1),
+    )
+    axis_share(ax, "x")
+    axis_format(ax, "count")
+    ax.legend(fontsize=7, loc="upper center", ncol=2)
+    return ax
+
+
+def goals_vs_forecast(quotas: pd.DataFrame, positions: pd.DataFrame | None = None, ax=None):
+    """Each rep's own goal against their forecast range and recommended quota (reps with a goal); with more reps than
+    can be drawn one by one and ``positions`` given (``goals.goal_positions``), :func:`goal_places` instead."""
+    if at_scale(int(quotas["goal"].notna().sum())) and positions is not None and len(positions):
+        return goal_places(positions, ax)
     q = quotas[quotas["goal"].notna()].sort_values("forecast_p50")
     ax = ax or plt.subplots(figsize=(8, 0.28 * len(q) + 1.5))[1]
     ax.hlines(q["name"], q["forecast_p10"], q["forecast_p90"], lw=5, alpha=0.35, label="forecast 80 % range")
@@ -337,12 +457,18 @@ def goals_vs_forecast(quotas: pd.DataFrame, ax=None):
 
 
 def ramp_capacity(view: pd.DataFrame, ax=None):
-    """Capacity by team: headcount × full quota against the ramp-adjusted capacity (``quota.ramp_view``)."""
-    v = view[view["team"] != "all teams"].melt(id_vars="team", value_vars=["headcount_capacity", "ramped_capacity"], var_name="capacity")
+    """Capacity by team: headcount × full quota against the ramp-adjusted capacity (``quota.ramp_view``); with more
+    than :data:`~analysis.shortlist.MOST_BARS` teams, those whose ramping hires take most off their capacity."""
+    teams = view[view["team"] != "all teams"]
+    title = "Capacity next quarter: ramping hires counted at their ramp"
+    if len(teams) > MOST_BARS:
+        teams = teams.sort_values("ramp_shortfall", ascending=False, kind="stable").head(MOST_BARS)
+        title = f"Capacity next quarter: the {MOST_BARS} of {count(len(view) - 1)} teams with the most lost to ramp"
+    v = teams.melt(id_vars="team", value_vars=["headcount_capacity", "ramped_capacity"], var_name="capacity")
     v["capacity"] = v["capacity"].map({"headcount_capacity": "headcount × full quota", "ramped_capacity": "with ramp"})
-    ax = ax or plt.subplots(figsize=(8, 3.2))[1]
+    ax = ax or plt.subplots(figsize=(8, max(3.2, 0.3 * len(teams) + 1.2)))[1]
     sns.barplot(data=v, y="team", x="value", hue="capacity", ax=ax)
-    ax.set(title="Capacity next quarter: ramping hires counted at their ramp", xlabel="quota capacity", ylabel="")
+    ax.set(title=title, xlabel="quota capacity", ylabel="")
     axis_money(ax, "x")
     ax.legend(fontsize=8)
     return ax
@@ -360,13 +486,29 @@ def policy_replay(replay: pd.DataFrame, target_share: float | None = None, ax=No
     return ax
 
 
+def _ranges(frame: pd.DataFrame, x: str, y: str, ax) -> None:
+    """Per group of ``y``: the middle half of ``x`` as a thick bar, its 10th to 90th percentiles as a thin line, the
+    median as a dot — a box plot without the outliers, which at 2,000 reps would be hundreds of dots."""
+    groups = list(dict.fromkeys(frame[y]))[::-1]
+    q = frame.groupby(y)[x].quantile([0.1, 0.25, 0.5, 0.75, 0.9]).unstack().reindex(groups)
+    ax.hlines(groups, q[0.1], q[0.9], lw=1.5, color=sns.color_palette()[0], label="10th to 90th percentile")
+    ax.hlines(groups, q[0.25], q[0.75], lw=10, alpha=0.5, color=sns.color_palette()[0], label="middle half of the reps")
+    ax.plot(q[0.5], groups, "o", color="black", ms=5, label="median")
+    ax.set_ylim(-0.6, len(groups) - 0.4)
+
+
 def payout_by_method(table: pd.DataFrame, variable: float | None = None, ax=None):
-    """Each rep's expected variable pay under each quota method (``compensation.compensation_table``)."""
+    """Each rep's expected variable pay under each quota method (``compensation.compensation_table``): one dot per
+    rep, or with more reps than can be drawn one by one, the middle half, the 10th to 90th percentiles and the median."""
     reps = table[table["level"] == "rep"]
     ax = ax or plt.subplots(figsize=(8, 3))[1]
-    sns.stripplot(data=reps, x="expected_payout", y="method", alpha=0.6, ax=ax)
+    if at_scale(int(reps.groupby("method").size().max()) if len(reps) else 0):
+        _ranges(reps, "expected_payout", "method", ax)
+    else:
+        sns.stripplot(data=reps, x="expected_payout", y="method", alpha=0.6, ax=ax)
     if variable is not None:
         ax.axvline(variable, color="black", ls="--", lw=1, label="on-target variable")
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     ax.set(title="Expected variable pay per rep next quarter, by quota method", xlabel="expected variable pay", ylabel="")
     axis_money(ax, "x")
@@ -378,8 +520,10 @@ def what_if_sweep(sweep: pd.DataFrame, x: str = "target", axes=None):
     sweep varies it), today's plan marked with a star (``scenarios.sweep``)."""
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    hue = "overassignment" if x != "overassignment" and sweep["overassignment"].nunique() > 1 else None
+    hue = "over-assignment" if x != "overassignment" and sweep["overassignment"].nunique() > 1 else None
     today = sweep[sweep["today"]]
+    order = [share(v) for v in sorted(sweep["overassignment"].dropna().unique())]
+    sweep = sweep.assign(**{"over-assignment": sweep["overassignment"].map(share)})  # the key in percent, not 0.1
     for ax, y, label in (
         (axes[0], "expected_share_attaining", "share of reps expected to attain"),
         (axes[1], "cost_of_sales", "cost of sales"),
@@ -387,7 +531,7 @@ def what_if_sweep(sweep: pd.DataFrame, x: str = "target", axes=None):
         if sweep[y].isna().all():
             ax.set_visible(False)
             continue
-        sns.lineplot(data=sweep, x=x, y=y, hue=hue, marker="o", ax=ax, palette="viridis" if hue else None)
+        sns.lineplot(data=sweep, x=x, y=y, hue=hue, hue_order=order if hue else None, marker="o", ax=ax, palette="viridis" if hue else None)
         ax.plot(today[x], today[y], "*", color="red", ms=14, label="today's plan", zorder=5)
         ax.set(ylabel=label, xlabel=x.replace("_", " "))
         axis_format(ax, "money" if x == "target" else "share", "x")

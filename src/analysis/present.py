@@ -2,16 +2,19 @@
 one way a page shows a section — its chart or table, or the sentence saying why it is missing.
 
 A reader never sees ``nan``, ``None``, ``inf`` or scientific notation: a value that does not exist is written
-:data:`MISSING` (an em dash), and tables show it the same way, with human column labels and no index. Money carries
-the run's currency (``Settings.currency``, set once per step with :func:`set_currency`) wherever it is written.
+:data:`MISSING` (an em dash), and tables show it the same way, with human column labels (each with its definition
+when the pointer rests on it, where one is given: :class:`Label`) and no index. Money carries the run's currency
+(``Settings.currency``, set once per step with :func:`set_currency`) wherever it is written.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -58,8 +61,11 @@ def money(value: Any) -> str:
 
 
 def share(value: Any, digits: int = 0) -> str:
-    """``65%``; :data:`MISSING` when undefined."""
-    return f"{float(value):.{digits}%}" if _ok(value) else MISSING
+    """``65%``; :data:`MISSING` when undefined; ``0%``, not ``-0%``, for a share that rounds to nothing."""
+    if not _ok(value):
+        return MISSING
+    text = f"{float(value):.{digits}%}"
+    return text[1:] if text.startswith("-") and not any(ch in "123456789" for ch in text) else text
 
 
 def count(value: Any) -> str:
@@ -92,21 +98,45 @@ FORMATS: dict[str, Callable[[Any], str]] = {
 
 
 def label(column: str) -> str:
-    """A column name as a reader reads it: ``forecast_p50`` → ``Forecast p50``."""
+    """A column name as a reader reads it when no :class:`Label` is given: ``forecast_p50`` → ``Forecast p50``."""
     text = str(column).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Label:
+    """A table column's heading: the words a reader reads and, where there is one, what the number means — shown
+    when the pointer rests on the heading (its ``title``), on screen only."""
+
+    text: str
+    definition: str = ""
+
+    def html(self) -> str:
+        text = html.escape(self.text, quote=False)
+        if not self.definition:
+            return text
+        return f'<span class="qc-defined" title="{html.escape(" ".join(self.definition.split()), quote=True)}">{text}</span>'
+
+
+def heading(column: str, labels: Mapping[str, str | Label] | None = None) -> Label:
+    """The heading of ``column``: its entry in ``labels`` (a :class:`Label`, or plain words), else :func:`label`."""
+    given = (labels or {}).get(column)
+    if isinstance(given, Label):
+        return given
+    return Label(given if given else label(column))
 
 
 def table(
     frame: pd.DataFrame,
     formats: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
+    labels: Mapping[str, str | Label] | None = None,
     max_rows: int | None = None,
     hide: tuple[str, ...] = (),
 ):
     """``frame`` as a page shows it: formatted per column (``formats``: column → money | share | count | number |
-    days | multiple | text; numbers default to ``number``), human labels, no index, missing values as
-    :data:`MISSING`, at most ``max_rows`` rows, without the columns in ``hide``. Returns a pandas ``Styler``."""
+    days | multiple | text; numbers default to ``number``), headed by ``labels`` (column → :class:`Label` with its
+    definition, or plain words; other columns by :func:`label`), no index, missing values as :data:`MISSING`, at most
+    ``max_rows`` rows, without the columns in ``hide``. Returns a pandas ``Styler``."""
     if frame is None or len(frame) == 0 or len(frame.columns) == 0:
         return ""  # nothing to show: the section's sentence says why
     formats = dict(formats or {})
@@ -119,9 +149,15 @@ def table(
             "number" if pd.api.types.is_numeric_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col]) else "text"
         )
         fmt[col] = FORMATS[kind]
-    names = {c: (labels or {}).get(c, label(c)) for c in shown.columns}
-    styler = shown.style.format(fmt).hide(axis="index").relabel_index([names[c] for c in shown.columns], axis="columns")
-    styler = styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
+    names = [heading(c, labels).html() for c in shown.columns]
+    styler = shown.style.format(fmt).hide(axis="index").relabel_index(names, axis="columns")
+    styler = styler.set_table_styles(
+        [
+            {"selector": "th", "props": [("text-align", "left")]},
+            {"selector": "th .qc-defined", "props": [("text-decoration", "underline dotted"), ("cursor", "help")]},
+        ],
+        overwrite=False,
+    )
     return styler.set_table_attributes('class="qc-table"').set_properties(**{"text-align": "left"})
 
 
@@ -132,10 +168,15 @@ def dollars_escaped(markdown: str) -> str:
 
 
 def show(item: Any) -> None:
-    """Display a chart (a matplotlib Axes or Figure, closed once shown), a table, or Markdown text."""
+    """Display a chart (a matplotlib Axes or Figure, closed once shown), a table, Markdown text, or a list of these in
+    order."""
     from IPython.display import Markdown, display
 
     if item is None:
+        return
+    if isinstance(item, list | tuple):
+        for part in item:
+            show(part)
         return
     if isinstance(item, str):
         if item:
@@ -145,10 +186,25 @@ def show(item: Any) -> None:
     if fig is not None and hasattr(fig, "savefig"):
         import matplotlib.pyplot as plt
 
-        display(fig)
+        display(fig, metadata={"image/png": {"alt": described(fig)}})  # the page's <img alt> (report's template)
         plt.close(fig)
         return
     display(item)
+
+
+def described(fig) -> str:
+    """A chart in words, for the readers who do not see it (the image's alt text): the figure's label where a chart
+    sets one, else each panel's title and what its axes show."""
+    if fig.get_label():
+        return str(fig.get_label())
+    parts = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.get_title():
+            continue  # a colour bar, a hidden panel
+        axes = "; ".join(f"{side}: {text}" for side, text in (("across", ax.get_xlabel()), ("up", ax.get_ylabel())) if text)
+        parts.append(f"{ax.get_title()} ({axes})" if axes else ax.get_title())
+    return "Chart: " + ". ".join([p for p in (suptitle, *parts) if p]) if (suptitle or parts) else "Chart"
 
 
 def section(notes: Mapping[str, str], key: str, draw: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:

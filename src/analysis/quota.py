@@ -295,15 +295,21 @@ class QuotaRecommender(BaseEstimator):
         upper: np.ndarray | None = None,
     ) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
         """The quotas for draws already sorted per rep: each team with its own target first, then the rest; returns
-        the quotas, the pools table and the warnings. The what-if sweep calls this too, so both agree exactly."""
+        the quotas, the pools table and the warnings: those about the targets first, then each pool's, the largest
+        gap first (a page with room for a few shows the teams furthest out of reach). The what-if sweep calls this
+        too, so both agree exactly."""
         quotas = np.zeros(len(m_sorted))
-        pools, warnings = [], []
+        pools, warnings, by_pool = [], [], []
         for name, sel, pool_target in self._pools(team, target, team_targets, warnings):
             lo = lower[sel] if lower is not None else None
             hi = upper[sel] if upper is not None else None
-            row = self._solve(m_sorted[sel], pool_target, lo, hi, name, warnings)
+            said: list[str] = []
+            row = self._solve(m_sorted[sel], pool_target, lo, hi, name, said)
             quotas[sel] = row.pop("quotas")
             pools.append({"pool": name, "reps": int(sel.sum()), **row})
+            by_pool.append((-row["gap"] if np.isfinite(row["gap"]) else np.inf, said))
+        for _, said in sorted(by_pool, key=lambda pair: pair[0]):
+            warnings.extend(said)
         return quotas, pd.DataFrame(pools), warnings
 
     def _pools(self, team: pd.Series, target: float | None, team_targets: pd.Series | None, warnings: list[str]):

@@ -292,7 +292,8 @@ PAGE_CSS = """
 
 
 #: The notebook's HTML page (nbconvert's lab template) without what it fetches from the network (require.js, MathJax,
-#: Mermaid: nothing on these pages uses them, and a page must work offline), with :data:`PAGE_CSS` after its own style.
+#: Mermaid: nothing on these pages uses them, and a page must work offline), with :data:`PAGE_CSS` after its own style,
+#: and each chart's alt text (``present.described``, kept in the output's metadata) on its image.
 _TEMPLATE = (
     """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
@@ -301,6 +302,10 @@ _TEMPLATE = (
 {%- block html_head_css -%}<style type="text/css">"""
     + PAGE_CSS
     + """</style>{%- endblock html_head_css -%}
+{%- block data_png scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt -%}{{ super() | replace('<img ', '<img alt="' ~ (alt | escape_html) ~ '" ', 1) }}{%- else -%}{{ super() }}{%- endif -%}
+{%- endblock data_png -%}
 """
 )
 

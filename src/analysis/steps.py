@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import compensation, goals, monitoring, outputs, present, quota, scenarios, sections, series, summary
+from analysis import compensation, goals, monitoring, outputs, present, quota, scenarios, sections, series, shortlist, summary
 from analysis.backtest import calibration, scores
 from analysis.calendar import is_month_label, last_complete_period, period_bounds, shift_period
 from analysis.config import Settings
@@ -26,7 +26,7 @@ from analysis.data import Dataset
 from analysis.draws import versus_target
 from analysis.forecast import ForecastReport, forecast_report
 from analysis.metrics import metrics_table
-from analysis.present import money
+from analysis.present import Label, money
 from analysis.reliability import reliability
 from analysis.survival import winner_curves_by
 
@@ -313,6 +313,7 @@ METHOD_FORMATS = {
 }
 COST_FORMATS = {
     "quota": "money",
+    "total": "money",
     "expected_bookings": "money",
     "expected_payout": "money",
     "payout_p10": "money",
@@ -345,11 +346,11 @@ GONIK_FORMATS = {
     "goal": "money",
     "goal_quantile": "share",
     "truthful_goal": "money",
-    "expected_payout": "number",
-    "expected_payout_truthful": "number",
+    "gonik_payout": "number",
+    "gonik_payout_truthful": "number",
 }
 REPLAY_FORMATS = {"expected_share": "share", "realised_share": "share", "within_20pct": "share", "plan_vs_actual": "share"}
-COACHING_FORMATS = {"misses": "count", "attainment": "share", "gap": "money"}
+COACHING_FORMATS = {"misses": "count", "attainment": "share", "short_of_quota": "money"}
 LEADERBOARD_FORMATS = {"attainment": "share", "bookings": "money", "win_rate": "share", "improvement": "share"}
 QUOTA_COLUMNS = [
     "name",
@@ -364,6 +365,79 @@ QUOTA_COLUMNS = [
     "flags",
     "reason",
 ]
+
+
+#: Every column the quota page's tables show: its heading and, where it needs one, what it means (shown when the
+#: pointer rests on the heading). Columns holding a metric of docs/metrics.md are in :data:`PLAN_METRIC_LABELS`.
+PLAN_LABELS = {
+    "name": Label("Rep"),
+    "team": Label("Team"),
+    "pool": Label("Planned as", "A team with its own target, planned on its own; or the reps of the teams without a target, who share what is left of the company target."),
+    "reps": Label("Reps", "Active reps counted."),
+    "target": Label("Target", "The bookings goal for the quarter, from the targets table."),
+    "asked": Label("Asked of the quotas", "What the quotas must add up to: the target plus over-assignment."),
+    "p_hat": Label("Common chance", "The chance every rep of the team has of reaching their quota, solved so the quotas add up to what is asked."),
+    "total": Label("Quotas' total", "The quotas added up."),
+    "gap": Label("Gap", "How much the quotas ask beyond what would let the set share of reps attain (negative: room to spare)."),
+    "method": Label("Method", "How quotas are set: the same chance for every rep (equal chance), the budget split evenly over active reps, or last year's bookings plus growth."),
+    "expected_share_attaining": Label("Reps expected to attain", "The share of reps expected to reach quota: the average of their chances."),
+    "p_attain_min": Label("Lowest chance", "The lowest chance any rep has of reaching their quota under this method."),
+    "p_attain_max": Label("Highest chance", "The highest chance any rep has of reaching their quota under this method."),
+    "p_attain_sd": Label("Spread of chances", "How unequal the reps' chances are: the standard deviation of their chances of reaching quota."),
+    "listed_for": Label("Listed for", "Why the rep is among those shown here."),
+    "quota": Label("Quota", "The recommended quota for the quarter."),
+    "p_attain": Label("Chance of attaining", "The share of the rep's simulated quarters in which they reach this quota."),
+    "forecast_p10": Label("Forecast, low (p10)", "The forecast's 10th percentile: 9 simulated quarters in 10 book more."),
+    "forecast_p50": Label("Forecast median", "The forecast's median: half the simulated quarters book more, half less."),
+    "forecast_p90": Label("Forecast, high (p90)", "The forecast's 90th percentile: 1 simulated quarter in 10 books more."),
+    "ramp_factor": Label("Ramp", "The share of a fully ramped rep's pace this rep reaches next quarter (new hires ramp up by quarter of tenure)."),
+    "goal": Label("Own goal", "The goal the rep set for the quarter (goals table)."),
+    "flags": Label("Flags", "What to check: a goal far from the forecast, a quota held by the quarter-on-quarter cap, a forecast resting on the team's pace, a quota to set by hand."),
+    "reason": Label("Why this quota", "How the quota was set, in words."),
+    "expected_bookings": Label("Expected bookings", "The average bookings over the simulated quarters."),
+    "expected_payout": Label("Expected variable pay", "The average variable pay over the simulated quarters, under the pay plan."),
+    "payout_p10": Label("Variable pay, low (p10)", "The 10th percentile of the simulated quarters' variable pay."),
+    "payout_p90": Label("Variable pay, high (p90)", "The 90th percentile of the simulated quarters' variable pay."),
+    "p_reach_on_target_variable": Label("Reps earning on-target pay", "The expected share of reps who earn at least their on-target variable pay."),
+    "cost_of_sales": Label("Cost of sales", "Expected variable pay ÷ expected bookings."),
+    "cost_of_sales_p10": Label("Cost of sales, low (p10)", "The 10th percentile of the simulated quarters' variable pay ÷ bookings."),
+    "cost_of_sales_p90": Label("Cost of sales, high (p90)", "The 90th percentile of the simulated quarters' variable pay ÷ bookings."),
+    "ramping": Label("Ramping", "Reps below full pace next quarter (new hires)."),
+    "full_quota": Label("Full quota", "The median quota of the team's fully ramped reps."),
+    "headcount_capacity": Label("Capacity by headcount", "Reps × a full quota: the naive figure."),
+    "ramped_capacity": Label("Capacity with ramp", "Each rep's ramp × a full quota, added up: what the team can carry."),
+    "ramp_shortfall": Label("Lost to ramp", "Capacity by headcount minus capacity with ramp."),
+    "level": Label("Level"),
+    "group": Label("Who"),
+    "reps_with_goal": Label("Reps with a goal"),
+    "goals": Label("Goals' total", "The reps' own goals added up."),
+    "p_reach_goals": Label("Chance of reaching the goals", "The share of simulated quarters in which these reps together book at least their goals' total."),
+    "goals_vs_target": Label("Goals against target", "The goals' total against the target: +10% is 10 % above it."),
+    "goal_quantile": Label("Goal's place in forecast", "The share of the rep's simulated quarters that book less than the goal: 0% is below every one, 100% above every one."),
+    "truthful_goal": Label("Goal the scheme rewards", "The goal with the highest expected Gonik payout if the rep believed our forecast."),
+    "gonik_payout": Label("Gonik payout", "The expected Gonik payout for the goal given, in percent of the standard bonus."),
+    "gonik_payout_truthful": Label("Gonik payout, rewarded goal", "The expected Gonik payout for the goal the scheme rewards, in percent of the standard bonus."),
+    "expected_share": Label("Expected to attain", "The share of reps the method expected to reach quota (the average of their chances)."),
+    "realised_share": Label("Attained", "The share of reps who did reach quota."),
+    "within_20pct": Label("Within ±20 % of quota", "The share of reps whose bookings came within 20 % of their quota, above or below."),
+    "plan_vs_actual": Label("Quotas against bookings", "The quotas' total against what was booked: +20% means quotas 20 % above bookings."),
+    "short_of_quota": Label("Short of quota", "How far the rep's bookings fell short of quota in the last complete quarter."),
+    "pointer": Label("Where to look", "The driver that explains most of the shortfall against the team's typical rep: deals created, win rate or deal size."),
+    "improvement": Label("Improvement", "Attainment against the quarter before, in points."),
+    "recognition": Label("Recognition"),
+}  # fmt: skip
+#: The quota page's columns that hold a metric of docs/metrics.md: heading and metric (its definition is the tooltip).
+PLAN_METRIC_LABELS = {
+    "misses": ("Quarters missed in a row", "consecutive_misses"),
+    "attainment": ("Attainment", "quota_attainment"),
+    "bookings": ("Bookings", "bookings"),
+    "win_rate": ("Win rate", "win_rate"),
+}
+
+
+def plan_labels() -> dict[str, Label]:
+    """The quota page's column headings with their definitions (:data:`PLAN_LABELS`, the metrics' from docs/metrics.md)."""
+    return {**PLAN_LABELS, **summary.metric_labels(PLAN_METRIC_LABELS)}
 
 
 def quota_formats(quota_type: str) -> dict[str, str]:
@@ -415,6 +489,33 @@ class Planned:
     goals_text: str
     quota_formats: dict[str, str]
     notes: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)  # every table's column headings, with their definitions
+    teams: pd.DataFrame = field(default_factory=pd.DataFrame)  # each team's quotas against its forecast (many reps only)
+    shown: dict[str, shortlist.Listed] = field(default_factory=dict)  # each table as the page shows it: all rows, or a shortlist
+
+
+#: The plan's warnings a quota page shows when there are too many reps to list (the teams table has the rest).
+MOST_WARNINGS = 3
+
+
+def shown_tables(planned: Planned) -> dict[str, shortlist.Listed]:
+    """Every table of the quota page as it shows it: whole up to :data:`shortlist.MOST_LISTED` reps or teams, else the
+    ones that need attention with a sentence saying where the rest are."""
+    p, whole = planned.plan, shortlist.Listed
+    cost = planned.cost[planned.cost["level"] == "company"].drop(columns=["level", "rep_id"]).rename(columns={"quota": "total"})
+    return {
+        "pools": shortlist.pools(p.pools, p.attainment_share),
+        "methods": whole(p.methods),
+        "cost": whole(cost.reset_index(drop=True)),
+        "what_if": whole(sweep_table(planned.sweep)),
+        "ramp": shortlist.ramp(planned.ramp),
+        "rollup": shortlist.rollup(planned.rollup),
+        "goals": shortlist.goal_positions(planned.gonik, p.quotas),
+        "replay": whole(planned.replay_summary),
+        "coaching": shortlist.coaching(planned.coaching[["name", "team", "misses", "attainment", "gap", "pointer"]]),
+        "leaderboard": whole(planned.leaderboard.drop(columns="rep_id")),
+        "quotas": shortlist.quotas(p.quotas, QUOTA_COLUMNS),
+    }
 
 
 def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, metrics: pd.DataFrame, out: Path | None = None) -> Planned:
@@ -508,6 +609,7 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
     board = monitoring.leaderboard(metrics, ds.reps, last, shift_period(last, -1, fy)).head(15)
     if "attainment_history" not in notes and history.empty:
         notes["attainment_history"] = "No rep had a quota in a complete quarter, so there is no attainment history."
+    many = shortlist.at_scale(len(the_plan.quotas))  # too many reps to draw and list one by one: the page summarises
     result = Planned(
         plan=the_plan,
         record=record,
@@ -524,13 +626,20 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
         history=history,
         coaching=attention,
         leaderboard=board,
-        sentence=summary.plan_sentence(record),
+        sentence=summary.plan_sentence(
+            record,
+            most_warnings=MOST_WARNINGS if many else None,
+            rest="the table of targets team by team below lists the teams with the largest gaps, quotas.xlsx every one",
+        ),
         cost_text=summary.cost_sentence(cost, pay_plan.name, pay_plan.variable) if len(cost) else "",
         ramp_text=summary.ramp_sentence(ramp),
         goals_text=goals_text,
         quota_formats=quota_formats(kind),
         notes=notes,
+        labels=plan_labels(),
+        teams=shortlist.team_totals(the_plan.quotas, rep_draws) if many else pd.DataFrame(),
     )
+    result.shown = shown_tables(result)
     if out is not None:
         outputs.write(out, "quotas.csv", the_plan.quotas)
         outputs.write(out, "quota_methods.csv", the_plan.methods)
@@ -600,7 +709,9 @@ def forecast_against_targets(table: pd.DataFrame, reach: pd.DataFrame, period: s
             f"; together their medians fall {money(float(short['gap'].sum()))} short." if len(short) else "."
         )
         if len(teams) > MOST_TEAMS_SHOWN:
-            text += f" The {MOST_TEAMS_SHOWN} largest gaps are shown; every team is on the forecast and quota pages."
+            text += (
+                f" The {MOST_TEAMS_SHOWN} largest gaps are shown; every team is on the forecast page, and in quotas.xlsx with its quotas."
+            )
     shown = pd.concat([company, teams.sort_values(["gap", "group"], ascending=[False, True]).head(MOST_TEAMS_SHOWN)], ignore_index=True)
     return shown.drop(columns="level").reset_index(drop=True), text
 

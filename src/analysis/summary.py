@@ -12,7 +12,7 @@ import pandas as pd
 from analysis.calendar import last_complete_period, period_of, shift_period
 from analysis.data import Dataset
 from analysis.definitions import definitions
-from analysis.present import MISSING, money, multiple, share
+from analysis.present import MISSING, Label, money, multiple, share
 from analysis.sections import STALE_DAYS
 
 MODEL_NAMES = {
@@ -163,6 +163,13 @@ def definitions_markdown(metrics: list[str]) -> str:
     return "**What the numbers mean**\n\n" + "\n".join(lines)
 
 
+def metric_labels(columns: dict[str, tuple[str, str]]) -> dict[str, Label]:
+    """Headings for table columns that hold a metric of docs/metrics.md (column → heading, metric), each with the
+    metric's definition."""
+    d = definitions().set_index("metric")["definition"]
+    return {c: Label(text, d.get(m, "").replace("`", "")) for c, (text, m) in columns.items()}
+
+
 def forecast_sentence(
     forecast: pd.DataFrame, reach: pd.DataFrame, period: str, pipeline_method: str = "pipeline", notes: dict[str, str] | None = None
 ) -> str:
@@ -304,10 +311,15 @@ def calibration_sentence(cal: pd.DataFrame) -> str:
     )
 
 
-def plan_sentence(record: dict, most_warnings: int | None = None) -> str:
+#: Where a page that shows only some of the plan's warnings sends the reader for the rest.
+REST_OF_WARNINGS = "the quota page lists the teams with the largest gaps, quotas.xlsx every one"
+
+
+def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = REST_OF_WARNINGS) -> str:
     """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``); without a
     company target, what the quotas rest on instead. ``most_warnings``: show at most that many of the plan's warnings
-    (one per team out of reach) and count the rest (the leadership page; the quota page shows them all)."""
+    (one per team out of reach) and count the rest, saying where they are (``rest``): the leadership page, and the
+    quota page of a company with many teams."""
     kind = record.get("quota_type", "bookings")
 
     def q(v: float) -> str:
@@ -345,10 +357,10 @@ def plan_sentence(record: dict, most_warnings: int | None = None) -> str:
         )
     warnings = list(record["warnings"])
     if most_warnings is not None and len(warnings) > most_warnings:
-        rest = len(warnings) - most_warnings
+        more = len(warnings) - most_warnings
         warnings = [
             *warnings[:most_warnings],
-            f"…and {rest:,} more warning{'s' * (rest != 1)} of the same kind: every one is on the quota page.",
+            f"…and {more:,} more warning{'s' * (more != 1)} of the same kind: {rest}.",
         ]
     if warnings:
         text += "\n\n" + "\n\n".join(f"⚠ {w}" for w in warnings)
@@ -361,7 +373,7 @@ def ramp_sentence(view: pd.DataFrame) -> str:
     if t["ramping"] == 0:
         return "No rep is ramping next quarter: capacity is the full headcount."
     return (
-        f"**{int(t['ramping'])} of {int(t['reps'])} reps are ramping.** Headcount × a full quota would suggest "
+        f"**{int(t['ramping']):,} of {int(t['reps']):,} reps are ramping.** Headcount × a full quota would suggest "
         f"{money(t['headcount_capacity'])} of capacity; counted at their ramp it is {money(t['ramped_capacity'])} "
         f"({money(t['ramp_shortfall'])} less)."
     )
@@ -404,7 +416,7 @@ def goals_sentence(rollup: pd.DataFrame, tau: float, coefficients: tuple[float, 
     """The collective goal against forecast and target in words (``goals.goals_rollup``), and the Gonik quantile."""
     c = rollup[rollup["level"] == "company"].iloc[0]
     text = (
-        f"**{int(c['reps_with_goal'])} reps set goals adding up to {money(c['goals'])}.** Their own forecasts add up to "
+        f"**{int(c['reps_with_goal']):,} reps set goals adding up to {money(c['goals'])}.** Their own forecasts add up to "
         f"{money(c['forecast_p50'])} (median; 80 % range {money(c['forecast_p10'])} to {money(c['forecast_p90'])}), "
         f"a {share(c['p_reach_goals'])} chance of reaching the goals together."
     )
@@ -460,7 +472,7 @@ def top_risks(
         )
     if len(coaching):
         risks.append(
-            (0.5, f"{len(coaching)} reps have missed quota two or more quarters in a row (total gap {money(coaching['gap'].sum())}).")
+            (0.5, f"{len(coaching):,} reps have missed quota two or more quarters in a row (total gap {money(coaching['gap'].sum())}).")
         )
     if "table" in accounting and "last_date" in accounting:
         opp = accounting[accounting["table"] == "opportunities"]

@@ -12,10 +12,11 @@ def to_excel(plan: QuotaPlan, path) -> None:
     """``quotas.xlsx`` for sales operations: a summary sheet, then one sheet per team; values only (no
     formulas), frozen header, readable widths and number formats."""
     summary = plan.methods.copy()
+    warnings = list(plan.warnings) or ["none"]  # one row each: at 250 teams, together they overflow a cell
     head = pd.DataFrame(
         {
-            "item": ["period", "quota type", "mode", "target", "common chance of attaining (p̂)", "warning"],
-            "value": [plan.period, plan.quota_type, plan.mode, plan.target, round(plan.p_hat, 4), " ".join(plan.warnings) or "none"],
+            "item": ["period", "quota type", "mode", "target", "common chance of attaining (p̂)", *["warning"] * len(warnings)],
+            "value": [plan.period, plan.quota_type, plan.mode, plan.target, round(plan.p_hat, 4), *warnings],
         }
     )
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
