@@ -8,6 +8,7 @@ import jupytext
 import nbformat
 import papermill as pm
 import pytest
+from nbclient.exceptions import DeadKernelError
 
 from helpers import AS_OF, ROOT
 
@@ -72,8 +73,20 @@ def test_exploratory_notebooks_run_on_small_data(path, demo_dir, tmp_path):
     params = {"data": str(demo_dir), "as_of": AS_OF}
     if "draws" in pm.inspect_notebook(str(path)):
         params["draws"] = 200
-    out = pm.execute_notebook(
-        str(path), str(tmp_path / path.name), parameters=params, cwd=str(path.parent), progress_bar=False, log_output=False
-    )
+    for attempt in (1, 2):  # a kernel message lost on the way (seen once in CI with the widgets' notebook) hangs
+        try:  # the client for ever: a time limit turns it into an error, and one more try tells it from a real one
+            out = pm.execute_notebook(
+                str(path),
+                str(tmp_path / path.name),
+                parameters=params,
+                cwd=str(path.parent),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=300,
+            )
+            break
+        except (TimeoutError, DeadKernelError):  # nbclient's CellTimeoutError is a TimeoutError
+            if attempt == 2:
+                raise
     errors = [o for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
