@@ -358,7 +358,7 @@ def test_warnings_about_the_targets_come_first_then_the_teams_furthest_out_of_re
     250 teams' warnings do not overflow a cell (Excel keeps 32,767 characters)."""
     import warnings
 
-    from analysis.quota import to_excel
+    from analysis.workbook import to_excel
 
     draws = _lognormal_draws(np.full(12, 100.0))
     reps = pd.DataFrame({"rep_id": [f"r{i:02d}" for i in range(12)], "team": np.repeat(["A", "B", "C", "D"], 3)})
