@@ -312,7 +312,7 @@ def test_a_snapshot_gives_the_same_past_quarter_metrics_as_a_run_on_that_date(de
 def test_censored_stage_conversion_matches_statsmodels_multi_cause(demo_ds, demo_table):
     from statsmodels.duration.survfunc import CumIncidenceRight
 
-    from analysis.data import order_stage_history
+    from analysis.stages import order_stage_history
 
     sh = order_stage_history(demo_ds.stage_history, demo_ds.opportunities)
     sh = sh.assign(to=sh.groupby("opportunity_id")["stage"].shift(-1), left=sh.groupby("opportunity_id")["entered_date"].shift(-1))

@@ -14,6 +14,7 @@ from analysis import report, worlds
 from analysis.data import LOADED_SUFFIX, save_loaded
 from analysis.pipeline_model import PipelineForecaster
 from analysis.reliability import calibration
+from analysis.stages import order_stage_history
 
 AS_OF = "2026-11-15"
 
@@ -45,6 +46,66 @@ def test_a_snapshot_of_a_snapshot_is_the_snapshot_of_the_data_in_a_world_with_lo
     for months_later, months_earlier in [(2, 5), (4, 13), (1, 2)]:
         later, earlier = last - pd.DateOffset(months=months_later), last - pd.DateOffset(months=months_earlier)
         _tables_equal(ds.as_of(later).as_of(earlier), ds.as_of(earlier))
+
+
+def _reference_snapshot_stages(ds: analysis.Dataset, d: pd.Timestamp) -> pd.Series:
+    """Each visible deal's stage at ``d``, the plain way: the history seen then, sorted by deal, day and funnel place
+    (:func:`analysis.stages.order_stage_history` on that history alone), each deal's last row."""
+    opps = ds.opportunities[ds.opportunities["created_date"] <= d]
+    stage = opps["stage"].where(~(opps["close_date"] > d), "unknown")
+    seen = ds.stage_history[ds.stage_history["entered_date"] <= d]
+    last = order_stage_history(seen, opps).drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")["stage"]
+    has = opps["opportunity_id"].isin(ds.stage_history["opportunity_id"])
+    stage = stage.where(~has, opps["opportunity_id"].map(last).fillna("unknown"))
+    return pd.Series(stage.to_numpy(), index=opps["opportunity_id"].to_numpy())
+
+
+def test_snapshot_stages_are_the_last_stage_seen_read_the_plain_way(demo):
+    for d in pd.to_datetime(["2025-03-31", "2026-02-14", "2026-06-30", "2026-11-01"]):
+        got = demo.as_of(d).opportunities.set_index("opportunity_id")["stage"]
+        want = _reference_snapshot_stages(demo, d)
+        assert (got.to_numpy() == want.loc[got.index].to_numpy()).all(), d
+        assert len(got) == len(want)
+
+
+def test_snapshot_stages_break_same_day_ties_by_funnel_place_and_skip_deals_not_yet_created():
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["a", "b", "c"],
+            "created_date": pd.to_datetime(["2026-01-01", "2026-01-05", "2026-03-01"]),
+            "close_date": pd.to_datetime(["2026-02-20", pd.NaT, pd.NaT]),
+            "status": ["won", "open", "open"],
+            "stage": ["Closed Won", "Proposal", "Qualify"],
+        }
+    )
+    history = pd.DataFrame(
+        {  # rows out of order; b enters two stages on one day (Proposal after Qualify in the funnel); c's first row
+            # is dated before the deal was created (a data slip) and must not count before the deal exists
+            "opportunity_id": ["b", "a", "b", "a", "c", "b", "zz"],
+            "stage": ["Proposal", "Qualify", "Qualify", "Closed Won", "Qualify", "Negotiate", "Qualify"],
+            "entered_date": pd.to_datetime(
+                ["2026-01-10", "2026-01-01", "2026-01-10", "2026-02-20", "2026-01-20", "2026-02-25", "2026-01-02"]
+            ),
+        }
+    )
+    ds = analysis.Dataset(
+        tables={"opportunities": opps, "stage_history": history, "reps": _no_reps()},
+        quarantine=pd.DataFrame(),
+        accounting=pd.DataFrame(),
+        as_of_date=pd.Timestamp("2026-04-01"),
+    )
+    for d in pd.to_datetime(["2026-01-09", "2026-01-10", "2026-02-19", "2026-02-20", "2026-03-01", "2026-04-01"]):
+        got = ds.as_of(d).opportunities.set_index("opportunity_id")["stage"]
+        want = _reference_snapshot_stages(ds, d)
+        assert got.to_dict() == want.to_dict(), d
+    assert ds.as_of("2026-01-10").opportunities.set_index("opportunity_id")["stage"].to_dict() == {"a": "Qualify", "b": "Proposal"}
+    assert ds.as_of("2026-02-19").opportunities.set_index("opportunity_id")["stage"]["a"] == "Qualify"  # closed later
+
+
+def _no_reps() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"rep_id": pd.Series(dtype="str"), "hire_date": pd.Series(dtype="datetime64[us]"), "end_date": pd.Series(dtype="datetime64[us]")}
+    )
 
 
 def test_shared_calibration_rows_equal_the_rows_computed_afresh(demo_dir):

@@ -17,15 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pandera
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from analysis.calendar import next_period, period_bounds, period_of
 from analysis.config import PASSWORD_ENV
 from analysis.mapping import Mapping, load_mapping
 from analysis.parsing import parse_dates, parse_numbers, text_of
 from analysis.reading import RAGGED, Unreadable, header, read_file
-from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, isin, period_ok, row_schema
+from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, period_ok, row_schema
+from analysis.snapshots import Timeline
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 QUARANTINE_COLUMNS = ["table", "file", "source_row", "column", "value", "rule", "reason"]
@@ -609,47 +608,6 @@ def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c.name: _DTYPES[c.kind] for c in TABLES[name].columns})
 
 
-CLOSING_STAGES = ("Closed Won", "Closed Lost", "Won", "Lost")
-
-
-def stage_sequence(history: pd.DataFrame, opportunities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The order in which to read stage history, and the stages' place in the funnel.
-
-    Rows are ordered by deal and entry date; stages entered on the same day are ordered by their usual place
-    in the funnel (median days from the deal's creation to entering them; closing stages last), so the order
-    never depends on the order of the rows in the file. Returns (row order, position of the deal in
-    ``opportunities`` per row, stage code per row); stage codes index ``stage_names(history)``.
-    """
-    # Position of each row's deal (pyarrow's hash lookup: 2.4x pandas' get_indexer on a million ids; -1 if absent).
-    opp = pc.index_in(pa.array(history["opportunity_id"]), value_set=pa.array(opportunities["opportunity_id"]))
-    opp = opp.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    codes, names = pd.factorize(history["stage"], sort=True)
-    entered = history["entered_date"].to_numpy()
-    created = opportunities["created_date"].to_numpy()[opp]
-    offset = (entered - created) / np.timedelta64(1, "D")
-    median = np.full(len(names), np.nan)  # per stage, as a groupby median gives it (NaN skipped), without sorting every row
-    by_stage = np.argsort(codes.astype(np.int16), kind="stable")  # radix sort
-    bounds = np.searchsorted(codes[by_stage], np.arange(len(names) + 1))
-    for code in range(len(names)):
-        values = offset[by_stage[bounds[code] : bounds[code + 1]]]
-        values = values[~np.isnan(values)]
-        if len(values):
-            median[code] = np.median(values)
-    closing = np.isin(np.asarray(names, dtype=object), CLOSING_STAGES)
-    place = np.empty(len(names), dtype=np.int64)
-    place[np.lexsort((np.arange(len(names)), median, closing))] = np.arange(len(names))
-    day = ((entered - entered.min()) / np.timedelta64(1, "D")).astype(np.int64) if len(entered) else np.zeros(0, np.int64)
-    key = (opp.astype(np.int64) * (int(day.max(initial=0)) + 1) + day) * max(len(names), 1) + place[codes]
-    order = np.argsort(key, kind="stable")  # one integer key: deal, then day, then funnel place
-    return order, opp, codes
-
-
-def order_stage_history(history: pd.DataFrame, opportunities: pd.DataFrame) -> pd.DataFrame:
-    """Stage history sorted by deal, entry date and funnel place (see :func:`stage_sequence`)."""
-    order, _, _ = stage_sequence(history, opportunities)
-    return history.iloc[order]
-
-
 def empty_table(name: str) -> pd.DataFrame:
     """A zero-row table with the contract's columns and types (for optional tables that are absent)."""
     return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in TABLES[name].columns})
@@ -711,6 +669,9 @@ class Dataset:
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     #: Results computed on snapshots of these data, shared by every snapshot of them (:attr:`memo`).
     _memo: Memo = field(default_factory=lambda: Memo(), init=False, repr=False, compare=False)
+    #: The data a snapshot was taken from (None for the data themselves), and what snapshots need of them.
+    _root: Dataset | None = field(default=None, init=False, repr=False, compare=False)
+    _timeline: Timeline | None = field(default=None, init=False, repr=False, compare=False)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in TABLES:
@@ -733,9 +694,11 @@ class Dataset:
         d = pd.Timestamp(date).normalize()
         if d > self.as_of_date:
             raise ValueError(f"cannot take a snapshot at {d.date()}: the data only runs to {self.as_of_date.date()}")
-        t = dict(self.tables)
-        opps = t["opportunities"]
-        opps = opps[opps["created_date"] <= d].copy()
+        root = self._root or self  # a snapshot of a snapshot is the snapshot of the data (tests/test_sharing.py)
+        timeline = root.timeline
+        t = dict(root.tables)
+        kept = timeline.created <= np.datetime64(d, "us")
+        opps = t["opportunities"][kept].copy()
         later = opps["close_date"] > d
         opps.loc[later, "status"] = "open"
         opps.loc[later, "close_date"] = pd.NaT
@@ -743,21 +706,20 @@ class Dataset:
         opps.loc[later, "expected_close_date"] = pd.NaT
         opps.loc[later, "stage"] = "unknown"
         if "stage_history" in t:
-            sh = t["stage_history"]
-            sh = sh[sh["entered_date"] <= d]
-            t["stage_history"] = sh
-            last = order_stage_history(sh, opps).drop_duplicates("opportunity_id", keep="last")
-            stage = opps["opportunity_id"].map(last.set_index("opportunity_id")["stage"])
-            has_hist = isin(opps["opportunity_id"], self.tables["stage_history"]["opportunity_id"])
-            opps.loc[has_hist, "stage"] = stage[has_hist].fillna("unknown")
+            seen, last = timeline.stages_at(d)
+            t["stage_history"] = t["stage_history"][seen]
+            has_hist = timeline.has_history[kept]
+            code = last[kept][has_hist]
+            opps.loc[has_hist, "stage"] = np.append(timeline.names, "unknown")[code]  # code -1: none yet
         t["opportunities"] = opps
         reps = t["reps"]
         reps = reps[~(reps["hire_date"] > d)].copy()
         reps.loc[reps["end_date"] > d, "end_date"] = pd.NaT
         t["reps"] = reps
         if "leads" in t:
-            leads = t["leads"][t["leads"]["created_date"] <= d].copy()
-            leads.loc[~isin(leads["opportunity_id"], opps["opportunity_id"]), "opportunity_id"] = None
+            seen = (t["leads"]["created_date"] <= d).to_numpy()
+            leads = t["leads"][seen].copy()
+            leads.loc[~(timeline.lead_deal_created[seen] <= np.datetime64(d, "us")), "opportunity_id"] = None
             t["leads"] = leads
         if "activities" in t:
             t["activities"] = t["activities"][t["activities"]["date"] <= d]
@@ -772,8 +734,19 @@ class Dataset:
                 starts = labels.map({p: period_bounds(p, self.fiscal_year_start)[0] for p in labels.dropna().unique()})
                 t[name] = t[name][starts <= last_start]
         snapshot = replace(self, tables={k: v.reset_index(drop=True) for k, v in t.items()}, as_of_date=d)
-        object.__setattr__(snapshot, "_memo", self._memo)  # a snapshot of a snapshot is a snapshot of the data
+        object.__setattr__(snapshot, "_memo", self._memo)  # what snapshots compute is shared by all of them
+        object.__setattr__(snapshot, "_root", root)
         return snapshot
+
+    @property
+    def timeline(self) -> Timeline:
+        """Dates, stage history and leads by deal, arranged once for every snapshot (:mod:`analysis.snapshots`)."""
+        if self._timeline is None:
+            object.__setattr__(self, "_timeline", Timeline.of(self.tables))
+        return self._timeline
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_timeline": None}  # rebuilt where needed, not written with the data
 
     @property
     def memo(self) -> Memo:

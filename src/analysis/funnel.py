@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.data import CLOSING_STAGES, Dataset, stage_sequence
+from analysis.data import Dataset
 from analysis.formulas import wilson
 from analysis.grouping import aggregate, as_rows, compact, period_codes
+from analysis.stages import CLOSING_STAGES, stage_sequence
 from analysis.survival import cumulative_incidence, plateau
 
 
