@@ -3,6 +3,7 @@ rows computed once for every backtest, and notebooks run side by side only where
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -10,8 +11,8 @@ import pytest
 
 import analysis
 from analysis import demo as demo_data
-from analysis import report, worlds
-from analysis.data import LOADED_SUFFIX, save_loaded
+from analysis import forecast, report, worlds
+from analysis.data import LOADED_SUFFIX, Memo, save_loaded
 from analysis.pipeline_model import PipelineForecaster
 from analysis.reliability import calibration
 from analysis.stages import order_stage_history
@@ -202,3 +203,29 @@ def test_kernels_run_their_numeric_libraries_on_one_thread_unless_the_user_said_
     )
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert out.cells[0].outputs[0]["text"].split() == ["1", "4"]
+
+
+def test_the_forecast_on_two_threads_is_the_forecast_on_one(demo, monkeypatch):
+    # Each simulation draws from its own seeded stream, so running them side by side changes no number.
+    monkeypatch.setattr(forecast, "THREADS", 1)
+    one = forecast.forecast_report(demo, "2027Q1", horizon=2, draws=300, backtest_quarters=3)
+    monkeypatch.setattr(forecast, "THREADS", 2)
+    two = forecast.forecast_report(analysis.load(demo.source, as_of=AS_OF), "2027Q1", horizon=2, draws=300, backtest_quarters=3)
+    pd.testing.assert_frame_equal(one.table, two.table, check_exact=True)
+    pd.testing.assert_frame_equal(one.backtest, two.backtest, check_exact=True)
+    assert one.pipeline_method == two.pipeline_method
+    assert (one.sims.draws == two.sims.draws).all()
+
+
+def test_threads_writing_the_same_result_to_a_run_memo_do_not_collide(tmp_path):
+    memo = Memo(tmp_path / "memo")
+
+    def write(i: int) -> None:
+        for k in range(30):
+            memo[("same", k)] = {"value": k}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    fresh = Memo(tmp_path / "memo")
+    assert all(fresh[("same", k)] == {"value": k} for k in range(30))
+    assert not list((tmp_path / "memo").glob("*.part"))

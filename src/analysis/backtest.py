@@ -9,13 +9,14 @@ p10/p50/p90 and the coverage of the 80 % interval.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
 
 from analysis.calendar import period_of
 from analysis.data import Dataset
-from analysis.history import rolling_origins
+from analysis.history import origins
 from analysis.pipeline_model import PipelineForecaster
 from analysis.reliability import calibration as deal_calibration
 
@@ -66,33 +67,54 @@ def backtest(
     Returns per cutoff, level and group: ``cutoff``, ``level``, ``group``, ``period``, ``actual``, ``mean``,
     ``p10``, ``p50``, ``p90``, ``scale`` (in-sample seasonal-naive error up to the cutoff).
     """
+    return start_backtest(ds, n, levels, make)()
+
+
+def start_backtest(
+    ds: Dataset,
+    n: int = 6,
+    levels=("company", "team", "segment"),
+    make: Callable[[], PipelineForecaster] | None = None,
+    pool: Executor | None = None,
+) -> Callable[[], pd.DataFrame]:
+    """:func:`backtest` with its origins handed to ``pool`` now (each draws from its own seeded stream: the same rows
+    as one after the other); returns the function that waits for them and gives the table."""
     make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
-    rows = []
     booked = {level: quarterly_bookings(ds, level) for level in levels}
-    for target, cutoff, snap in rolling_origins(ds, n):
-        draws = make().fit(snap).predict(target)
-        ds.memo[rep_draws_key(make(), target, cutoff)] = draws.by("rep")  # the quota step replays its quotas on them
-        table = draws.table(levels)
-        for level in levels:
-            hist = quarterly_bookings(snap, level)
-            actual = booked[level]
-            actual = actual[actual["period"] == target].set_index("group")["bookings"]
-            t = table[table["level"] == level].set_index("group")
-            scale = {g: naive_scale(h.sort_values("period")["bookings"]) for g, h in hist.groupby("group")}
-            for group in t.index.union(actual.index):
-                f = t.loc[group] if group in t.index else None
-                rows.append(
-                    {
-                        "cutoff": cutoff.date().isoformat(),
-                        "level": level,
-                        "group": group,
-                        "period": target,
-                        "actual": float(actual.get(group, 0.0)),
-                        **{c: float(f[c]) if f is not None else 0.0 for c in ("mean", "p10", "p50", "p90")},
-                        "scale": scale.get(group, np.nan),
-                    }
-                )
-    return pd.DataFrame(rows)
+    todo = origins(ds, n)
+    if pool is None:
+        parts = [_origin_rows(ds, booked, target, cutoff, make, levels) for target, cutoff in todo]
+        return lambda: pd.DataFrame([row for part in parts for row in part])
+    jobs = [pool.submit(_origin_rows, ds, booked, target, cutoff, make, levels) for target, cutoff in todo]
+    return lambda: pd.DataFrame([row for job in jobs for row in job.result()])
+
+
+def _origin_rows(ds: Dataset, booked: dict, target: str, cutoff: pd.Timestamp, make, levels) -> list[dict]:
+    snap = ds.as_of(cutoff)
+    draws = make().fit(snap).predict(target)
+    ds.memo[rep_draws_key(make(), target, cutoff)] = draws.by("rep")  # the quota step replays its quotas on them
+    table = draws.table(levels)
+    rows = []
+    for level in levels:
+        hist = quarterly_bookings(snap, level)
+        actual = booked[level]
+        actual = actual[actual["period"] == target].set_index("group")["bookings"]
+        t = table[table["level"] == level].set_index("group")
+        scale = {g: naive_scale(h.sort_values("period")["bookings"]) for g, h in hist.groupby("group")}
+        for group in t.index.union(actual.index):
+            f = t.loc[group] if group in t.index else None
+            rows.append(
+                {
+                    "cutoff": cutoff.date().isoformat(),
+                    "level": level,
+                    "group": group,
+                    "period": target,
+                    "actual": float(actual.get(group, 0.0)),
+                    **{c: float(f[c]) if f is not None else 0.0 for c in ("mean", "p10", "p50", "p90")},
+                    "scale": scale.get(group, np.nan),
+                }
+            )
+    return rows
 
 
 def rep_draws_key(model: PipelineForecaster, target: str, cutoff: pd.Timestamp) -> tuple:

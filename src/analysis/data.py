@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import threading
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from analysis.mapping import Mapping, load_mapping
 from analysis.parsing import parse_dates, parse_numbers, text_of
 from analysis.reading import RAGGED, Unreadable, header, read_file
 from analysis.schemas import RULE_COLUMN, TABLE_ORDER, TABLES, period_ok, row_schema
-from analysis.snapshots import Timeline
+from analysis.snapshots import Tables, Timeline, leads_at, rows_until
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 QUARANTINE_COLUMNS = ["table", "file", "source_row", "column", "value", "rule", "reason"]
@@ -640,7 +642,7 @@ class Memo(dict):
         super().__setitem__(key, value)
         if self.folder is not None:
             self.folder.mkdir(exist_ok=True)
-            part = self._file(key).with_suffix(f".{os.getpid()}.part")
+            part = self._file(key).with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")  # per process and thread
             with open(part, "wb") as f:
                 pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
             part.replace(self._file(key))  # whole or absent, never half-written
@@ -716,13 +718,11 @@ class Dataset:
         reps = reps[~(reps["hire_date"] > d)].copy()
         reps.loc[reps["end_date"] > d, "end_date"] = pd.NaT
         t["reps"] = reps
+        # Leads and activities are cut when first read: the forecast's many snapshots never read them.
         if "leads" in t:
-            seen = (t["leads"]["created_date"] <= d).to_numpy()
-            leads = t["leads"][seen].copy()
-            leads.loc[~(timeline.lead_deal_created[seen] <= np.datetime64(d, "us")), "opportunity_id"] = None
-            t["leads"] = leads
+            t["leads"] = partial(leads_at, t["leads"], timeline, d)
         if "activities" in t:
-            t["activities"] = t["activities"][t["activities"]["date"] <= d]
+            t["activities"] = partial(rows_until, t["activities"], "date", d)
         if "spend" in t:
             month_end = t["spend"]["month"] + pd.offsets.MonthEnd(0)
             t["spend"] = t["spend"][month_end <= d]
@@ -733,7 +733,8 @@ class Dataset:
                 labels = t[name]["period"]
                 starts = labels.map({p: period_bounds(p, self.fiscal_year_start)[0] for p in labels.dropna().unique()})
                 t[name] = t[name][starts <= last_start]
-        snapshot = replace(self, tables={k: v.reset_index(drop=True) for k, v in t.items()}, as_of_date=d)
+        ready = {k: v.reset_index(drop=True) if isinstance(v, pd.DataFrame) else v for k, v in t.items()}
+        snapshot = replace(self, tables=Tables(ready), as_of_date=d)
         object.__setattr__(snapshot, "_memo", self._memo)  # what snapshots compute is shared by all of them
         object.__setattr__(snapshot, "_root", root)
         return snapshot

@@ -5,17 +5,20 @@ model's table beside them as a comparison (docs/methods.md §3)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.backtest import backtest
+from analysis.backtest import start_backtest
 from analysis.calendar import months_of, next_period, period_bounds, period_of, shift_period
 from analysis.config import DEFAULT_RAMP
 from analysis.data import Dataset
 from analysis.draws import ForecastDraws
 from analysis.pipeline_model import PipelineForecaster
 from analysis.series import SeriesForecaster, combination_weights, combine, combined_backtest, model_scores, series_backtest
+
+THREADS = 2  # the machine the run is sized for has two cores; more threads only contend for the interpreter
 
 
 @dataclass
@@ -40,6 +43,12 @@ class ForecastReport:
         period = period or self.sims.period
         t = self.table[self.table["period"] == period]
         return t[t["method"] == self.pipeline_method].reset_index(drop=True)
+
+
+def _series(ds: Dataset, periods: list[str], draws: int, seed: int, backtest_quarters: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The time-series models' forecasts of ``periods`` and their backtest."""
+    models = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds).predict(periods)
+    return models, series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))
 
 
 def forecast_periods(ds: Dataset, period: str, horizon: int = 4) -> list[str]:
@@ -85,25 +94,29 @@ def forecast_report(
     periods = forecast_periods(ds, period, horizon)
     inside = inside_periods(ds, period)
     variants = {"pipeline": 0} | ({"pipeline_recalibrated": recalibrate_quarters} if recalibrate_quarters else {})
-    tables, draws_for, bts, fitted = [], {}, [], {}
-    for name, k in variants.items():
-        pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
-        if k and pipe.calibrator_ is None:  # too little to learn a correction from: the variant would be the plain model again
-            continue
-        sims = {p: pipe.predict(p) for p in [*periods, *inside]}
-        draws_for[name] = sims[period]
-        fitted[name] = pipe
-        tables.append(pd.concat([s.table(method=name) for s in sims.values()], ignore_index=True))
+    every = [*periods, *inside]
+    # Two threads: the simulations spend their time in numpy, which lets another thread run meanwhile. Every forecast
+    # draws from its own seeded stream, so the tables are the same as one after the other.
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        series_job = pool.submit(_series, ds, periods, draws, seed, backtest_quarters)  # one thread: it silences warnings
+        fitted, sims, bts = {}, {}, {}
+        for name, k in variants.items():
+            pipe = PipelineForecaster(draws=draws, seed=seed, ramp_schedule=ramp_schedule, recalibrate=k).fit(ds)
+            if k and pipe.calibrator_ is None:  # too little to learn a correction from: the variant would be the plain model again
+                continue
+            fitted[name] = pipe
+            sims[name] = pool.map(pipe.predict, every)
 
-        def make(k: int = k) -> PipelineForecaster:
-            return PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k)
+            def make(k: int = k) -> PipelineForecaster:
+                return PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k)
 
-        bts.append(backtest(ds, n=backtest_quarters, make=make).assign(method=name))
-    series = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds)
-    models = series.predict(periods)
-    bt_all = pd.concat(
-        [*bts, series_backtest(ds, n=backtest_quarters, make=lambda: SeriesForecaster(draws=500, seed=seed))], ignore_index=True
-    )
+            bts[name] = start_backtest(ds, n=backtest_quarters, make=make, pool=pool)
+        sims = {name: dict(zip(every, made, strict=True)) for name, made in sims.items()}
+        bts = [bts[name]().assign(method=name) for name in bts]
+        models, series_bt = series_job.result()
+    draws_for = {name: s[period] for name, s in sims.items()}
+    tables = [pd.concat([s.table(method=name) for s in made.values()], ignore_index=True) for name, made in sims.items()]
+    bt_all = pd.concat([*bts, series_bt], ignore_index=True)
     weights = combination_weights(bt_all)
     chosen = "pipeline"
     scored = model_scores(bt_all[bt_all["method"].isin(list(variants)) & (bt_all["level"] == "company")])

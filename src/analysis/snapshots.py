@@ -4,6 +4,7 @@ comparisons instead of sorting and matching millions of identifiers again (a run
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,3 +100,38 @@ class Timeline:
         best = np.maximum.reduceat(key, firsts) % len(self.deal)
         last[self.deal[best]] = self.codes[best]
         return seen, last
+
+
+def leads_at(leads: pd.DataFrame, timeline: Timeline, d: pd.Timestamp) -> pd.DataFrame:
+    """The leads created by the end of ``d``; a lead whose deal was created later has no deal yet."""
+    seen = (leads["created_date"] <= d).to_numpy()
+    out = leads[seen].copy()
+    out.loc[~(timeline.lead_deal_created[seen] <= np.datetime64(d, "us")), "opportunity_id"] = None
+    return out.reset_index(drop=True)
+
+
+def rows_until(frame: pd.DataFrame, column: str, d: pd.Timestamp) -> pd.DataFrame:
+    """The rows dated by the end of ``d``."""
+    return frame[frame[column] <= d].reset_index(drop=True)
+
+
+class Tables(Mapping):
+    """A snapshot's tables by name; a table given as a function is made when first read, then kept."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame | Callable[[], pd.DataFrame]]) -> None:
+        self._tables = dict(tables)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        table = self._tables[name]
+        if not isinstance(table, pd.DataFrame):
+            table = self._tables[name] = table()
+        return table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def __reduce__(self):
+        return (dict, (dict(self),))  # pickled (and unpickled) as the plain tables
