@@ -316,3 +316,23 @@ def test_estimators_have_scikit_learn_manners(demo_dir):
     state = dict(vars(series))
     series.predict("2027Q1")
     assert dict(vars(series)).keys() == state.keys() and all(vars(series)[k] is v for k, v in state.items())
+
+
+def test_lognormal_sums_are_the_sums_of_each_deal_drawn_in_row_and_draw_order():
+    from analysis.pipeline_model import lognormal_sums
+
+    counts = np.array([[0, 3, 1], [2, 0, 0], [5, 4, 6], [0, 0, 0], [1, 1, 1]])
+    sigma = np.array([0.5, 1.5, 0.5, np.nan, 1.0])
+    # The plain way: every deal's normal in (row, draw) order, exp(σ z), summed per cell.
+    z = np.random.default_rng(3).standard_normal(int(counts.sum()))
+    per_deal = np.exp(z * np.repeat(sigma, counts.sum(axis=1)))
+    want = np.zeros(counts.size)
+    at = 0
+    for cell, n in enumerate(counts.ravel()):
+        want[cell] = per_deal[at : at + n].sum()
+        at += n
+    want = want.reshape(counts.shape)
+    for chunk in (1, 4, 7, 1000):  # blocks of rows of at most about ``chunk`` deals: the same numbers
+        got = lognormal_sums(np.random.default_rng(3), counts, sigma, chunk=chunk)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        assert (got[counts == 0] == 0).all()

@@ -76,23 +76,26 @@ def start_backtest(
     levels=("company", "team", "segment"),
     make: Callable[[], PipelineForecaster] | None = None,
     pool: Executor | None = None,
+    keep_rep_draws: bool = True,
 ) -> Callable[[], pd.DataFrame]:
     """:func:`backtest` with its origins handed to ``pool`` now (each draws from its own seeded stream: the same rows
-    as one after the other); returns the function that waits for them and gives the table."""
+    as one after the other); returns the function that waits for them and gives the table. ``keep_rep_draws``: keep
+    each origin's rep draws in the memo, for the quota step to replay its quotas on (:func:`rep_forecast`)."""
     make = make or (lambda: PipelineForecaster(draws=1000, seed=0))
     booked = {level: quarterly_bookings(ds, level) for level in levels}
     todo = origins(ds, n)
     if pool is None:
-        parts = [_origin_rows(ds, booked, target, cutoff, make, levels) for target, cutoff in todo]
+        parts = [_origin_rows(ds, booked, target, cutoff, make, levels, keep_rep_draws) for target, cutoff in todo]
         return lambda: pd.DataFrame([row for part in parts for row in part])
-    jobs = [pool.submit(_origin_rows, ds, booked, target, cutoff, make, levels) for target, cutoff in todo]
+    jobs = [pool.submit(_origin_rows, ds, booked, target, cutoff, make, levels, keep_rep_draws) for target, cutoff in todo]
     return lambda: pd.DataFrame([row for job in jobs for row in job.result()])
 
 
-def _origin_rows(ds: Dataset, booked: dict, target: str, cutoff: pd.Timestamp, make, levels) -> list[dict]:
+def _origin_rows(ds: Dataset, booked: dict, target: str, cutoff: pd.Timestamp, make, levels, keep_rep_draws: bool) -> list[dict]:
     snap = ds.as_of(cutoff)
     draws = make().fit(snap).predict(target)
-    ds.memo[rep_draws_key(make(), target, cutoff)] = draws.by("rep")  # the quota step replays its quotas on them
+    if keep_rep_draws:
+        ds.memo[rep_draws_key(make(), target, cutoff)] = draws.by("rep")  # the quota step replays its quotas on them
     table = draws.table(levels)
     rows = []
     for level in levels:

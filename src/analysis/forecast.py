@@ -45,6 +45,13 @@ class ForecastReport:
         return t[t["method"] == self.pipeline_method].reset_index(drop=True)
 
 
+def _predicted(pipe: PipelineForecaster, name: str, period: str, keep: bool) -> tuple[pd.DataFrame, ForecastDraws | None]:
+    """The table of ``pipe``'s forecast of ``period``, and its draws if ``keep`` (the rest are dropped at once: at 2,000
+    reps every period's draws together took 1.7 GB)."""
+    draws = pipe.predict(period)
+    return draws.table(method=name), draws if keep else None
+
+
 def _series(ds: Dataset, periods: list[str], draws: int, seed: int, backtest_quarters: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The time-series models' forecasts of ``periods`` and their backtest."""
     models = SeriesForecaster(draws=min(draws, 1000), seed=seed).fit(ds).predict(periods)
@@ -105,17 +112,18 @@ def forecast_report(
             if k and pipe.calibrator_ is None:  # too little to learn a correction from: the variant would be the plain model again
                 continue
             fitted[name] = pipe
-            sims[name] = pool.map(pipe.predict, every)
+            sims[name] = [pool.submit(_predicted, pipe, name, p, p == period) for p in every]
 
             def make(k: int = k) -> PipelineForecaster:
                 return PipelineForecaster(draws=min(draws, 1000), seed=seed, ramp_schedule=ramp_schedule, recalibrate=k)
 
-            bts[name] = start_backtest(ds, n=backtest_quarters, make=make, pool=pool)
-        sims = {name: dict(zip(every, made, strict=True)) for name, made in sims.items()}
+            # The quota step replays its quotas on the plain model's backtest draws: only those are kept.
+            bts[name] = start_backtest(ds, n=backtest_quarters, make=make, pool=pool, keep_rep_draws=not k)
+        made = {name: [job.result() for job in jobs] for name, jobs in sims.items()}
         bts = [bts[name]().assign(method=name) for name in bts]
         models, series_bt = series_job.result()
-    draws_for = {name: s[period] for name, s in sims.items()}
-    tables = [pd.concat([s.table(method=name) for s in made.values()], ignore_index=True) for name, made in sims.items()]
+    draws_for = {name: next(d for _, d in parts if d is not None) for name, parts in made.items()}
+    tables = [pd.concat([t for t, _ in parts], ignore_index=True) for parts in made.values()]
     bt_all = pd.concat([*bts, series_bt], ignore_index=True)
     weights = combination_weights(bt_all)
     chosen = "pipeline"

@@ -64,6 +64,30 @@ def simulate_open_deals(
     return out
 
 
+def lognormal_sums(rng: np.random.Generator, counts: np.ndarray, sigma: np.ndarray, chunk: int = 2_000_000) -> np.ndarray:
+    """Per row and draw the sum of ``counts`` lognormal factors exp(σ z), σ the row's ``sigma`` (rows × draws; 0 where
+    no deal). The normals are drawn in (row, draw) order, a block of rows at a time so that at most about ``chunk`` are
+    held at once (the same numbers as in one go). Per deal only its row's σ is looked up, from a small code:
+    Σ exp(μ + σ z) = exp(μ) · Σ exp(σ z), so the row's μ multiplies the sums afterwards."""
+    per_row = counts.sum(axis=1)
+    sigmas, code = np.unique(sigma, return_inverse=True)
+    code = code.astype(np.int32)
+    cuts = np.unique(np.searchsorted(np.cumsum(per_row), np.arange(chunk, int(per_row.sum()), chunk), side="right"))
+    won = np.zeros(counts.shape)
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(counts)], strict=True):
+        if hi <= lo:
+            continue
+        amounts = rng.standard_normal(int(per_row[lo:hi].sum()))
+        amounts *= sigmas[np.repeat(code[lo:hi], per_row[lo:hi])]
+        np.exp(amounts, out=amounts)
+        flat = counts[lo:hi].ravel()
+        block = np.zeros(flat.size)
+        some = flat > 0
+        block[some] = np.add.reduceat(amounts, (np.cumsum(flat) - flat)[some])
+        won[lo:hi] = block.reshape(hi - lo, counts.shape[1])
+    return won
+
+
 def _per_value(values: pd.Series, f) -> pd.Series:
     """``values.map(f)`` computed once per distinct value (``f`` of a segment name, called per deal, was the
     forecast's slowest line at 2,000 reps)."""
@@ -615,18 +639,9 @@ class PipelineForecaster(BaseEstimator):
         if total:
             # Each won deal's amount, drawn in (row, draw) order; summed per (row, draw) before the factors that are
             # the same for every deal of the row and draw (segment size, rep size, margin ratio) are applied.
-            # Σ exp(log_size + σ z) = exp(log_size) · Σ exp(σ z): per deal only its segment's σ, found by a small
-            # code (repeating the rows' floats over millions of deals was a tenth of the forecast at 2,000 reps).
             codes, segments = pd.factorize(act["segment"])
             sigma = np.append([self._sigma(s) for s in segments], np.nan)  # code -1 (no segment): NaN, as a map gives
-            amounts = rng.standard_normal(total)
-            amounts *= sigma[np.repeat(codes.astype(np.int32), counts.sum(axis=1))]
-            np.exp(amounts, out=amounts)
-            flat = counts.ravel()
-            won = np.zeros(flat.size)
-            some = flat > 0
-            won[some] = np.add.reduceat(amounts, (np.cumsum(flat) - flat)[some])
-            won = won.reshape(counts.shape)
+            won = lognormal_sums(rng, counts, sigma[codes])
             np.multiply(won, np.exp(act["log_size"].to_numpy(dtype=float))[:, None], out=won, where=counts > 0)  # no deal: 0
             if size_scale is not None:
                 won *= size_scale[rep_group]

@@ -9,6 +9,7 @@ notebook of a failed run; ``index.html`` lists every run. A failed run never tou
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ from typing import Any
 import nbformat
 import papermill as pm
 import psutil
+import pyarrow as pa
 from jinja2 import DictLoader
 from jupyter_client.manager import KernelManager
 from nbconvert import HTMLExporter
@@ -451,7 +453,9 @@ def run(
         try:
             save_loaded(ds, loaded)
             inputs = _inputs(ds)
-            del ds  # the kernels hold the data now
+            del ds  # the kernels hold the data now; give its memory back (pyarrow's pool keeps it otherwise: 0.85 GB
+            gc.collect()  # of 1.1 GB at 2,000 reps, held for the whole run)
+            pa.default_memory_pool().release_unused()
             durations = _execute(notebooks, params, tmp, final, machine_paths, period, jobs or default_jobs(), log, verbose)
             loaded.unlink()
             shutil.rmtree(tmp / MEMO_FOLDER, ignore_errors=True)  # what the notebooks shared, not an output
