@@ -207,6 +207,7 @@ def test_kernels_run_their_numeric_libraries_on_one_thread_unless_the_user_said_
 
 def test_the_forecast_on_two_threads_is_the_forecast_on_one(demo, monkeypatch):
     # Each simulation draws from its own seeded stream, so running them side by side changes no number.
+    monkeypatch.setattr(forecast, "THREADED_FROM", 0)  # the demo is below the size that gets threads
     monkeypatch.setattr(forecast, "THREADS", 1)
     one = forecast.forecast_report(demo, "2027Q1", horizon=2, draws=300, backtest_quarters=3)
     monkeypatch.setattr(forecast, "THREADS", 2)

@@ -19,6 +19,7 @@ from analysis.pipeline_model import PipelineForecaster
 from analysis.series import SeriesForecaster, combination_weights, combine, combined_backtest, model_scores, series_backtest
 
 THREADS = 2  # the machine the run is sized for has two cores; more threads only contend for the interpreter
+THREADED_FROM = 50_000  # deals: below, the work is mostly pandas holding the interpreter and one thread is as fast
 
 
 @dataclass
@@ -104,7 +105,7 @@ def forecast_report(
     every = [*periods, *inside]
     # Two threads: the simulations spend their time in numpy, which lets another thread run meanwhile. Every forecast
     # draws from its own seeded stream, so the tables are the same as one after the other.
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=THREADS if len(ds.opportunities) >= THREADED_FROM else 1) as pool:
         series_job = pool.submit(_series, ds, periods, draws, seed, backtest_quarters)  # one thread: it silences warnings
         fitted, sims, bts = {}, {}, {}
         for name, k in variants.items():
