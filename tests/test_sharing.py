@@ -15,7 +15,7 @@ from analysis import forecast, report, worlds
 from analysis.data import LOADED_SUFFIX, Memo, save_loaded
 from analysis.pipeline_model import PipelineForecaster
 from analysis.reliability import calibration
-from analysis.stages import order_stage_history
+from analysis.stages import order_stage_history, stage_sequence
 
 AS_OF = "2026-11-15"
 
@@ -230,3 +230,10 @@ def test_threads_writing_the_same_result_to_a_run_memo_do_not_collide(tmp_path):
     fresh = Memo(tmp_path / "memo")
     assert all(fresh[("same", k)] == {"value": k} for k in range(30))
     assert not list((tmp_path / "memo").glob("*.part"))
+
+
+def test_the_timeline_reads_stage_history_in_the_order_stage_sequence_gives(demo):
+    order, deal, codes, names = demo.timeline.sequence()
+    want_order, want_deal, want_codes = stage_sequence(demo.stage_history, demo.opportunities)
+    assert (order == want_order).all() and (deal == want_deal).all() and (codes == want_codes).all()
+    assert list(names) == sorted(demo.stage_history["stage"].unique())

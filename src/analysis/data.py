@@ -502,7 +502,7 @@ def load(
     acc = pd.DataFrame(accounting, columns=ACCOUNTING_COLUMNS)
     if not (acc["rows_in"] == acc["rows_used"] + acc["rows_quarantined"]).all():  # pragma: no cover - invariant
         raise AssertionError(f"row accounting broken:\n{acc}")
-    return Dataset(
+    ds = Dataset(
         tables=tables,
         quarantine=q.astype({"source_row": "int64"}),
         accounting=acc,
@@ -514,6 +514,8 @@ def load(
         ignored=ignored,
         ignored_columns=ignored_columns,
     )
+    ds.timeline  # noqa: B018 - arranged once here, kept with the data: every snapshot and the stage metrics read it
+    return ds
 
 
 # --------------------------------------------------------------------------------------------------
@@ -741,13 +743,11 @@ class Dataset:
 
     @property
     def timeline(self) -> Timeline:
-        """Dates, stage history and leads by deal, arranged once for every snapshot (:mod:`analysis.snapshots`)."""
+        """Dates, stage history and leads by deal, arranged once for every snapshot and the stage metrics
+        (:mod:`analysis.snapshots`); a snapshot's own is made when first asked for."""
         if self._timeline is None:
             object.__setattr__(self, "_timeline", Timeline.of(self.tables))
         return self._timeline
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_timeline": None}  # rebuilt where needed, not written with the data
 
     @property
     def memo(self) -> Memo:

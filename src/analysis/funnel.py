@@ -10,7 +10,7 @@ from scipy import stats
 from analysis.data import Dataset
 from analysis.formulas import wilson
 from analysis.grouping import aggregate, as_rows, compact, period_codes
-from analysis.stages import CLOSING_STAGES, stage_sequence
+from analysis.stages import CLOSING_STAGES
 from analysis.survival import cumulative_incidence, plateau
 
 
@@ -21,9 +21,8 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     stages competing and deals still in ``from`` censored; ``stage_win_rate`` = eventual win rate of the
     deals that entered a stage (AJ from the stage entry)."""
     hist, opps = ds.stage_history, ds.opportunities
-    order, opp, codes = stage_sequence(hist, opps)
+    order, opp, codes, names = ds.timeline.sequence()  # stage_sequence, from what loading arranged
     opp, codes = opp[order], codes[order]
-    names = np.asarray(pd.factorize(hist["stage"], sort=True)[1], dtype=object)
     entered = hist["entered_date"].to_numpy()[order]
     same = np.r_[opp[1:] == opp[:-1], False]  # the next row is the same deal: its stage is the next stage
     to = np.where(same, np.r_[codes[1:], -1], -1)
