@@ -92,3 +92,21 @@ def test_conditional_win_probability_matches_frequencies():
         still = t > age
         expect = (won & still & (t <= age + h)).sum() / still.sum()
         assert win_probability_within(curve, np.array([age]), h)[0] == pytest.approx(expect, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        np.array([3.0, 1.0, np.nan, 3.0, 0.0, -2.0, 7.0]),
+        np.array([np.nan, np.nan]),
+        np.array([]),
+        np.array([1.5, 2.0, 1.5]),  # not whole days: hashed as before
+        np.array([0.0, 2e7]),  # a span too wide to count
+    ],
+)
+def test_time_codes_are_what_factorize_gives(time):
+    from analysis.survival import _time_codes
+
+    codes, uniques = _time_codes(time)
+    want_codes, want_uniques = pd.factorize(time, sort=True)
+    assert (codes == want_codes).all() and np.array_equal(np.asarray(uniques, dtype=float), np.asarray(want_uniques, dtype=float))

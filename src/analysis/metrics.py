@@ -100,15 +100,15 @@ def _table(
     if freq == "Q":
         beside.append(pool.submit(coverage_metrics, deals, ds, periods, dimensions, min_at_risk))
     beside.append(pool.submit(velocity_metrics, deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
+    lead_dims = [d for d in dimensions if d in ("company", "lead_source")]
+    if ds.has("leads") and lead_dims:  # the leads (about 1.8 per deal) too, so that the two threads end together
+        beside.append(pool.submit(lead_metrics, ds, freq, lead_dims, interval))
     parts = [
         closed_metrics(deals, ds, periods, freq, dimensions, interval),
         cohort_metrics(deals, ds.as_of_date, dimensions, interval, min_at_risk),
     ]
     if "rep" in dimensions:
         parts.append(shrunk_metrics(deals, interval))
-    lead_dims = [d for d in dimensions if d in ("company", "lead_source")]
-    if ds.has("leads") and lead_dims:
-        parts.append(lead_metrics(ds, freq, lead_dims, interval))
     if ds.has("spend"):
         lag = cac_lag_months if cac_lag_months is not None else default_cac_lag(deals)
         parts.append(cac_metrics(deals, ds, periods, freq, lag, gross_margin, revenue_per_customer))

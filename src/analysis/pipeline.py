@@ -27,7 +27,8 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
     created, close = deals["created_date"].to_numpy(), deals["close_date"].to_numpy()
     amounts = deals["amount"].to_numpy()
     seg_codes, _ = codes_of(deals["segment"])
-    out = []
+    team_of = ds.reps.set_index("rep_id")["team"]
+    bases, following, company_d, team_d, rep_d = [], {}, {}, {}, {}
     for period in periods:
         _, end = period_bounds(period, fy)
         if end > ds.as_of_date:
@@ -61,44 +62,65 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
         base = pd.DataFrame({"amount": amount, "exp": amount * pi, "missing": missing, "period": period})
         for col in dim_cols:
             base[col] = deals[col].array.take(open_at)
-        a = aggregate(
-            base, dimensions, "period", amount=("amount", "sum"), exp=("exp", "sum"), n=("amount", "size"), missing=("missing", "sum")
-        )
-        unpriced = a["missing"] >= a["n"]  # no open deal of the group carries an amount: no pipeline value to speak of
-        a.loc[unpriced, ["amount", "exp"]] = np.nan
-        a["p_q"] = a["exp"] / a["amount"].where(a["amount"] > 0)
-        a["required"] = 1.0 / a["p_q"].where(a["p_q"] > 0)
+        bases.append(base)
+        # What the next quarter's pipeline is measured against: the targets and quotas of that quarter.
         company_t, team_t = ds.targets_for(nxt)
         qn = quotas[quotas["period"] == nxt]
-        team_of = ds.reps.set_index("rep_id")["team"]
+        following[period] = nxt
         team_q = qn.assign(team=qn["rep_id"].map(team_of)).groupby("team")["quota"].sum()
-        denom = np.full(len(a), np.nan)
-        is_c, is_t, is_r = (a["dimension"] == d for d in ("company", "team", "rep"))
-        if company_t is not None:
-            denom[is_c.to_numpy()] = company_t
-        elif len(qn):
-            denom[is_c.to_numpy()] = float(qn["quota"].sum())
-        denom[is_t.to_numpy()] = a.loc[is_t, "group"].map(team_t).fillna(a.loc[is_t, "group"].map(team_q)).to_numpy(dtype=float)
-        denom[is_r.to_numpy()] = a.loc[is_r, "group"].map(qn.set_index("rep_id")["quota"]).to_numpy(dtype=float)
-        a["denom"] = np.where(denom > 0, denom, np.nan)
-        a["coverage"] = a["amount"] / a["denom"]
-        a["exp_att"] = a["exp"] / a["denom"]
-        miss_note = np.where(
-            unpriced,
-            "open deals carry no amount",
-            np.where(a["missing"] > 0, a["missing"].astype(int).astype(str) + " open deal(s) without an amount count as 0", ""),
-        )
-        no_target = np.where(
-            unpriced, "open deals carry no amount", np.where(a["denom"].isna(), f"no target or quota for {nxt}", miss_note)
-        )
-        out += [
+        company_d[period] = company_t if company_t is not None else (float(qn["quota"].sum()) if len(qn) else np.nan)
+        team_d |= {(period, t): v for t, v in team_q.items()} | {(period, t): v for t, v in team_t.items() if pd.notna(v)}  # target first
+        rep_d |= {(period, r): v for r, v in zip(qn["rep_id"], qn["quota"], strict=True)}
+    if not bases:
+        return pd.DataFrame(columns=COLUMNS)
+    # One grouping for every quarter end (the sums are the same as quarter by quarter, each over the same rows).
+    a = aggregate(
+        pd.concat(bases, ignore_index=True),
+        dimensions,
+        "period",
+        amount=("amount", "sum"),
+        exp=("exp", "sum"),
+        n=("amount", "size"),
+        missing=("missing", "sum"),
+    )
+    unpriced = (a["missing"] >= a["n"]).to_numpy()  # no open deal of the group carries an amount: no pipeline value to speak of
+    a.loc[unpriced, ["amount", "exp"]] = np.nan
+    a["p_q"] = a["exp"] / a["amount"].where(a["amount"] > 0)
+    a["required"] = 1.0 / a["p_q"].where(a["p_q"] > 0)
+    keys = list(zip(a["period"], a["group"], strict=True))
+    dims = a["dimension"].to_numpy()
+    denom = np.array(
+        [
+            company_d[p]
+            if d == "company"
+            else team_d.get((p, g), np.nan)
+            if d == "team"
+            else rep_d.get((p, g), np.nan)
+            if d == "rep"
+            else np.nan
+            for d, (p, g) in zip(dims, keys, strict=True)
+        ],
+        dtype=float,
+    )
+    a["denom"] = np.where(denom > 0, denom, np.nan)
+    a["coverage"] = a["amount"] / a["denom"]
+    a["exp_att"] = a["exp"] / a["denom"]
+    nxt = a["period"].map(following).to_numpy(dtype=object)
+    miss_note = np.where(
+        unpriced,
+        "open deals carry no amount",
+        np.where(a["missing"] > 0, a["missing"].astype(int).astype(str) + " open deal(s) without an amount count as 0", ""),
+    )
+    no_target = np.where(unpriced, "open deals carry no amount", np.where(a["denom"].isna(), "no target or quota for " + nxt, miss_note))
+    return pd.concat(
+        [
             as_rows(a, "pipeline_open_amount", "amount", "n", note=miss_note),
             as_rows(
                 a,
                 "pipeline_expected_won",
                 "exp",
                 "n",
-                note=np.where(unpriced, "open deals carry no amount", f"expected to be won in {nxt}"),
+                note=np.where(unpriced, "open deals carry no amount", "expected to be won in " + nxt),
             ),
             as_rows(
                 a,
@@ -107,14 +129,15 @@ def coverage_metrics(deals: pd.DataFrame, ds: Dataset, periods: list[str], dimen
                 "n",
                 note=np.where(
                     a["p_q"] > 0,
-                    f"1 / chance an open deal is won in {nxt}",
-                    np.where(unpriced, "open deals carry no amount", f"no open deal is expected to be won in {nxt}"),
+                    "1 / chance an open deal is won in " + nxt,
+                    np.where(unpriced, "open deals carry no amount", "no open deal is expected to be won in " + nxt),
                 ),
             ),
             as_rows(a, "pipeline_coverage", "coverage", "n", note=no_target),
             as_rows(a, "pipeline_expected_attainment", "exp_att", "n", note=no_target),
-        ]
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COLUMNS)
+        ],
+        ignore_index=True,
+    )
 
 
 def velocity_by(

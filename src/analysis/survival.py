@@ -35,11 +35,27 @@ def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return pd.Series(values).groupby(groups, sort=False).cumsum().to_numpy()
 
 
+def _time_codes(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(time, sort=True)``: each time's rank among the distinct times (-1 if missing), and those times.
+    Whole days over a span of fewer than ten million are ranked by counting, not hashing (a tenth of the time)."""
+    finite = np.isfinite(time)
+    t = time[finite]
+    if len(t) and np.array_equal(t, np.floor(t)) and t.max() - t.min() < 10_000_000:
+        low = t.min()
+        offset = (t - low).astype(np.int64)
+        present = np.bincount(offset) > 0
+        rank = np.cumsum(present) - 1
+        codes = np.full(len(time), -1, dtype=np.int64)
+        codes[finite] = rank[offset]
+        return codes, np.flatnonzero(present).astype("float64") + low
+    return pd.factorize(time, sort=True)
+
+
 def _event_counts(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per (group, time) with deals, sorted by both: ``gid``, ``time``, deals, wins, losses (what
     ``groupby(["gid", "time"]).agg(size, sum, sum)`` gives, without its cost on millions of rows). Times are
     coded once; a small (group, time) grid is counted in place, a large one sorted once."""
-    tcodes, times = pd.factorize(time, sort=True)
+    tcodes, times = _time_codes(time)
     keep = tcodes >= 0  # a missing time belongs to no curve
     nt = max(len(times), 1)
     low = int(gid[keep].min()) if keep.any() else 0  # codes may include -1 (a missing group is a group)
