@@ -338,3 +338,15 @@ def test_a_subset_of_dimensions_gives_the_same_rows_as_the_full_table(demo_ds, d
     got = sub[sub.dimension.isin(dims)].set_index(key)["value"].sort_index()
     assert len(got) == len(want) > 0
     np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_owner_teams_is_the_owners_team_as_a_categorical():
+    from analysis.grouping import owner_teams
+
+    reps = pd.DataFrame({"rep_id": ["r1", "r2", "r3", "r4"], "team": ["West", "East", None, "North"]})
+    owner = pd.Series(["r2", "r1", None, "r3", "gone", "r2"], dtype="str")
+    got = owner_teams(owner.astype("category"), reps)
+    # The plain way: map each deal's owner to a team, unassigned where there is none, then a categorical.
+    want = owner.map(reps.set_index("rep_id")["team"]).fillna("unassigned").astype("category")
+    assert got.tolist() == want.tolist() == ["East", "West", "unassigned", "unassigned", "unassigned", "East"]
+    assert list(got.cat.categories) == list(want.cat.categories) == ["East", "West", "unassigned"]  # North has no deal

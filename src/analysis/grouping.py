@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.calendar import period_bounds, period_labels
-from analysis.data import Dataset
 from analysis.survival import cumulative_incidence
 
 DIMENSIONS = ("company", "team", "segment", "rep", "lead_source")
@@ -16,10 +15,20 @@ COLUMNS = ["metric", "dimension", "group", "period", "value", "n", "lower", "upp
 DIM_COLUMN = {"company": None, "team": "team", "segment": "segment", "rep": "owner_id", "lead_source": "lead_source"}
 
 
-def with_owner(ds: Dataset) -> pd.DataFrame:
-    """Opportunities with the owner's ``team`` (``unassigned`` if the owner has none)."""
-    team = ds.reps.set_index("rep_id")["team"]
-    return ds.opportunities.assign(team=ds.opportunities["owner_id"].map(team).fillna("unassigned"))
+def owner_teams(owner: pd.Series, reps: pd.DataFrame) -> pd.Series:
+    """Each deal's owner's ``team`` (``unassigned`` if the owner has none) as a categorical with sorted categories,
+    from ``owner`` as a categorical: looked up once per owner, not once per deal (the same as mapping the owner ids
+    to teams and making that a categorical, in a fraction of the time at a million deals)."""
+    team = reps.set_index("rep_id")["team"]
+    per_owner = pd.Series(owner.cat.categories).map(team).fillna("unassigned").to_numpy(dtype=object)
+    values = np.append(per_owner, "unassigned")  # code -1, a deal without an owner: unassigned too
+    names, code_of = np.unique(values, return_inverse=True)
+    rows = code_of[owner.cat.codes.to_numpy()]
+    seen = np.unique(rows)  # a categorical's categories are the values present
+    rank = np.full(len(names), -1)
+    rank[seen] = np.arange(len(seen))
+    categories = pd.Index(names[seen], dtype=owner.cat.categories.dtype)
+    return pd.Series(pd.Categorical.from_codes(rank[rows], categories=categories), index=owner.index, name="team")
 
 
 def codes_of(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from analysis.data import Dataset
 from analysis.definitions import definitions
 from analysis.formulas import cac_payback_months, expected_attainment, lognormal_mean, ltv, required_coverage, wilson
 from analysis.funnel import lead_metrics, stage_metrics
-from analysis.grouping import COLUMNS, DIM_COLUMN, DIMENSIONS, finish, period_codes, with_owner
+from analysis.grouping import COLUMNS, DIM_COLUMN, DIMENSIONS, finish, owner_teams, period_codes
 from analysis.outcomes import closed_metrics, cohort_metrics, shrunk_metrics
 from analysis.pipeline import coverage_metrics, velocity, velocity_by, velocity_metrics
 
@@ -82,16 +82,17 @@ def _table(
 ) -> pd.DataFrame:
     """:func:`metrics_table`'s work."""
     fy = ds.fiscal_year_start
-    needed = ["owner_id", "team", "segment", "lead_source", "created_date", "close_date", "status", "amount", "type"]
-    deals = with_owner(ds)[needed]  # every filter below copies the frame: carry only what is used
+    needed = ["owner_id", "segment", "lead_source", "created_date", "close_date", "status", "amount", "type"]
+    deals = ds.opportunities[needed]  # every filter below copies the frame: carry only what is used
     if deals.empty:
         return pd.DataFrame(columns=COLUMNS)
     first = deals["created_date"].min()
     periods = periods_between(first, ds.as_of_date, freq, fy)
     deals["period_created"] = period_codes(deals["created_date"], freq, fy)
     deals["period_closed"] = period_codes(deals["close_date"], freq, fy)
-    for col in sorted({DIM_COLUMN[d] for d in DIMENSIONS} - {None} | {"status", "type"}):
+    for col in sorted({DIM_COLUMN[d] for d in DIMENSIONS} - {None, "team"} | {"status", "type"}):
         deals[col] = deals[col].astype("category")  # factorised once: groupings reuse the codes, comparisons are cheap
+    deals.insert(1, "team", owner_teams(deals["owner_id"], ds.reps))  # the owner's team (unassigned if none)
     # Stage history (3-4 rows per deal), the quarter-end pipeline and velocity are independent of the rest and mostly
     # NumPy/Arrow work that releases the GIL: on a 2-core machine they run beside the other metrics in a second thread
     # (about half the work each at a million deals). Each family only reads ``deals``.

@@ -51,6 +51,12 @@ def _time_codes(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pd.factorize(time, sort=True)
 
 
+def _group_cumsums(groups: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
+    """:func:`_group_cumsum` of several columns with one grouping."""
+    sums = pd.DataFrame({i: v for i, v in enumerate(values)}).groupby(groups, sort=False).cumsum()
+    return [sums[i].to_numpy() for i in range(len(values))]
+
+
 def _event_counts(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per (group, time) with deals, sorted by both: ``gid``, ``time``, deals, wins, losses (what
     ``groupby(["gid", "time"]).agg(size, sum, sum)`` gives, without its cost on millions of rows). Times are
@@ -109,19 +115,20 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
     prev = np.r_[1.0, surv[:-1]]
     prev[starts] = 1.0
     sp0 = prev / n
-    cif_won = _group_cumsum(sp0 * won, g)
-    cif_lost = _group_cumsum(sp0 * lost, g)
-    # Variance as in statsmodels.duration.survfunc._calc_incidence_right (delta method).
+    # Variance as in statsmodels.duration.survfunc._calc_incidence_right (delta method). The running sums are taken
+    # two groupings at a time rather than one each (the same sums: each group's own, in the same order).
     with np.errstate(divide="ignore", invalid="ignore"):
         ra = np.where(n > d, d / (n * (n - d)), 0.0)
-    f = cif_won
-    v = f**2 * _group_cumsum(ra, g)
-    v -= 2 * f * _group_cumsum(f * ra, g)
-    v += _group_cumsum(f**2 * ra, g)
-    v += _group_cumsum(sp0**2 * (n - won) * won / n, g)
     rb = sp0 * won / n
-    v -= 2 * f * _group_cumsum(rb, g)
-    v += 2 * _group_cumsum(f * rb, g)
+    cif_won, cif_lost, s_ra, s_won, s_rb = _group_cumsums(g, sp0 * won, sp0 * lost, ra, sp0**2 * (n - won) * won / n, rb)
+    f = cif_won
+    s_f_ra, s_f2_ra, s_f_rb = _group_cumsums(g, f * ra, f**2 * ra, f * rb)
+    v = f**2 * s_ra
+    v -= 2 * f * s_f_ra
+    v += s_f2_ra
+    v += s_won
+    v -= 2 * f * s_rb
+    v += 2 * s_f_rb
     return pd.DataFrame(
         {
             "gid": g,
