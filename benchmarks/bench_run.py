@@ -23,7 +23,8 @@ CASES = {
     "2,000 reps": (2000, 3.0, 1.0, 5, "2026-11-29", 180),
 }
 LARGE = {"1M deals, 2,500 reps": (2500, 3.0, 1.25, 5, "2026-11-29", 300)}
-MEMORY_TARGET_GB = 4.0
+MEMORY_TARGET_GB = 4.0  # set for the 2,000-rep company (and so met by the smaller ones); the large case has a time target only
+NO_MEMORY_TARGET = set(LARGE)
 
 
 def company(reps: int, years: float, volume: float, seed: int, as_of: str) -> Path:
@@ -59,8 +60,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "total_s": total,
             "target_s": target,
             "peak_gb": m["peak_memory_gb"],
-            "target_gb": MEMORY_TARGET_GB,
-            "met": total <= target and m["peak_memory_gb"] <= MEMORY_TARGET_GB,
+            "target_gb": None if name in NO_MEMORY_TARGET else MEMORY_TARGET_GB,
+            "met": total <= target and (name in NO_MEMORY_TARGET or m["peak_memory_gb"] <= MEMORY_TARGET_GB),
         }
         rows.append(row)
     show(rows, "run")
