@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -643,3 +644,23 @@ def test_the_notebooks_are_views_the_job_writes_what_the_package_steps_compute(f
             pd.testing.assert_frame_equal(a, b, check_dtype=False, obj=name)
             compared += 1
     assert compared >= 14
+
+
+def test_a_cell_that_runs_too_long_stops_the_run_with_a_clear_message(first_run, demo_dir, tmp_path, monkeypatch):
+    # A kernel that never answers (a lost message, a stuck database) must not hang a scheduled run for ever.
+    out, final = first_run
+    before = _digest(final)
+    slow = tmp_path / "30-sleep.ipynb"
+    nb = _notebook(
+        nbformat.v4.new_code_cell('period = "x"  # quarter', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import time\ntime.sleep(60)"),
+    )
+    nbformat.write(nb, slow)
+    monkeypatch.setattr(report, "CELL_TIMEOUT_S", 3)
+    t = time.perf_counter()
+    with pytest.raises(report.RunError, match=r"notebook 30-sleep.ipynb failed: a cell ran for more than 3 s"):
+        report.run(str(demo_dir), period=PERIOD, as_of=AS_OF, out=out, notebooks=[slow], log=lambda *_: None)
+    assert time.perf_counter() - t < 50
+    after = _digest(final)
+    assert {k: v for k, v in after.items() if k in before} == before  # the previous report is untouched
+    assert not list(out.glob(".tmp-*")) and not list(out.glob(".*.lock"))

@@ -32,7 +32,8 @@ import papermill as pm
 import psutil
 import pyarrow as pa
 from jinja2 import DictLoader
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 
 from analysis import outputs, preflight
@@ -42,6 +43,7 @@ from analysis.present import currency, money, share
 from analysis.summary import chance
 
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+CELL_TIMEOUT_S = 3600  # longest a notebook cell may run: the 2,000-rep company's whole forecast takes 80 s
 PACKAGES = (
     "quotacast",
     "pandas",
@@ -67,10 +69,11 @@ KERNEL_LOG = "kernels.log"
 SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-class LocalKernelManager(KernelManager):
+class LocalKernelManager(AsyncKernelManager):
     """The notebooks' kernels talk over local sockets (IPC) rather than TCP: nothing leaves the machine, and the
     kernel has no reason to warn about an unencrypted network connection on every notebook. Their own output goes to
-    :data:`KERNEL_LOG` in their working folder, not to the console."""
+    :data:`KERNEL_LOG` in their working folder, not to the console. Asynchronous, as nbclient expects: with a blocking
+    manager its waits for messages held up its event loop, so no cell timeout could fire."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -530,16 +533,24 @@ def _execute(
                 progress_bar=verbose and jobs == 1 and sys.stderr.isatty(),
                 log_output=verbose,
                 kernel_manager_class="analysis.report.LocalKernelManager",
+                execution_timeout=CELL_TIMEOUT_S,  # a kernel that stops answering must not hang a scheduled run
             )
-        except pm.PapermillExecutionError as exc:
+        except (pm.PapermillExecutionError, CellTimeoutError, DeadKernelError) as exc:
             failed = final / "failed" / _stamp()
             failed.mkdir(parents=True)
-            shutil.copy2(target, failed / nb.name)
-            scrub(failed / nb.name, machine_paths)
+            if target.exists():
+                shutil.copy2(target, failed / nb.name)
+                scrub(failed / nb.name, machine_paths)
             if (tmp / KERNEL_LOG).exists():
                 (failed / KERNEL_LOG).write_text((tmp / KERNEL_LOG).read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
                 scrub(failed / KERNEL_LOG, machine_paths)
-            raise RunError(f"notebook {nb.name} failed: {exc.ename}: {exc.evalue} (executed notebook kept in {failed})") from None
+            if isinstance(exc, CellTimeoutError):
+                why = f"a cell ran for more than {CELL_TIMEOUT_S} s (report.CELL_TIMEOUT_S) and was stopped"
+            elif isinstance(exc, DeadKernelError):
+                why = "its kernel died (out of memory?)"
+            else:
+                why = f"{exc.ename}: {exc.evalue}"
+            raise RunError(f"notebook {nb.name} failed: {why} (executed notebook kept in {failed})") from None
         scrub(target, machine_paths)
         durations[nb.name] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
