@@ -37,7 +37,8 @@ def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 def _time_codes(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(time, sort=True)``: each time's rank among the distinct times (-1 if missing), and those times.
-    Whole days over a span of fewer than ten million are ranked by counting, not hashing (a tenth of the time)."""
+    Whole days over a span of fewer than ten million are ranked by counting, not hashing (at a million deals the
+    stage metrics' two calls take 0.2 s less)."""
     finite = np.isfinite(time)
     t = time[finite]
     if len(t) and np.array_equal(t, np.floor(t)) and t.max() - t.min() < 10_000_000:
