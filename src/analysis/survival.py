@@ -30,11 +30,6 @@ def deal_times(opps: pd.DataFrame, as_of: pd.Timestamp, origin: str = "created_d
     return pd.DataFrame({"time": time.to_numpy(), "event": event}, index=opps.index)
 
 
-def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarting at each group (rows sorted by group), exact within each group."""
-    return pd.Series(values).groupby(groups, sort=False).cumsum().to_numpy()
-
-
 def _time_codes(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(time, sort=True)``: each time's rank among the distinct times (-1 if missing), and those times.
     Whole days over a span of fewer than ten million are ranked by counting, not hashing (at a million deals the
@@ -53,7 +48,8 @@ def _time_codes(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _group_cumsums(groups: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
-    """:func:`_group_cumsum` of several columns with one grouping."""
+    """Cumulative sums of each of ``values`` restarting at each group (rows sorted by group), exact within each
+    group; several columns with one grouping."""
     sums = pd.DataFrame({i: v for i, v in enumerate(values)}).groupby(groups, sort=False).cumsum()
     return [sums[i].to_numpy() for i in range(len(values))]
 
@@ -110,7 +106,7 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     sizes = np.diff(np.r_[starts, len(g)])
     cohort = np.repeat(np.add.reduceat(total, starts), sizes)
-    n = cohort - (_group_cumsum(total, g) - total)
+    n = cohort - (_group_cumsums(g, total)[0] - total)
     d = won + lost
     surv = pd.Series(1.0 - d / n).groupby(g).cumprod().to_numpy()
     prev = np.r_[1.0, surv[:-1]]
