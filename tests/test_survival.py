@@ -110,3 +110,49 @@ def test_time_codes_are_what_factorize_gives(time):
     codes, uniques = _time_codes(time)
     want_codes, want_uniques = pd.factorize(time, sort=True)
     assert (codes == want_codes).all() and np.array_equal(np.asarray(uniques, dtype=float), np.asarray(want_uniques, dtype=float))
+
+
+def _random_curves(seed: int, groups: int = 40) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = 4_000
+    gid = rng.integers(0, groups, n)
+    time = rng.integers(0, 300, n).astype(float)
+    time[rng.random(n) < 0.02] = np.nan  # a missing time belongs to no curve
+    event = rng.choice([0, 1, 2], n, p=[0.3, 0.3, 0.4])
+    return cumulative_incidence(gid, time, event), gid, time, event
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_entry_is_told_the_row_of_the_curves_that_counted_it(seed):
+    curves, gid, time, event = _random_curves(seed)
+    again, at = cumulative_incidence(gid, time, event, rows=True)
+    pd.testing.assert_frame_equal(again, curves)
+    known = ~np.isnan(time)
+    assert (at[~known] == -1).all() and (at[known] >= 0).all()
+    assert (curves["gid"].to_numpy()[at[known]] == gid[known]).all()
+    assert (curves["time"].to_numpy()[at[known]] == time[known]).all()
+    # and each row's events are the uncensored entries pointing at it
+    deals = np.bincount(at[known], minlength=len(curves))
+    censored = np.bincount(at[known & (event == 0)], minlength=len(curves))
+    assert (deals - censored == curves["won"].to_numpy() + curves["lost"].to_numpy()).all()
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_plateau_and_cycle_quantiles_are_the_grouped_readings(shuffle):
+    """Against the pandas formulation they replaced (groupby tail; merge, filter, groupby min), curves in group
+    order or not."""
+    curves, *_ = _random_curves(7)
+    if shuffle:
+        curves = curves.sample(frac=1.0, random_state=3)
+    read = plateau(curves, 30)
+    ok = curves["n_at_risk"].to_numpy() >= np.maximum(np.minimum(30, np.ceil(0.05 * curves["cohort"].to_numpy())), 1.0)
+    want = curves[ok].groupby("gid", sort=True).tail(1).rename(columns={"time": "t_star"})
+    want = want[["gid", "t_star", "cif_won", "se_won", "cif_lost", "cohort", "n_at_risk"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(read, want)
+    q = winner_cycle_quantiles(curves.sort_values(["gid", "time"]), read)
+    c = curves.merge(read[["gid", "t_star", "cif_won"]].rename(columns={"cif_won": "f_star"}), on="gid")
+    c = c[(c["time"] <= c["t_star"]) & (c["f_star"] > 0)]
+    for level in (0.25, 0.5, 0.75):
+        hit = c[(c["cif_won"] / c["f_star"]).to_numpy() >= level - 1e-12].groupby("gid")["time"].min()
+        assert np.array_equal(q[f"q{round(level * 100)}"].to_numpy(), read["gid"].map(hit).to_numpy(), equal_nan=True)
+    assert q["q50"].notna().sum() > 10  # the comparison is not between two empty columns

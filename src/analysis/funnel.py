@@ -40,16 +40,14 @@ def stage_metrics(ds: Dataset, freq: str, interval: float, min_at_risk: int = 50
     key = codes[source] * n_p + pcodes[source]
     uk, gid = compact(key, n_st * n_p)
     t_src, moved_src, to_src = time[source], moved[source], to[source]
-    curves = cumulative_incidence(gid, t_src, moved_src.astype(int))
+    curves, at = cumulative_incidence(gid, t_src, moved_src.astype(int), rows=True)
     read = plateau(curves, min_at_risk)
     g = curves["gid"].to_numpy()
     prev = np.r_[1.0, curves["surv"].to_numpy()[:-1]]
     prev[np.r_[True, g[1:] != g[:-1]]] = 1.0
-    # Each move's weight S(t−)/n at its (group, time): curves are sorted by (gid, time), so one searchsorted.
-    span = float(max(t_src.max(), 0) + 1) if len(t_src) else 1.0
-    curve_key = g * span + curves["time"].to_numpy()
+    # Each move's weight S(t−)/n at its (group, time): the row of the curves that counted it.
     mv = pd.DataFrame({"gid": gid[moved_src], "time": t_src[moved_src], "to": to_src[moved_src]})
-    mv["w"] = (prev / curves["n_at_risk"].to_numpy())[np.searchsorted(curve_key, mv["gid"].to_numpy() * span + mv["time"].to_numpy())]
+    mv["w"] = (prev / curves["n_at_risk"].to_numpy())[at[moved_src]]
     t_star = np.full(len(uk), np.nan)  # every group has a reading: at its first time all its deals are at risk
     t_star[read["gid"].to_numpy()] = read["t_star"].to_numpy()
     before = mv[mv["time"].to_numpy() <= t_star[mv["gid"].to_numpy()]]

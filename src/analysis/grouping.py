@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.calendar import period_bounds, period_labels
-from analysis.survival import cumulative_incidence
+from analysis.survival import CURVE_COLUMNS, cumulative_incidence, incidence_columns
 
 DIMENSIONS = ("company", "team", "segment", "rep", "lead_source")
 COLUMNS = ["metric", "dimension", "group", "period", "value", "n", "lower", "upper", "note"]
@@ -96,8 +96,10 @@ def curves_by_dimension(gid: np.ndarray, labels: pd.DataFrame, time: np.ndarray,
     group's is its own) with each dimension's small (group, time) grid counted in place, not five sorted together."""
     dim_of = pd.factorize(labels["dimension"])[0]  # keyed numbers the groups dimension by dimension
     ends = np.cumsum(np.bincount(dim_of[gid], minlength=dim_of.max(initial=-1) + 1))  # and lays their rows out so
-    parts = [cumulative_incidence(gid[a:b], time[a:b], event[a:b]) for a, b in zip(np.r_[0, ends[:-1]], ends) if b > a]
-    return pd.concat(parts, ignore_index=True) if parts else cumulative_incidence(gid, time, event)
+    parts = [incidence_columns(gid[a:b], time[a:b], event[a:b])[0] for a, b in zip(np.r_[0, ends[:-1]], ends) if b > a]
+    if not parts:
+        return cumulative_incidence(gid, time, event)
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in CURVE_COLUMNS})
 
 
 def aggregate(frame: pd.DataFrame, dimensions, period: str | None, **aggs) -> pd.DataFrame:
@@ -149,6 +151,14 @@ def finish(table: pd.DataFrame, as_of: pd.Timestamp, freq: str, fiscal_year_star
             table.loc[partial, "note"] + f"; partial period to {as_of.date()}",
         )
     # Sorted by integer codes of the four keys (a string sort of a million rows costs seconds).
-    codes = [pd.factorize(table[c].astype("str"), sort=True)[0] for c in ("period", "group", "dimension", "metric")]
-    table = table.iloc[np.lexsort(codes)].reset_index(drop=True)
-    return table.astype({c: "str" for c in ("metric", "dimension", "group", "period", "note")})
+    table = table.astype({c: "str" for c in ("metric", "dimension", "group", "period", "note")})
+    codes = [pd.factorize(table[c], sort=True)[0].astype(np.int64) for c in ("metric", "dimension", "group", "period")]
+    sizes = [int(c.max(initial=0)) + 1 for c in codes]
+    if np.prod(np.array(sizes, dtype=float)) < 2**62:  # one integer key: a stable sort of it is a lexsort of the four
+        key = codes[0]
+        for c, size in zip(codes[1:], sizes[1:], strict=True):
+            key = key * size + c
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort(codes[::-1])
+    return table.iloc[order].reset_index(drop=True)

@@ -54,10 +54,11 @@ def _group_cumsums(groups: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
     return [sums[i].to_numpy() for i in range(len(values))]
 
 
-def _event_counts(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, ...]:
+def _event_counts(gid: np.ndarray, time: np.ndarray, event: np.ndarray, entries: bool = False) -> tuple[np.ndarray, ...]:
     """Per (group, time) with deals, sorted by both: ``gid``, ``time``, deals, wins, losses (what
-    ``groupby(["gid", "time"]).agg(size, sum, sum)`` gives, without its cost on millions of rows). Times are
-    coded once; a small (group, time) grid is counted in place, a large one sorted once."""
+    ``groupby(["gid", "time"]).agg(size, sum, sum)`` gives, without its cost on millions of rows); with ``entries``
+    also each entry's place among them (-1 for a missing time; otherwise empty). Times are coded once; a small
+    (group, time) grid is counted in place, a large one sorted once."""
     tcodes, times = _time_codes(time)
     keep = tcodes >= 0  # a missing time belongs to no curve
     nt = max(len(times), 1)
@@ -65,44 +66,57 @@ def _event_counts(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple
     key = (gid[keep].astype(np.int64) - low) * nt + tcodes[keep]
     ev = event[keep]
     size = (int(key.max()) + 1) if len(key) else 0
+    entry = np.full(len(gid) if entries else 0, -1, dtype=np.int64)
     if size <= 4 * len(key) + 1_000_000:
         total = np.bincount(key, minlength=size)
         cells = np.flatnonzero(total)
         won, lost = (np.bincount(key[ev == e], minlength=size)[cells] for e in (WON, LOST))
+        if entries:
+            entry[keep] = (np.cumsum(total > 0) - 1)[key]
         total = total[cells]
     else:
         order = np.argsort(key, kind="stable")
         key, ev = key[order], ev[order]
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        starts = np.r_[True, key[1:] != key[:-1]]
+        first = np.flatnonzero(starts)
         cells = key[first]
         total = np.diff(np.r_[first, len(key)])
         won, lost = (np.add.reduceat((ev == e).astype(np.int64), first) if len(first) else first for e in (WON, LOST))
+        if entries:
+            entry[np.flatnonzero(keep)[order]] = np.cumsum(starts) - 1
     return (
         cells // nt + low,
         np.asarray(times, dtype="float64")[cells % nt],
         total.astype("float64"),
         won.astype("float64"),
         lost.astype("float64"),
+        entry,
     )
 
 
-def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Aalen–Johansen curves per group.
+def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray, rows: bool = False):
+    """Aalen–Johansen curves per group (with ``rows``, also each entry's row of them: -1 for a missing time).
 
     Input: one entry per deal — group code ``gid``, ``time`` and ``event`` (0 censored, 1 won, 2 lost).
     Returns one row per group and distinct time: ``gid``, ``time``, ``n_at_risk`` (just before the time),
     ``won``, ``lost`` (events at the time), ``cohort`` (deals in the group), ``surv`` (all-cause
     Kaplan–Meier after the time), ``cif_won``, ``cif_lost``, ``se_won`` (statsmodels' standard error).
     """
+    columns, entry = incidence_columns(gid, time, event, rows)
+    curves = pd.DataFrame(columns)
+    return (curves, entry) if rows else curves
+
+
+CURVE_COLUMNS = ("gid", "time", "n_at_risk", "won", "lost", "cohort", "surv", "cif_won", "cif_lost", "se_won")
+
+
+def incidence_columns(gid: np.ndarray, time: np.ndarray, event: np.ndarray, rows: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`cumulative_incidence`'s columns as arrays (several sets of curves are put together before one frame is
+    made of them), and the entries' rows."""
     gid, time, event = np.asarray(gid), np.asarray(time, dtype="float64"), np.asarray(event)
-    g, t, total, won, lost = _event_counts(gid, time, event)
+    g, t, total, won, lost, entry = _event_counts(gid, time, event, rows)
     if len(g) == 0:  # no deals: no curve (callers read an empty curve as "no chance known")
-        return pd.DataFrame(
-            {
-                c: pd.Series(dtype="int64" if c == "gid" else "float64")
-                for c in ("gid", "time", "n_at_risk", "won", "lost", "cohort", "surv", "cif_won", "cif_lost", "se_won")
-            }
-        )
+        return {c: np.zeros(0, dtype="int64" if c == "gid" else "float64") for c in CURVE_COLUMNS}, entry
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     sizes = np.diff(np.r_[starts, len(g)])
     cohort = np.repeat(np.add.reduceat(total, starts), sizes)
@@ -126,7 +140,7 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
     v += s_won
     v -= 2 * f * s_rb
     v += 2 * s_f_rb
-    return pd.DataFrame(
+    return (
         {
             "gid": g,
             "time": t,
@@ -138,7 +152,8 @@ def cumulative_incidence(gid: np.ndarray, time: np.ndarray, event: np.ndarray) -
             "cif_won": cif_won,
             "cif_lost": cif_lost,
             "se_won": np.sqrt(np.clip(v, 0.0, None)),
-        }
+        },
+        entry,
     )
 
 
@@ -153,10 +168,16 @@ def plateau(curves: pd.DataFrame, min_at_risk: int = 50, min_share: float = 0.05
     Returns per ``gid``: ``t_star``, ``cif_won``, ``se_won``, ``cif_lost``, ``cohort``, ``n_at_risk``.
     """
     ok = curves["n_at_risk"].to_numpy() >= risk_threshold(curves["cohort"], min_at_risk, min_share)
-    read = curves[ok].groupby("gid", sort=True).tail(1)
-    return read.rename(columns={"time": "t_star"})[["gid", "t_star", "cif_won", "se_won", "cif_lost", "cohort", "n_at_risk"]].reset_index(
-        drop=True
-    )
+    # Each group's last row with enough at risk, in the curves' order (``groupby("gid").tail(1)`` without the copy).
+    idx = np.flatnonzero(ok)
+    g = curves["gid"].to_numpy()[idx]
+    if len(g) and (g[1:] < g[:-1]).any():  # groups not in runs: the last of each, found by a sort
+        _, rev = np.unique(g[::-1], return_index=True)
+        last = np.sort(idx[len(idx) - 1 - rev])
+    else:
+        last = idx[np.r_[g[1:] != g[:-1], True]] if len(g) else idx
+    read = curves.iloc[last][["gid", "time", "cif_won", "se_won", "cif_lost", "cohort", "n_at_risk"]]
+    return read.rename(columns={"time": "t_star"}).reset_index(drop=True)
 
 
 def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[float, ...] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
@@ -164,13 +185,21 @@ def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[f
 
     Returns per ``gid`` one column per quantile (``q25``, ``q50``, ``q75``); missing where a group has no win.
     """
-    c = curves.merge(read[["gid", "t_star", "cif_won"]].rename(columns={"cif_won": "f_star"}), on="gid")
-    c = c[(c["time"] <= c["t_star"]) & (c["f_star"] > 0)]
-    ratio = c["cif_won"] / c["f_star"]
+    g, t, f = (curves[c].to_numpy() for c in ("gid", "time", "cif_won"))
+    rg = read["gid"].to_numpy()
+    size = int(max(g.max(initial=-1), rg.max(initial=-1))) + 1
+    t_star, f_star = np.full(size, np.nan), np.full(size, np.nan)  # groups without a reading have no quantile
+    t_star[rg], f_star[rg] = read["t_star"].to_numpy(), read["cif_won"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        keep = (t <= t_star[g]) & (f_star[g] > 0)
+        ratio = f / f_star[g]
     out = pd.DataFrame({"gid": read["gid"]})
     for q in qs:
-        hit = c[ratio.to_numpy() >= q - 1e-12].groupby("gid")["time"].min()
-        out[f"q{round(q * 100)}"] = out["gid"].map(hit)
+        hit = keep & (ratio >= q - 1e-12)
+        first = np.full(size, np.inf)
+        np.minimum.at(first, g[hit], t[hit])  # the first time each group reaches q
+        at = first[rg]
+        out[f"q{round(q * 100)}"] = np.where(np.isfinite(at), at, np.nan)
     return out
 
 
