@@ -350,3 +350,34 @@ def test_owner_teams_is_the_owners_team_as_a_categorical():
     want = owner.map(reps.set_index("rep_id")["team"]).fillna("unassigned").astype("category")
     assert got.tolist() == want.tolist() == ["East", "West", "unassigned", "unassigned", "unassigned", "East"]
     assert list(got.cat.categories) == list(want.cat.categories) == ["East", "West", "unassigned"]  # North has no deal
+
+
+@pytest.mark.parametrize("freq", ["Q", "M"])
+def test_shrunk_rates_and_sizes_are_each_periods_own(demo_ds, freq):
+    """The per-rep shrunk metrics, tallied for every period at once, against each period's closed deals shrunk on
+    their own with the public estimators (the way the table first computed them)."""
+    from analysis.grouping import period_codes
+    from analysis.outcomes import shrunk_metrics
+    from analysis.shrinkage import shrink_log_means, shrink_rates
+
+    deals = demo_ds.opportunities[["owner_id", "close_date", "status", "amount"]].copy()
+    deals["period_closed"] = period_codes(deals["close_date"], freq, demo_ds.fiscal_year_start)
+    deals["owner_id"] = deals["owner_id"].astype("category")
+    got = shrunk_metrics(deals, 0.8)
+    closed = deals[deals["status"].ne("open") & deals["period_closed"].notna()]
+    periods = 0
+    for period, frame in closed.groupby("period_closed", observed=True):
+        periods += 1
+        tally = frame.groupby("owner_id", observed=True)["status"].agg(won=lambda s: int(s.eq("won").sum()), n="size")
+        rates = shrink_rates(tally["won"], tally["n"], 0.8)
+        mine = got[got["metric"].eq("win_rate_shrunk") & got["period"].eq(str(period))].set_index("group")
+        assert list(mine.index) == tally.index.astype(str).tolist()
+        for col, want in (("value", "estimate"), ("lower", "lower"), ("upper", "upper")):
+            assert np.array_equal(mine[col].to_numpy(), rates[want].to_numpy())
+        won = frame[frame["status"].eq("won") & (frame["amount"] > 0)]
+        sizes = shrink_log_means(won["owner_id"].astype("str"), won["amount"], 0.8)
+        mine = got[got["metric"].eq("avg_deal_size_shrunk") & got["period"].eq(str(period))]
+        assert mine["group"].tolist() == sizes["group"].tolist()
+        assert np.array_equal(mine["value"].to_numpy(), sizes["estimate"].to_numpy())
+        assert np.array_equal(mine["upper"].to_numpy(), sizes["upper"].to_numpy())
+    assert periods >= 8 and set(got["metric"]) == {"win_rate_shrunk", "avg_deal_size_shrunk"}

@@ -88,3 +88,33 @@ def test_ratio_shrinkage_recovers_a_known_spread_and_beats_the_raw_ratios():
     # No spread beyond Poisson noise: everyone is average.
     flat = shrink_ratios(rng.poisson(np.full(200, 10.0)), np.full(200, 10.0))
     assert (flat.estimate == 1.0).all()
+
+
+def test_distinct_rows_are_what_numpy_unique_gives():
+    from analysis.shrinkage import _distinct
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 6, 3000).astype(float)
+    n = x + rng.integers(0, 9, 3000)
+    a = rng.choice([0.7, 1.3, 2.9], 3000)
+    for columns in ((x, n), (x, n, a), (x, n, np.where(rng.random(3000) < 0.01, np.nan, a))):
+        values, inv = _distinct(*columns)
+        want = np.unique(np.column_stack(columns), axis=0)
+        assert len(values[0]) == len(want)  # as many distinct rows
+        for col, got in zip(columns, values, strict=True):  # and each entry finds its own row among them
+            assert np.array_equal(got[inv], col, equal_nan=True)
+
+
+def test_one_prior_per_group_gives_what_each_population_alone_gives():
+    rng = np.random.default_rng(5)
+    n = rng.integers(1, 30, 400).astype(float)
+    x = rng.binomial(n.astype(int), 0.3).astype(float)
+    population = rng.integers(0, 4, 400)
+    priors = {p: fit_beta_prior(x[population == p], n[population == p]) for p in range(4)}
+    a = np.array([priors[p][0] for p in population])
+    b = np.array([priors[p][1] for p in population])
+    together = shrink_rates(x, n, 0.8, prior=(a, b))
+    for p in range(4):
+        alone = shrink_rates(x[population == p], n[population == p], 0.8, prior=priors[p])
+        for col in ("estimate", "lower", "upper"):
+            assert np.array_equal(together[col].to_numpy()[population == p], alone[col].to_numpy())

@@ -11,7 +11,7 @@ from analysis.calendar import period_bounds
 from analysis.data import Dataset
 from analysis.formulas import wilson
 from analysis.grouping import COLUMNS, DIM_COLUMN, as_rows, codes_of, curves_by_dimension, keyed
-from analysis.shrinkage import shrink_log_means, shrink_rates
+from analysis.shrinkage import fit_beta_prior, log_group_stats, shrink_log_stats, shrink_rates
 from analysis.survival import deal_times, plateau, winner_cycle_quantiles
 
 
@@ -165,57 +165,82 @@ def cohort_metrics(deals: pd.DataFrame, as_of: pd.Timestamp, dimensions, interva
 
 def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
     """Per-rep ``win_rate_shrunk`` (beta-binomial) and ``avg_deal_size_shrunk`` (normal-normal on log amount),
-    each prior fitted across the reps of the same period (docs/methods.md §2.7)."""
-    cols = ["owner_id", "period_closed", "status", "amount"]  # split by period below: carry only what is used
-    closed = deals.loc[deals["status"].ne("open") & deals["period_closed"].notna(), cols]
-    parts = []
-    closed = closed.assign(is_won=closed["status"].eq("won"))
-    for period, frame in closed.groupby("period_closed", sort=True):
-        tally = frame.groupby("owner_id")["is_won"].agg(won="sum", n="size").reset_index()
-        sh = shrink_rates(tally["won"], tally["n"], interval)
-        parts.append(
+    each prior fitted across the reps of the same period (docs/methods.md §2.7).
+
+    The tallies of every (period, rep) are taken in one grouping and only the priors period by period: the same
+    numbers as grouping each period's deals on its own, at a fraction of the cost over three years of months."""
+    closed = deals.loc[deals["status"].ne("open") & deals["period_closed"].notna(), ["owner_id", "period_closed", "status", "amount"]]
+    if closed.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    is_won = closed["status"].eq("won").to_numpy()
+    base = pd.DataFrame({"period": closed["period_closed"].array, "owner": closed["owner_id"].array, "won": is_won})
+    tally = base.groupby(["period", "owner"], sort=True, observed=True)["won"].agg(won="sum", n="size").reset_index()
+    bounds = _runs(tally["period"])
+    x, n = tally["won"].to_numpy(dtype=float), tally["n"].to_numpy(dtype=float)
+    a, b = np.empty(len(tally)), np.empty(len(tally))
+    for lo, hi in bounds:
+        a[lo:hi], b[lo:hi] = fit_beta_prior(tally["won"].iloc[lo:hi], tally["n"].iloc[lo:hi])
+    sh = shrink_rates(x, n, interval, prior=(a, b))
+    rates = pd.DataFrame(
+        {
+            "dimension": "rep",
+            "group": tally["owner"].astype("str").to_numpy(),
+            "period": tally["period"].astype("str").to_numpy(),
+            "v": sh["estimate"],
+            "n": tally["n"],
+            "lo": sh["lower"],
+            "hi": sh["upper"],
+        }
+    )
+    # Deal size: the won deals with an amount, in deal order within each period; its prior is fitted period by period.
+    priced = closed[is_won & (closed["amount"] > 0).to_numpy()]
+    order = np.argsort(priced["period_closed"].cat.codes.to_numpy(), kind="stable")
+    priced = priced.iloc[order]
+    amount = priced["amount"].to_numpy(dtype=float)
+    owner = priced["owner_id"].astype("str").to_numpy()
+    sizes, size_periods = [], []
+    for lo, hi in _runs(priced["period_closed"]):
+        # Each period on arrays of its own, grouped on its own: NumPy's vectorised loops and pandas' grouped sums
+        # round the last digit by where a value sits, and a period's figures must not depend on the other periods.
+        y = pd.Series(np.log(amount[lo:hi].copy()))
+        frame = pd.DataFrame({"group": owner[lo:hi], "y": y.to_numpy(), "v": amount[lo:hi].copy()})
+        sizes.append(shrink_log_stats(log_group_stats(frame, ["group"]).reset_index(), y, interval))
+        size_periods.append(np.full(len(sizes[-1]), priced["period_closed"].cat.codes.iloc[lo]))
+    size = pd.concat(sizes, ignore_index=True) if sizes else pd.DataFrame(columns=["group", "n", "estimate", "lower", "upper"])
+    size_codes = np.concatenate(size_periods) if size_periods else np.zeros(0, dtype=np.int64)
+    labels = np.array([str(c) for c in priced["period_closed"].cat.categories], dtype=object)
+    # Period by period, the win rates then the deal sizes (the order grouping each period on its own gave).
+    out = pd.concat(
+        [
+            as_rows(rates, "win_rate_shrunk", "v", "n", "lo", "hi", "empirical Bayes (beta-binomial) across reps"),
             as_rows(
                 pd.DataFrame(
                     {
                         "dimension": "rep",
-                        "group": tally["owner_id"].astype("str"),
-                        "period": str(period),
-                        "v": sh["estimate"],
-                        "n": tally["n"],
-                        "lo": sh["lower"],
-                        "hi": sh["upper"],
+                        "group": size["group"].to_numpy(),
+                        "period": labels[size_codes],
+                        "v": size["estimate"].to_numpy(),
+                        "n": size["n"].to_numpy(),
+                        "lo": size["lower"].to_numpy(),
+                        "hi": size["upper"].to_numpy(),
                     }
                 ),
-                "win_rate_shrunk",
+                "avg_deal_size_shrunk",
                 "v",
                 "n",
                 "lo",
                 "hi",
-                "empirical Bayes (beta-binomial) across reps",
-            )
-        )
-        won = frame[frame["status"].eq("won") & (frame["amount"] > 0)]
-        if won["owner_id"].nunique() >= 1:
-            s = shrink_log_means(won["owner_id"].astype("str"), won["amount"], interval)
-            parts.append(
-                as_rows(
-                    pd.DataFrame(
-                        {
-                            "dimension": "rep",
-                            "group": s["group"],
-                            "period": str(period),
-                            "v": s["estimate"],
-                            "n": s["n"],
-                            "lo": s["lower"],
-                            "hi": s["upper"],
-                        }
-                    ),
-                    "avg_deal_size_shrunk",
-                    "v",
-                    "n",
-                    "lo",
-                    "hi",
-                    "empirical Bayes (normal-normal on log amount) across reps",
-                )
-            )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+                "empirical Bayes (normal-normal on log amount) across reps",
+            ),
+        ],
+        ignore_index=True,
+    )
+    key = np.r_[tally["period"].cat.codes.to_numpy(), size_codes]
+    return out.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+
+
+def _runs(codes: pd.Series) -> list[tuple[int, int]]:
+    """The (start, end) of each run of equal values in a sorted column."""
+    v = codes.cat.codes.to_numpy() if isinstance(codes.dtype, pd.CategoricalDtype) else pd.factorize(codes)[0]
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) if len(v) else np.zeros(0, dtype=int)
+    return list(zip(starts.tolist(), np.r_[starts[1:], len(v)].tolist(), strict=True))
