@@ -93,30 +93,32 @@ def _table(
     for col in sorted({DIM_COLUMN[d] for d in DIMENSIONS} - {None, "team"} | {"status", "type"}):
         deals[col] = deals[col].astype("category")  # factorised once: groupings reuse the codes, comparisons are cheap
     deals.insert(1, "team", owner_teams(deals["owner_id"], ds.reps))  # the owner's team (unassigned if none)
-    # Stage history (3-4 rows per deal), the quarter-end pipeline and velocity are independent of the rest and mostly
-    # NumPy/Arrow work that releases the GIL: on a 2-core machine they run beside the other metrics in a second thread
-    # (about half the work each at a million deals). Each family only reads ``deals``.
-    pool = ThreadPoolExecutor(max_workers=1)
-    beside = [pool.submit(stage_metrics, ds, freq, interval, min_at_risk)] if ds.has("stage_history") else []
-    if freq == "Q":
-        beside.append(pool.submit(coverage_metrics, deals, ds, periods, dimensions, min_at_risk))
-    beside.append(pool.submit(velocity_metrics, deals, ds.as_of_date, dimensions, freq, fy, min_at_risk))
-    lead_dims = [d for d in dimensions if d in ("company", "lead_source")]
-    if ds.has("leads") and lead_dims:  # the leads (about 1.8 per deal) too, so that the two threads end together
-        beside.append(pool.submit(lead_metrics, ds, freq, lead_dims, interval))
-    parts = [
-        closed_metrics(deals, ds, periods, freq, dimensions, interval),
-        cohort_metrics(deals, ds.as_of_date, dimensions, interval, min_at_risk),
-    ]
+    # The families are independent (each only reads ``deals`` and ``ds``) and mostly NumPy/Arrow work that releases
+    # the GIL: two threads take them largest first, each the next one when it is free, so that both end together
+    # for quarters and months alike. The table lists them in a fixed order, whichever ends first.
+    jobs: dict[str, tuple] = {
+        "closed": (closed_metrics, deals, ds, periods, freq, dimensions, interval),
+        "cohort": (cohort_metrics, deals, ds.as_of_date, dimensions, interval, min_at_risk),
+    }
     if "rep" in dimensions:
-        parts.append(shrunk_metrics(deals, interval))
+        jobs["shrunk"] = (shrunk_metrics, deals, interval)
     if ds.has("spend"):
         lag = cac_lag_months if cac_lag_months is not None else default_cac_lag(deals)
-        parts.append(cac_metrics(deals, ds, periods, freq, lag, gross_margin, revenue_per_customer))
+        jobs["cac"] = (cac_metrics, deals, ds, periods, freq, lag, gross_margin, revenue_per_customer)
     quota_dims = [d for d in dimensions if d in ("company", "team", "rep")]
     if ds.has("quotas") and freq == "Q" and quota_dims:
-        parts.append(attainment_metrics(deals, ds, quota_dims, interval))
-    parts += [job.result() for job in beside]
-    pool.shutdown()
+        jobs["attainment"] = (attainment_metrics, deals, ds, quota_dims, interval)
+    if ds.has("stage_history"):
+        jobs["stage"] = (stage_metrics, ds, freq, interval, min_at_risk)
+    if freq == "Q":
+        jobs["coverage"] = (coverage_metrics, deals, ds, periods, dimensions, min_at_risk)
+    jobs["velocity"] = (velocity_metrics, deals, ds.as_of_date, dimensions, freq, fy, min_at_risk)
+    lead_dims = [d for d in dimensions if d in ("company", "lead_source")]
+    if ds.has("leads") and lead_dims:
+        jobs["leads"] = (lead_metrics, ds, freq, lead_dims, interval)
+    largest_first = ("stage", "cohort", "coverage", "closed", "shrunk", "velocity", "leads", "attainment", "cac")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        running = {name: pool.submit(*jobs[name]) for name in largest_first if name in jobs}
+        parts = [running[name].result() for name in jobs]
     table = pd.concat([p for p in parts if len(p)], ignore_index=True)[COLUMNS]
     return finish(table, ds.as_of_date, freq, fy)
