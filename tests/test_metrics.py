@@ -381,3 +381,23 @@ def test_shrunk_rates_and_sizes_are_each_periods_own(demo_ds, freq):
         assert np.array_equal(mine["value"].to_numpy(), sizes["estimate"].to_numpy())
         assert np.array_equal(mine["upper"].to_numpy(), sizes["upper"].to_numpy())
     assert periods >= 8 and set(got["metric"]) == {"win_rate_shrunk", "avg_deal_size_shrunk"}
+
+
+@pytest.mark.parametrize("outcome", ["lost", "won without an amount"])
+def test_shrunk_metrics_without_a_priced_win(demo_ds, outcome):
+    """Every closed deal lost (a status mapping that finds no wins), or won without an amount: the win rates are
+    shrunk, the deal sizes have nothing to stand on and are absent."""
+    from analysis.grouping import period_codes
+    from analysis.outcomes import shrunk_metrics
+
+    deals = demo_ds.opportunities[["owner_id", "close_date", "status", "amount"]].copy()
+    if outcome == "lost":
+        deals["status"] = deals["status"].replace("won", "lost")
+    else:
+        deals["amount"] = deals["amount"].where(deals["status"].ne("won"))
+    deals["period_closed"] = period_codes(deals["close_date"], "Q", demo_ds.fiscal_year_start)
+    deals["owner_id"] = deals["owner_id"].astype("category")
+    got = shrunk_metrics(deals, 0.9)
+    assert set(got["metric"]) == {"win_rate_shrunk"} and got["value"].between(0, 1).all()
+    if outcome == "lost":
+        assert (got["value"] < 0.2).all()  # no win anywhere: every rep's rate is near 0, none is missing

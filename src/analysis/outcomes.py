@@ -242,5 +242,7 @@ def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
 def _runs(codes: pd.Series) -> list[tuple[int, int]]:
     """The (start, end) of each run of equal values in a sorted column."""
     v = codes.cat.codes.to_numpy() if isinstance(codes.dtype, pd.CategoricalDtype) else pd.factorize(codes)[0]
-    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) if len(v) else np.zeros(0, dtype=int)
+    if not len(v):
+        return []
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
     return list(zip(starts.tolist(), np.r_[starts[1:], len(v)].tolist(), strict=True))
