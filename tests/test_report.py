@@ -664,3 +664,24 @@ def test_a_cell_that_runs_too_long_stops_the_run_with_a_clear_message(first_run,
     after = _digest(final)
     assert {k: v for k, v in after.items() if k in before} == before  # the previous report is untouched
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".*.lock"))
+
+
+def test_the_console_says_there_is_no_forecast_instead_of_printing_zeros():
+    from analysis.report import _summary_lines
+
+    h = {
+        "period": "2027Q1",
+        "reps": 41,
+        "p_hat": 0.24,
+        "attainment_share": 0.65,
+        "target": 5.3e6,
+        "forecast_p50": 0.0,
+        "forecast_p10": 0.0,
+        "forecast_p90": 0.0,
+        "no_forecast": "No deal has ever been won.",
+    }
+    lines = _summary_lines(h)
+    assert lines[0] == "  forecast 2027Q1: none. No deal has ever been won."
+    assert "24%" not in " ".join(lines) and "no chance of attaining stated" in lines[1]
+    del h["no_forecast"]
+    assert "24% expected to attain" in " ".join(_summary_lines(h))

@@ -119,6 +119,10 @@ def test_no_won_deal_gives_no_forecast_and_flags_every_quota(tmp_path):
         reason.str.startswith("no quota can be set from the forecast") | reason.str.contains("held by the quarter-on-quarter cap")
     ).all()
     assert "nothing to pay against" in res.planned.notes["pay"] and res.planned.cost.empty and res.summarised.cost == ""
+    # No page states a chance of attaining taken from a forecast that books nothing, nor a table of its zeros.
+    for sentence in (res.planned.sentence, res.summarised.plan):
+        assert "no chance of attaining them can be stated" in sentence and "expected share attaining" not in sentence
+    assert res.summarised.teams_text == "" and res.summarised.notes["versus_target"] == "" and res.summarised.notes["what_if"] == ""
 
 
 def test_a_stale_extract_says_so_and_replays_only_the_quarters_it_covers(tmp_path):

@@ -133,6 +133,10 @@ def headline_numbers(run_dir: Path) -> dict[str, Any]:
         }
     if len(company):
         out |= {"p_reach": float(company["p_reach"].iloc[0]), "bookings_target": float(company["target"].iloc[0])}
+    gaps = outputs.read(run_dir, "sections.csv")
+    basis = gaps[(gaps["key"] == "forecast_basis") & (gaps["shown"] == "no")]
+    if len(basis):  # nothing was ever won: the forecast books nothing, and the plan's chances are not a forecast's
+        out["no_forecast"] = str(basis["why not"].iloc[0])
     return out
 
 
@@ -150,6 +154,11 @@ def closing_summary(final: Path) -> list[str]:
 
 def _summary_lines(h: dict[str, Any]) -> list[str]:
     lines = []
+    if "no_forecast" in h:
+        return [
+            f"  forecast {h['period']}: none. {h['no_forecast']}",
+            f"  plan: quotas for {h['reps']:,} reps, with no chance of attaining stated (no forecast stands behind them)",
+        ]
     if "forecast_p50" in h:
         line = f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to {money(h['forecast_p90'])})"
         if "p_reach" in h:

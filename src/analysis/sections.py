@@ -249,6 +249,8 @@ SECTIONS: list[Section] = [
         lambda f: (
             None
             if f.quarters >= SERIES_MIN_QUARTERS and f.won
+            else "No deal has ever been won, so there are no bookings for the time-series models to read."
+            if not f.won
             else f"The time-series models need {_q(SERIES_MIN_QUARTERS)} of bookings and the data hold {f.quarters}, so only the "
             "pipeline model forecasts."
         ),

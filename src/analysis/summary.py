@@ -315,11 +315,20 @@ def calibration_sentence(cal: pd.DataFrame) -> str:
 REST_OF_WARNINGS = "the quota page lists the teams with the largest gaps, quotas.xlsx every one"
 
 
-def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = REST_OF_WARNINGS) -> str:
+#: What the plan says when no forecast stands behind the quotas (no deal has ever been won).
+NO_FORECAST = (
+    "no deal has ever been won, so no rep has a forecast to set a quota from and no chance of attaining them can be "
+    "stated; the quota page shows the budget ÷ active reps split beside them"
+)
+
+
+def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = REST_OF_WARNINGS, no_forecast: bool = False) -> str:
     """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``); without a
     company target, what the quotas rest on instead. ``most_warnings``: show at most that many of the plan's warnings
     (one per team out of reach) and count the rest, saying where they are (``rest``): the leadership page, and the
-    quota page of a company with many teams."""
+    quota page of a company with many teams. ``no_forecast``: the forecast books nothing because nothing was ever
+    won; the plan's chances (and its warnings, all about chances) would be those of an empty forecast, so the
+    sentence says that instead."""
     kind = record.get("quota_type", "bookings")
 
     def q(v: float) -> str:
@@ -328,6 +337,9 @@ def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = RE
     what = "" if kind == "bookings" else f" ({kind.replace('_', ' ')})"
     reps = f"{record['reps']:,} rep{'s' * (record['reps'] != 1)}"
     teams = record.get("teams_with_own_target") or []
+    if no_forecast:
+        target = f" for a target of {q(record['target'])}" if record.get("target") is not None else ""
+        return f"**Quota plan {record['period']}{what}:** quotas for {reps} add up to {q(record['total'])}{target}, but {NO_FORECAST}."
     if record.get("target") is None and teams:
         text = (
             f"**Quota plan {record['period']}{what}:** no company target was given; {len(teams):,} team{'s' * (len(teams) != 1)} "
