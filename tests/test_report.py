@@ -683,5 +683,8 @@ def test_the_console_says_there_is_no_forecast_instead_of_printing_zeros():
     lines = _summary_lines(h)
     assert lines[0] == "  forecast 2027Q1: none. No deal has ever been won."
     assert "24%" not in " ".join(lines) and "no chance of attaining stated" in lines[1]
+    h["plan_has_forecast"] = True  # activity quotas are forecast from activities, not from wins
+    lines = _summary_lines(h)
+    assert lines[0].startswith("  forecast 2027Q1: none.") and "24% expected to attain" in lines[1]
     del h["no_forecast"]
     assert "24% expected to attain" in " ".join(_summary_lines(h))

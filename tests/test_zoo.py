@@ -276,3 +276,23 @@ def test_the_quarterly_job_completes_on_the_public_dataset(name, tmp_path):
     mc = metrics[(metrics.metric == "median_cycle_days") & (metrics.dimension == "company")].set_index("period")["value"]
     for period, value in cycle.items():
         assert mc[period] == pytest.approx(value), period
+
+
+def test_no_won_deal_still_plans_activity_quotas_from_their_own_forecast(demo_dir, tmp_path):
+    import shutil
+
+    from helpers import AS_OF
+
+    data = tmp_path / "d"
+    shutil.copytree(demo_dir, data)
+    opps = pd.read_csv(data / "opportunities.csv", dtype=str)
+    opps["status"] = opps["status"].replace("won", "lost")  # every win a loss; the activities stay
+    opps.to_csv(data / "opportunities.csv", index=False)
+    settings = Settings(draws=200, quota_type="activities")
+    ds = analysis.load(data, as_of=AS_OF)
+    period = preflight.run_period("next", preflight.parse_as_of(AS_OF), settings.fiscal_year_start)
+    preflight.check(ds, settings, period)
+    res = steps.run_all(ds, settings, period, tmp_path / "out")
+    assert "forecast_basis" in res.summarised.notes  # the bookings forecast is still not shown
+    for sentence in (res.planned.sentence, res.summarised.plan):
+        assert "no chance of attaining them can be stated" not in sentence and "chance" in sentence

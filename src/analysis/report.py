@@ -137,6 +137,7 @@ def headline_numbers(run_dir: Path) -> dict[str, Any]:
     basis = gaps[(gaps["key"] == "forecast_basis") & (gaps["shown"] == "no")]
     if len(basis):  # nothing was ever won: the forecast books nothing, and the plan's chances are not a forecast's
         out["no_forecast"] = str(basis["why not"].iloc[0])
+        out["plan_has_forecast"] = record.get("quota_type", "bookings") == "activities"  # forecast from activities
     return out
 
 
@@ -155,11 +156,10 @@ def closing_summary(final: Path) -> list[str]:
 def _summary_lines(h: dict[str, Any]) -> list[str]:
     lines = []
     if "no_forecast" in h:
-        return [
-            f"  forecast {h['period']}: none. {h['no_forecast']}",
-            f"  plan: quotas for {h['reps']:,} reps, with no chance of attaining stated (no forecast stands behind them)",
-        ]
-    if "forecast_p50" in h:
+        lines.append(f"  forecast {h['period']}: none. {h['no_forecast']}")
+        if not h.get("plan_has_forecast"):
+            return [*lines, f"  plan: quotas for {h['reps']:,} reps, with no chance of attaining stated (no forecast stands behind them)"]
+    elif "forecast_p50" in h:
         line = f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to {money(h['forecast_p90'])})"
         if "p_reach" in h:
             line += f"; target {money(h['bookings_target'])}, chance of reaching it {chance(h['p_reach'])}"

@@ -630,7 +630,7 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
             record,
             most_warnings=MOST_WARNINGS if many else None,
             rest="the table of targets team by team below lists the teams with the largest gaps, quotas.xlsx every one",
-            no_forecast=f.won == 0,
+            no_forecast=f.won == 0 and kind != "activities",  # an activity quota is forecast from activities, not wins
         ),
         cost_text=summary.cost_sentence(cost, pay_plan.name, pay_plan.variable) if len(cost) else "",
         ramp_text=summary.ramp_sentence(ramp),
@@ -737,7 +737,11 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     shown = table[(table["period"] == period) & (table["headline"].astype(str) == "True")] if "headline" in table else table.iloc[0:0]
     pipeline_method = str(shown["method"].iloc[0]) if len(shown) else (str(reach["method"].iloc[0]) if len(reach) else "pipeline")
     ranges, teams_text = forecast_against_targets(table, reach, period)
-    no_forecast = "forecast_basis" in notes and notes["forecast_basis"].startswith("No deal has ever been won")
+    no_forecast = (
+        "forecast_basis" in notes
+        and notes["forecast_basis"].startswith("No deal has ever been won")
+        and record.get("quota_type", "bookings") != "activities"  # an activity quota is forecast from activities
+    )
     if "forecast_basis" in notes:  # the page says once why there is no forecast; its table against targets would be zeros
         teams_text, notes["versus_target"] = "", ""
     if no_forecast:  # and the what-if sweep would re-plan chances of an empty forecast
