@@ -122,7 +122,9 @@ def test_no_won_deal_gives_no_forecast_and_flags_every_quota(tmp_path):
     # No page states a chance of attaining taken from a forecast that books nothing, nor a table of its zeros.
     for sentence in (res.planned.sentence, res.summarised.plan):
         assert "no chance of attaining them can be stated" in sentence and "expected share attaining" not in sentence
-    assert res.summarised.teams_text == "" and res.summarised.notes["versus_target"] == "" and res.summarised.notes["what_if"] == ""
+    assert res.summarised.teams_text == "" and res.summarised.notes["versus_target"] == ""
+    assert res.summarised.notes["what_if"] == "With no forecast there is nothing to re-plan."
+    assert res.summarised.risks[0].startswith("No deal has ever been won") and not any("chance" in r for r in res.summarised.risks)
 
 
 def test_a_stale_extract_says_so_and_replays_only_the_quarters_it_covers(tmp_path):

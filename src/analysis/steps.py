@@ -745,9 +745,9 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     if "forecast_basis" in notes:  # the page says once why there is no forecast; its table against targets would be zeros
         teams_text, notes["versus_target"] = "", ""
     if no_forecast:  # and the what-if sweep would re-plan chances of an empty forecast
-        notes["what_if"] = ""
+        notes["what_if"] = "With no forecast there is nothing to re-plan."
     methods = outputs.read(run_dir, "quota_methods.csv")
-    risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start)
+    risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start, no_forecast=no_forecast)
     return Summarised(
         title=f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}",
         forecast=summary.forecast_sentence(table, reach, period, pipeline_method, notes),

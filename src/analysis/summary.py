@@ -454,13 +454,18 @@ def top_risks(
     coaching: pd.DataFrame,
     as_of: str,
     fiscal_year_start: int = 1,
+    no_forecast: bool = False,
 ) -> list[str]:
     """The risks leadership should see first, most serious first, each with its number. Reads the run's tables:
     the quota plan record (with its attainment-share setting), the forecast against targets, the metrics, the row
-    accounting and the coaching list."""
+    accounting and the coaching list. ``no_forecast``: nothing was ever won, so the chances of the plan and of the
+    targets are those of an empty forecast; the risk is that there is none."""
     risks: list[tuple[float, str]] = []
     attainment_share = plan.get("attainment_share", 0.65)
-    if plan.get("target") is not None and plan["p_hat"] < attainment_share:
+    if no_forecast:
+        risks.append((1.0, "No deal has ever been won, so there is no forecast of bookings and no quota can be set from one."))
+        reach = reach.iloc[0:0]
+    elif plan.get("target") is not None and plan["p_hat"] < attainment_share:
         risks.append(
             (
                 1.0,
