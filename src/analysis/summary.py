@@ -318,7 +318,7 @@ REST_OF_WARNINGS = "the quota page lists the teams with the largest gaps, quotas
 #: What the plan says when no forecast stands behind the quotas (no deal has ever been won).
 NO_FORECAST = (
     "no deal has ever been won, so no rep has a forecast to set a quota from and no chance of attaining them can be "
-    "stated; the quota page shows the budget ÷ active reps split beside them"
+    "stated; set them by hand (the quota page shows the budget ÷ active reps split beside them)"
 )
 
 
