@@ -679,11 +679,12 @@ def test_the_console_says_there_is_no_forecast_instead_of_printing_zeros():
         "forecast_p10": 0.0,
         "forecast_p90": 0.0,
         "no_forecast": "No deal has ever been won.",
+        "plan_without_forecast": True,
     }
     lines = _summary_lines(h)
     assert lines[0] == "  forecast 2027Q1: none. No deal has ever been won."
     assert "24%" not in " ".join(lines) and "no chance of attaining stated" in lines[1]
-    h["plan_has_forecast"] = True  # activity quotas are forecast from activities, not from wins
+    h["plan_without_forecast"] = False  # activity quotas are forecast from activities, not from wins
     lines = _summary_lines(h)
     assert lines[0].startswith("  forecast 2027Q1: none.") and "24% expected to attain" in lines[1]
     del h["no_forecast"]

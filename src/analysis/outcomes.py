@@ -11,7 +11,7 @@ from analysis.calendar import period_bounds
 from analysis.data import Dataset
 from analysis.formulas import wilson
 from analysis.grouping import COLUMNS, DIM_COLUMN, as_rows, codes_of, curves_by_dimension, keyed
-from analysis.shrinkage import fit_beta_prior, log_group_stats, shrink_log_stats, shrink_rates
+from analysis.shrinkage import fit_beta_prior, shrink_log_means, shrink_rates
 from analysis.survival import deal_times, plateau, winner_cycle_quantiles
 
 
@@ -202,9 +202,7 @@ def shrunk_metrics(deals: pd.DataFrame, interval: float) -> pd.DataFrame:
     for lo, hi in _runs(priced["period_closed"]):
         # Each period on arrays of its own, grouped on its own: NumPy's vectorised loops and pandas' grouped sums
         # round the last digit by where a value sits, and a period's figures must not depend on the other periods.
-        y = pd.Series(np.log(amount[lo:hi].copy()))
-        frame = pd.DataFrame({"group": owner[lo:hi], "y": y.to_numpy(), "v": amount[lo:hi].copy()})
-        sizes.append(shrink_log_stats(log_group_stats(frame, ["group"]).reset_index(), y, interval))
+        sizes.append(shrink_log_means(pd.Series(owner[lo:hi]), pd.Series(amount[lo:hi].copy()), interval))
         size_periods.append(np.full(len(sizes[-1]), priced["period_closed"].cat.codes.iloc[lo]))
     size = pd.concat(sizes, ignore_index=True) if sizes else pd.DataFrame(columns=["group", "n", "estimate", "lower", "upper"])
     size_codes = np.concatenate(size_periods) if size_periods else np.zeros(0, dtype=np.int64)

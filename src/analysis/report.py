@@ -135,9 +135,9 @@ def headline_numbers(run_dir: Path) -> dict[str, Any]:
         out |= {"p_reach": float(company["p_reach"].iloc[0]), "bookings_target": float(company["target"].iloc[0])}
     gaps = outputs.read(run_dir, "sections.csv")
     basis = gaps[(gaps["key"] == "forecast_basis") & (gaps["shown"] == "no")]
-    if len(basis):  # nothing was ever won: the forecast books nothing, and the plan's chances are not a forecast's
+    if len(basis):  # nothing was ever won: the forecast books nothing
         out["no_forecast"] = str(basis["why not"].iloc[0])
-        out["plan_has_forecast"] = record.get("quota_type", "bookings") == "activities"  # forecast from activities
+    out["plan_without_forecast"] = bool(record.get("no_forecast"))  # and no forecast stands behind the quotas
     return out
 
 
@@ -157,13 +157,13 @@ def _summary_lines(h: dict[str, Any]) -> list[str]:
     lines = []
     if "no_forecast" in h:
         lines.append(f"  forecast {h['period']}: none. {h['no_forecast']}")
-        if not h.get("plan_has_forecast"):
-            return [*lines, f"  plan: quotas for {h['reps']:,} reps, with no chance of attaining stated (no forecast stands behind them)"]
     elif "forecast_p50" in h:
         line = f"  forecast {h['period']}: {money(h['forecast_p50'])} (80 % range {money(h['forecast_p10'])} to {money(h['forecast_p90'])})"
         if "p_reach" in h:
             line += f"; target {money(h['bookings_target'])}, chance of reaching it {chance(h['p_reach'])}"
         lines.append(line)
+    if h.get("plan_without_forecast"):
+        return [*lines, f"  plan: quotas for {h['reps']:,} reps, with no chance of attaining stated (no forecast stands behind them)"]
     lines.append(
         f"  plan: quotas for {h['reps']:,} reps, {share(h['p_hat'])} expected to attain (aim {share(h['attainment_share'])})"
         + ("" if h.get("target") is not None else "; no target given")

@@ -74,13 +74,9 @@ def shrink_rates(successes, trials, interval: float = 0.9, prior: tuple[float, f
     a, b = prior if prior is not None else fit_beta_prior(x, n)
     pa, pb = x + a, n - x + b
     tail = (1 - interval) / 2
-    # The Beta quantiles once per distinct tally (and prior): the same numbers, fewer calls.
-    if np.ndim(a) == 0 and np.ndim(b) == 0:
-        (xu, nu), inv = _distinct(x, n)
-        pau, pbu = xu + a, nu - xu + b
-    else:
-        (xu, nu, au, bu), inv = _distinct(x, n, np.broadcast_to(a, x.shape), np.broadcast_to(b, x.shape))
-        pau, pbu = xu + au, nu - xu + bu
+    # The Beta quantiles once per distinct tally and prior: the same numbers, fewer calls.
+    (xu, nu, au, bu), inv = _distinct(x, n, np.broadcast_to(a, x.shape), np.broadcast_to(b, x.shape))
+    pau, pbu = xu + au, nu - xu + bu
     return pd.DataFrame(
         {
             "estimate": pa / (pa + pb),
@@ -102,50 +98,37 @@ def shrink_log_means(groups: pd.Series, values: pd.Series, interval: float = 0.9
     """
     y = np.log(values.astype(float))
     frame = pd.DataFrame({"group": groups.to_numpy(), "y": y.to_numpy(), "v": values.to_numpy(dtype=float)})
-    return shrink_log_stats(log_group_stats(frame, ["group"]).reset_index(), y, interval)
-
-
-def log_group_stats(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group of ``keys``: ``n``, ``ybar`` (mean of ``y``), ``ss`` (its sum of squared deviations) and ``raw_mean``
-    (mean of ``v``), sorted by the keys (the groups' figures do not depend on the other groups)."""
-    g = frame.groupby(keys, sort=True, observed=True)
-    return pd.DataFrame(
+    g = frame.groupby("group", sort=True)
+    stats_ = pd.DataFrame(
         {"n": g["y"].size(), "ybar": g["y"].mean(), "ss": g["y"].var(ddof=1) * (g["y"].size() - 1), "raw_mean": g["v"].mean()}
     )
-
-
-def shrink_log_stats(stats_: pd.DataFrame, y: pd.Series, interval: float = 0.9) -> pd.DataFrame:
-    """:func:`shrink_log_means` from the groups' :func:`log_group_stats` (one row per group, ``group`` its name) and
-    every log value ``y`` behind them (their variance stands in for σ² when no group has two values)."""
-    n, ybar = stats_["n"].reset_index(drop=True), stats_["ybar"].reset_index(drop=True)
-    ss = stats_["ss"].reset_index(drop=True)
-    dof = (n - 1).clip(lower=0).sum()
-    sigma2 = float(ss.fillna(0).sum() / dof) if dof > 0 else float(np.var(y)) or 1.0
-    se2 = sigma2 / n
+    dof = (stats_["n"] - 1).clip(lower=0).sum()
+    sigma2 = float(stats_["ss"].fillna(0).sum() / dof) if dof > 0 else float(np.var(y)) or 1.0
+    se2 = sigma2 / stats_["n"]
     if len(stats_) >= 2:
         w = 1 / se2
-        mu0 = float((w * ybar).sum() / w.sum())
-        tau2 = max(float(ybar.var(ddof=1) - se2.mean()), 1e-6)
+        mu0 = float((w * stats_["ybar"]).sum() / w.sum())
+        tau2 = max(float(stats_["ybar"].var(ddof=1) - se2.mean()), 1e-6)
         w2 = 1 / (se2 + tau2)
-        mu = float((w2 * ybar).sum() / w2.sum()) if np.isfinite(w2).all() else mu0
+        mu = float((w2 * stats_["ybar"]).sum() / w2.sum()) if np.isfinite(w2).all() else mu0
     else:
-        mu, tau2 = float(ybar.iloc[0]), 1e6
-    prec = n / sigma2 + 1 / tau2
-    post = (n / sigma2 * ybar + mu / tau2) / prec
+        mu, tau2 = float(stats_["ybar"].iloc[0]), 1e6
+    prec = stats_["n"] / sigma2 + 1 / tau2
+    post = (stats_["n"] / sigma2 * stats_["ybar"] + mu / tau2) / prec
     sd = np.sqrt(1 / prec)
     z = stats.norm.ppf(1 - (1 - interval) / 2)
     return pd.DataFrame(
         {
-            "group": stats_["group"].to_numpy(),
-            "n": n.to_numpy(),
+            "group": stats_.index,
+            "n": stats_["n"].to_numpy(),
             "raw_mean": stats_["raw_mean"].to_numpy(),
             "estimate": np.exp(post + sigma2 / 2).to_numpy(),
             "lower": np.exp(post - z * sd + sigma2 / 2).to_numpy(),
             "upper": np.exp(post + z * sd + sigma2 / 2).to_numpy(),
-            "log_mean": ybar.to_numpy(),
+            "log_mean": stats_["ybar"].to_numpy(),
             "log_mean_shrunk": post.to_numpy(),
         }
-    )
+    ).reset_index(drop=True)
 
 
 def shrink_ratios(observed, expected) -> pd.DataFrame:

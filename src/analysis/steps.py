@@ -547,6 +547,9 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
         history=quota.deal_counts(ds),
     )
     record = quota.plan_record(the_plan)
+    # Whether a forecast stands behind the quotas: not when nothing was ever won (activity quotas are forecast from
+    # activities). Every page and the console read it from the plan's record.
+    record["no_forecast"] = bool(f.won == 0 and kind != "activities")
     pay_plan = compensation.resolve_plan(settings.comp_plan)
     start = period_bounds(period, fy)[0]
     cost = compensation.plan_costs(pay_plan, the_plan, rep_draws, inputs.reps, start)
@@ -630,7 +633,6 @@ def plan(ds: Dataset, settings: Settings, period: str, rep_draws: pd.DataFrame, 
             record,
             most_warnings=MOST_WARNINGS if many else None,
             rest="the table of targets team by team below lists the teams with the largest gaps, quotas.xlsx every one",
-            no_forecast=f.won == 0 and kind != "activities",  # an activity quota is forecast from activities, not wins
         ),
         cost_text=summary.cost_sentence(cost, pay_plan.name, pay_plan.variable) if len(cost) else "",
         ramp_text=summary.ramp_sentence(ramp),
@@ -737,21 +739,16 @@ def summarise(run_dir: Path, settings: Settings, period: str, as_of: str) -> Sum
     shown = table[(table["period"] == period) & (table["headline"].astype(str) == "True")] if "headline" in table else table.iloc[0:0]
     pipeline_method = str(shown["method"].iloc[0]) if len(shown) else (str(reach["method"].iloc[0]) if len(reach) else "pipeline")
     ranges, teams_text = forecast_against_targets(table, reach, period)
-    no_forecast = (
-        "forecast_basis" in notes
-        and notes["forecast_basis"].startswith("No deal has ever been won")
-        and record.get("quota_type", "bookings") != "activities"  # an activity quota is forecast from activities
-    )
     if "forecast_basis" in notes:  # the page says once why there is no forecast; its table against targets would be zeros
         teams_text, notes["versus_target"] = "", ""
-    if no_forecast:  # and the what-if sweep would re-plan chances of an empty forecast
+    if record.get("no_forecast"):  # and the what-if sweep would re-plan chances of an empty forecast
         notes["what_if"] = "With no forecast there is nothing to re-plan."
     methods = outputs.read(run_dir, "quota_methods.csv")
-    risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start, no_forecast=no_forecast)
+    risks = summary.top_risks(record, reach, metrics, accounting, attention, as_of, settings.fiscal_year_start)
     return Summarised(
         title=f"## Planning {period} · data as of {pd.Timestamp(as_of).date()}",
         forecast=summary.forecast_sentence(table, reach, period, pipeline_method, notes),
-        plan=summary.plan_sentence(record, most_warnings=2, no_forecast=no_forecast),
+        plan=summary.plan_sentence(record, most_warnings=2),
         cost=summary.cost_sentence(cost, pay.name, pay.variable) if len(cost) else "",
         numbers=numbers.drop(columns="metric"),
         quality=quality,

@@ -322,13 +322,12 @@ NO_FORECAST = (
 )
 
 
-def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = REST_OF_WARNINGS, no_forecast: bool = False) -> str:
+def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = REST_OF_WARNINGS) -> str:
     """How realistic the quota plan is, in words, with the gap if there is one (``quota.plan_record``); without a
     company target, what the quotas rest on instead. ``most_warnings``: show at most that many of the plan's warnings
     (one per team out of reach) and count the rest, saying where they are (``rest``): the leadership page, and the
-    quota page of a company with many teams. ``no_forecast``: the forecast books nothing because nothing was ever
-    won; the plan's chances (and its warnings, all about chances) would be those of an empty forecast, so the
-    sentence says that instead."""
+    quota page of a company with many teams. A plan with no forecast behind it (``no_forecast``: nothing was ever
+    won) says so instead: its chances, and its warnings, all about chances, would be those of an empty forecast."""
     kind = record.get("quota_type", "bookings")
 
     def q(v: float) -> str:
@@ -337,7 +336,7 @@ def plan_sentence(record: dict, most_warnings: int | None = None, rest: str = RE
     what = "" if kind == "bookings" else f" ({kind.replace('_', ' ')})"
     reps = f"{record['reps']:,} rep{'s' * (record['reps'] != 1)}"
     teams = record.get("teams_with_own_target") or []
-    if no_forecast:
+    if record.get("no_forecast"):
         target = f" for a target of {q(record['target'])}" if record.get("target") is not None else ""
         return f"**Quota plan {record['period']}{what}:** quotas for {reps} add up to {q(record['total'])}{target}, but {NO_FORECAST}."
     if record.get("target") is None and teams:
@@ -454,15 +453,14 @@ def top_risks(
     coaching: pd.DataFrame,
     as_of: str,
     fiscal_year_start: int = 1,
-    no_forecast: bool = False,
 ) -> list[str]:
     """The risks leadership should see first, most serious first, each with its number. Reads the run's tables:
     the quota plan record (with its attainment-share setting), the forecast against targets, the metrics, the row
-    accounting and the coaching list. ``no_forecast``: nothing was ever won, so the chances of the plan and of the
-    targets are those of an empty forecast; the risk is that there is none."""
+    accounting and the coaching list. A plan with no forecast behind it (nothing was ever won) has one risk where the
+    chances of the plan and of the targets would be: that there is no forecast."""
     risks: list[tuple[float, str]] = []
     attainment_share = plan.get("attainment_share", 0.65)
-    if no_forecast:
+    if plan.get("no_forecast"):
         risks.append((1.0, "No deal has ever been won, so there is no forecast of bookings and no quota can be set from one."))
         reach = reach.iloc[0:0]
     elif plan.get("target") is not None and plan["p_hat"] < attainment_share:

@@ -187,6 +187,8 @@ def winner_cycle_quantiles(curves: pd.DataFrame, read: pd.DataFrame, qs: tuple[f
     """
     g, t, f = (curves[c].to_numpy() for c in ("gid", "time", "cif_won"))
     rg = read["gid"].to_numpy()
+    low = min(g.min(initial=0), rg.min(initial=0))  # a missing group is coded -1: counted from 0, not from the end
+    g, rg = g - low, rg - low
     size = int(max(g.max(initial=-1), rg.max(initial=-1))) + 1
     t_star, f_star = np.full(size, np.nan), np.full(size, np.nan)  # groups without a reading have no quantile
     t_star[rg], f_star[rg] = read["t_star"].to_numpy(), read["cif_won"].to_numpy()
